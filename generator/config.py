@@ -1,0 +1,188 @@
+"""Site configuration: reads and validates `site.yaml`.
+
+Owns `SiteConfig` and its schema. Every problem in the file is reported at once,
+each naming the key and line. Nothing else in the build reads `site.yaml`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+
+from generator.diagnostics import BuildError, Diagnostic, error
+
+CONFIG_FILE = "site.yaml"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSettings:
+    items: int = 50
+    full_content: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SiteConfig:
+    title: str
+    base_url: str
+    description: str = ""
+    language: str = "en"
+    timezone: str = "UTC"
+    per_page: int = 20
+    theme: str = "default"
+    feeds: FeedSettings = field(default_factory=FeedSettings)
+    hide_unpublished: bool = False
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def base_path(self) -> str:
+        """The path part of `base_url`, always ending in `/` (`/` or `/news/`)."""
+        return urlsplit(self.base_url).path
+
+    def with_base_url(self, base_url: str) -> SiteConfig:
+        return replace(self, base_url=normalise_base_url(base_url))
+
+
+def normalise_base_url(url: str) -> str:
+    return url if url.endswith("/") else url + "/"
+
+
+def _check_base_url(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "must be a string"
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return f"must be an absolute http(s) URL such as https://example.org/, not {value!r}"
+    return None
+
+
+def _check_timezone(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "must be a string"
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        return f"unknown time zone {value!r}; use an IANA name such as Europe/London"
+    return None
+
+
+def _check_type(kind: type, minimum: int | None = None) -> Callable[[Any], str | None]:
+    names = {str: "a string", int: "an integer", bool: "true or false"}
+
+    def check(value: Any) -> str | None:
+        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+            return f"must be {names[kind]}, not {type(value).__name__} {value!r}"
+        if minimum is not None and isinstance(value, int) and value < minimum:
+            return f"must be at least {minimum}, not {value}"
+        return None
+
+    return check
+
+
+_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "title": _check_type(str),
+    "description": _check_type(str),
+    "base_url": _check_base_url,
+    "language": _check_type(str),
+    "timezone": _check_timezone,
+    "per_page": _check_type(int, minimum=1),
+    "theme": _check_type(str),
+    "hide_unpublished": _check_type(bool),
+}
+_FEED_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "items": _check_type(int, minimum=1),
+    "full_content": _check_type(bool),
+}
+_REQUIRED = ("title", "base_url")
+
+
+def load_config(site_dir: Path) -> SiteConfig:
+    """Read `site.yaml` in `site_dir`; raise `BuildError` listing every problem."""
+    path = site_dir / CONFIG_FILE
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise BuildError((error(CONFIG_FILE, None, "no site.yaml in " + str(site_dir)),)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BuildError((error(CONFIG_FILE, None, f"cannot read: {exc}"),)) from None
+    return parse_config(text)
+
+
+def parse_config(text: str, name: str = CONFIG_FILE) -> SiteConfig:
+    """Validate the text of a config file; raise `BuildError` listing every problem."""
+    try:
+        root = yaml.compose(text, Loader=yaml.CSafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise BuildError((error(name, line, f"invalid YAML: {problem}"),)) from None
+    if root is None:
+        root = yaml.MappingNode("tag:yaml.org,2002:map", [])
+    if not isinstance(root, yaml.MappingNode):
+        raise BuildError((error(name, 1, "must be a mapping of key: value"),))
+    problems: list[Diagnostic] = []
+    values = _read_mapping(root, _CHECKS | {"feeds": lambda v: None}, name, "", problems)
+    for key in _REQUIRED:
+        if key not in values:
+            problems.append(error(name, None, f"missing required key '{key}'"))
+    feeds = FeedSettings()
+    feeds_node = _node_for(root, "feeds")
+    if isinstance(feeds_node, yaml.MappingNode):
+        feeds = FeedSettings(**_read_mapping(feeds_node, _FEED_CHECKS, name, "feeds.", problems))
+    elif feeds_node is not None:
+        line = feeds_node.start_mark.line + 1
+        problems.append(error(name, line, "'feeds' must be a mapping with items, full_content"))
+    if problems:
+        raise BuildError(tuple(problems))
+    values.pop("feeds", None)
+    values["base_url"] = normalise_base_url(values["base_url"])
+    return SiteConfig(feeds=feeds, **values)
+
+
+def _construct(node: yaml.Node) -> Any:
+    constructor = yaml.constructor.SafeConstructor()
+    return constructor.construct_object(node, deep=True)
+
+
+def _node_for(mapping: yaml.MappingNode, key: str) -> yaml.Node | None:
+    for key_node, value_node in mapping.value:
+        if key_node.value == key:
+            node: yaml.Node = value_node
+            return node
+    return None
+
+
+def _read_mapping(
+    mapping: yaml.MappingNode,
+    checks: dict[str, Callable[[Any], str | None]],
+    name: str,
+    prefix: str,
+    problems: list[Diagnostic],
+) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for key_node, value_node in mapping.value:
+        key, line = str(key_node.value), key_node.start_mark.line + 1
+        check = checks.get(key)
+        if check is None:
+            known = ", ".join(sorted(checks))
+            problems.append(error(name, line, f"unknown key '{prefix}{key}' (known: {known})"))
+            continue
+        if isinstance(value_node, yaml.MappingNode) and key == "feeds":
+            values[key] = None
+            continue
+        value = _construct(value_node)
+        message = check(value)
+        if message:
+            problems.append(error(name, line, f"'{prefix}{key}' {message}"))
+        else:
+            values[key] = value
+    return values

@@ -1,0 +1,56 @@
+"""Diagnostics: the problems a build finds, as values.
+
+Owns the `Diagnostic` record and its one-line text form (`path:line: error: message`).
+Stages collect diagnostics and hand them on; only the CLI prints them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One problem, tied to a file and, where known, a line (1-based)."""
+
+    path: str
+    line: int | None
+    severity: Severity
+    message: str
+
+    def __str__(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.severity.value}: {self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity is Severity.ERROR
+
+
+def error(path: str, line: int | None, message: str) -> Diagnostic:
+    return Diagnostic(path, line, Severity.ERROR, message)
+
+
+def warning(path: str, line: int | None, message: str) -> Diagnostic:
+    return Diagnostic(path, line, Severity.WARNING, message)
+
+
+def sort_key(diagnostic: Diagnostic) -> tuple[str, int, str]:
+    return (diagnostic.path, diagnostic.line or 0, diagnostic.message)
+
+
+class BuildError(Exception):
+    """The build cannot run at all (bad config, template error, unwritable output).
+
+    Carries every diagnostic found, so one run shows every problem.
+    """
+
+    def __init__(self, diagnostics: tuple[Diagnostic, ...]) -> None:
+        super().__init__("\n".join(str(d) for d in diagnostics))
+        self.diagnostics = diagnostics

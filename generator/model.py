@@ -1,0 +1,230 @@
+"""The site's data: frozen records passed from stage to stage.
+
+Owns the shapes only (articles, topics, sources, archives, pages, the site). No
+stage mutates these; a later stage makes new values with `dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from generator.config import SiteConfig
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A topic or source identity: `key` decides sameness, `name` is shown, `slug` is the URL."""
+
+    key: str
+    name: str
+    slug: str
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    domain: str
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    url: str
+    width: int | None
+    height: int | None
+    alt: str
+    caption: str
+    is_cached: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RelatedItem:
+    title: str
+    excerpt: str
+    published: datetime | None
+    web_url: str
+    amp_web_url: str
+    cdn_amp_web_url: str
+    type: str
+    provider: Provider | None
+    quality: int | None
+    images: tuple[Image, ...]
+    internal_path: str | None = None
+    """Site path of the article this item points at, when it is one of ours."""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    title: str
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class Article:
+    source_path: str
+    """Where the article came from, as shown in diagnostics (`content/a.md`)."""
+    id: str
+    slug: str
+    explicit_slug: bool
+    title: str
+    published: datetime
+    """Aware, in the site's time zone."""
+    updated: datetime | None
+    excerpt: str
+    body_html: str
+    topics: tuple[Term, ...]
+    category: str
+    provider: Provider | None
+    source: Term | None
+    original_url: str
+    web_url: str
+    type: str
+    quality: int | None
+    heat: int | None
+    is_published: bool
+    draft: bool
+    images: tuple[Image, ...]
+    related: tuple[RelatedItem, ...]
+    extra: Mapping[str, Any]
+    slug_line: int | None = None
+    previous: Link | None = None
+    """The next older article."""
+    next: Link | None = None
+    """The next newer article."""
+
+    @property
+    def path(self) -> str:
+        return f"{self.published:%Y/%m/%d}/{self.slug}/"
+
+    @property
+    def day_path(self) -> str:
+        return f"{self.published:%Y/%m/%d}/"
+
+    @property
+    def lead_image(self) -> Image | None:
+        return self.images[0] if self.images else None
+
+    @property
+    def sort_key(self) -> tuple[float, str]:
+        """Newest first when sorted ascending; the slug path breaks ties."""
+        return (-self.published.timestamp(), self.path)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A topic or a source with its articles, newest first."""
+
+    kind: str
+    term: Term
+    articles: tuple[Article, ...]
+    domain: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.term.name
+
+    @property
+    def path(self) -> str:
+        return f"{self.kind}s/{self.term.slug}/"
+
+    @property
+    def feed_path(self) -> str:
+        return self.path + "feed.xml"
+
+
+@dataclass(frozen=True, slots=True)
+class Archive:
+    """A year, month or day of articles in the site's time zone, newest first."""
+
+    kind: str
+    """`year`, `month` or `day`."""
+    start: datetime
+    articles: tuple[Article, ...]
+    children: tuple[Archive, ...] = ()
+
+    @property
+    def path(self) -> str:
+        formats = {"year": "%Y/", "month": "%Y/%m/", "day": "%Y/%m/%d/"}
+        return self.start.strftime(formats[self.kind])
+
+    @property
+    def name(self) -> str:
+        if self.kind == "day":
+            return f"{self.start:%A} {self.start.day} {self.start:%B %Y}"
+        return self.start.strftime("%B %Y" if self.kind == "month" else "%Y")
+
+
+@dataclass(frozen=True, slots=True)
+class FeedLink:
+    title: str
+    path: str
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class Pager:
+    number: int
+    count: int
+    paths: tuple[str, ...]
+    """Path of every page of the listing, in order; page 1 first."""
+
+    @property
+    def previous_path(self) -> str | None:
+        return self.paths[self.number - 2] if self.number > 1 else None
+
+    @property
+    def next_path(self) -> str | None:
+        return self.paths[self.number] if self.number < self.count else None
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One HTML page to render: the template plus the object it shows."""
+
+    path: str
+    """Site path: `""` for home, `topics/ai/` for a folder page, `404.html` for a file."""
+    template: str
+    kind: str
+    title: str
+    article: Article | None = None
+    group: Group | None = None
+    archive: Archive | None = None
+    items: tuple[Article, ...] = ()
+    pager: Pager | None = None
+    feeds: tuple[FeedLink, ...] = ()
+
+    @property
+    def output_path(self) -> str:
+        return self.path + "index.html" if self.path.endswith("/") or not self.path else self.path
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    config: SiteConfig
+    articles: tuple[Article, ...]
+    """Every article shown, newest first."""
+    topics: tuple[Group, ...]
+    sources: tuple[Group, ...]
+    years: tuple[Archive, ...]
+    feeds: tuple[FeedLink, ...]
+    """The site-wide feeds."""
+
+    @property
+    def updated(self) -> datetime | None:
+        return max((a.updated or a.published for a in self.articles), default=None)
+
+    @property
+    def busiest_topics(self) -> tuple[Group, ...]:
+        return tuple(sorted(self.topics, key=lambda g: (-len(g.articles), g.term.key)))
+
+
+@dataclass(frozen=True, slots=True)
+class OutputFile:
+    """One file of the built site: where it goes (relative to the output folder), its
+    bytes, and what made it (for messages)."""
+
+    path: str
+    data: bytes
+    origin: str
