@@ -1,0 +1,75 @@
+"""Markup: an article body's Markdown made into safe HTML, and excerpts made from it.
+
+Owns the Markdown extensions, the sanitiser's allow-list and plain-text excerpts.
+Content is hostile: every body goes through nh3 before it reaches a page or feed.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import lru_cache
+
+import markdown
+import nh3
+
+EXCERPT_LENGTH = 300
+
+_TAGS = {
+    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl", "dt",
+    "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
+    "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup",
+    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+}  # fmt: skip
+_ATTRIBUTES = {
+    "a": {"href", "title"},
+    "img": {"src", "alt", "title", "width", "height"},
+    "code": {"class"},
+    "td": {"align"},
+    "th": {"align"},
+    "ol": {"start"},
+}
+_PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+@lru_cache(maxsize=1)
+def _converter() -> markdown.Markdown:
+    return markdown.Markdown(
+        extensions=["fenced_code", "tables", "sane_lists", "smarty"], output_format="html"
+    )
+
+
+def render_markdown(text: str) -> str:
+    """Sanitised HTML for a Markdown body; `""` for an empty one."""
+    if not text.strip():
+        return ""
+    converter = _converter()
+    converter.reset()
+    raw = converter.convert(text)
+    return str(
+        nh3.clean(
+            raw,
+            tags=_TAGS,
+            attributes=_ATTRIBUTES,
+            url_schemes={"http", "https", "mailto"},
+            link_rel="noopener noreferrer",
+        )
+    )
+
+
+def plain_text(fragment: str) -> str:
+    """Text of an HTML fragment with tags dropped and whitespace collapsed."""
+    return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())
+
+
+def derive_excerpt(body_html: str, limit: int = EXCERPT_LENGTH) -> str:
+    """The first paragraph of a body as plain text, cut at a word near `limit`."""
+    match = _PARAGRAPH.search(body_html)
+    if match is None:
+        return ""
+    text = plain_text(match.group(1))
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.")
+    return cut + "…"

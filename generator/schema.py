@@ -1,0 +1,325 @@
+"""The article schema: front-matter keys, their aliases and converters, in one table.
+
+Owns turning a parsed front-matter mapping into an `Article` or into diagnostics
+that name the key, its line and the fix. Pure: no file access, no site-wide state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import datetime, tzinfo
+from typing import Any
+from urllib.parse import urlsplit
+
+from generator.diagnostics import Diagnostic, error, warning
+from generator.frontmatter import FrontMatter
+from generator.markup import derive_excerpt
+from generator.model import Article, Image, Provider, RelatedItem, Term
+from generator.slugs import identity_key, slugify
+
+
+class FieldError(Exception):
+    """A value that cannot be used; the message says what would fix it."""
+
+
+def _type_name(value: Any) -> str:
+    return {dict: "a mapping", list: "a list", bool: "a boolean", type(None): "empty"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def to_text(value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise FieldError(f"must be text, not {_type_name(value)}; put the value in quotes")
+    return str(value).strip()
+
+
+def to_int(value: Any, low: int | None = None, high: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise FieldError(f"must be a whole number, not {_type_name(value)} {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise FieldError(f"must be between {low} and {high}, not {value}")
+    return value
+
+
+def to_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise FieldError(f"must be true or false, not {_type_name(value)} {value!r}")
+    return value
+
+
+def to_url(value: Any) -> str:
+    """An http(s) or relative URL; every other scheme is refused."""
+    text = to_text(value)
+    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+        raise FieldError("contains control characters; remove them")
+    try:
+        parts = urlsplit(text)
+    except ValueError as exc:
+        raise FieldError(f"is not a valid URL ({exc})") from None
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        if not parts.netloc:
+            raise FieldError(f"{text!r} has no host; write https://host/path")
+        return text
+    if scheme:
+        raise FieldError(f"uses the unsafe scheme '{scheme}:'; only http(s) URLs are allowed")
+    if text.startswith("//") or text.startswith("\\"):
+        raise FieldError(f"{text!r} is protocol-relative; write it with https://")
+    return text
+
+
+def to_timestamp(value: Any, tz: tzinfo) -> datetime:
+    """An aware datetime in `tz`; a value without an offset is taken as local to `tz`."""
+    text = to_text(value)
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=tz)
+        return moment.astimezone(tz)
+    except ValueError as exc:
+        reason = "" if "Invalid isoformat" in str(exc) else f" ({exc})"
+        raise FieldError(
+            f"{text!r} is not an ISO 8601 date or time{reason}; write e.g. 2024-05-01T09:30:00Z"
+        ) from None
+    except OverflowError:
+        raise FieldError(f"{text!r} is out of the supported range of dates") from None
+
+
+def to_topics(value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise FieldError(f"must be a list of names or one name, not {_type_name(value)} {value!r}")
+    names: list[str] = []
+    for item in items:
+        if item is None:
+            continue
+        try:
+            name = to_text(item)
+        except FieldError:
+            raise FieldError(f"must list names as text, not {_type_name(item)}") from None
+        if name:
+            names.append(name)
+    return tuple(names)
+
+
+def domain_of(url: str) -> str:
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.")
+
+
+def to_provider(value: Any, fallback_url: str) -> Provider:
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return Provider(name=to_text(value), domain=domain_of(fallback_url))
+    if not isinstance(value, dict):
+        raise FieldError(
+            f"must be a name or a mapping with name and domain, not {_type_name(value)}"
+        )
+    name = _sub(value, "name", to_text, "")
+    domain = _sub(value, "domain", to_text, "").lower().removeprefix("www.")
+    if not name and not domain:
+        raise FieldError("needs a name or a domain")
+    return Provider(name=name or domain, domain=domain)
+
+
+def _sub(mapping: dict[str, Any], key: str, convert: Callable[[Any], Any], default: Any) -> Any:
+    value = mapping.get(key)
+    if value is None:
+        return default
+    try:
+        return convert(value)
+    except FieldError as exc:
+        raise FieldError(f"{key} {exc}") from None
+
+
+def _mappings(value: Any) -> list[dict[str, Any]]:
+    items = [value] if isinstance(value, dict) else value
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise FieldError(f"must be a list of mappings, not {_type_name(value)}")
+    return items
+
+
+def to_images(value: Any) -> tuple[Image, ...]:
+    images = []
+    for index, item in enumerate(_mappings(value)):
+        try:
+            if item.get("url") is None:
+                raise FieldError("needs a url")
+            images.append(
+                Image(
+                    url=_sub(item, "url", to_url, ""),
+                    width=_sub(item, "width", lambda v: to_int(v, 1, 100_000), None),
+                    height=_sub(item, "height", lambda v: to_int(v, 1, 100_000), None),
+                    alt=_sub(item, "alt", to_text, ""),
+                    caption=_sub(item, "caption", to_text, ""),
+                    is_cached=_sub(item, "isCached", to_bool, False),
+                )
+            )
+        except FieldError as exc:
+            raise FieldError(f"item {index + 1}: {exc}") from None
+    return tuple(images)
+
+
+def to_related(value: Any, tz: tzinfo) -> tuple[RelatedItem, ...]:
+    items = []
+    for index, item in enumerate(_mappings(value)):
+        try:
+            web_url: str = _sub(item, "webUrl", to_url, "")
+
+            def provider(value: Any, url: str = web_url) -> Provider:
+                return to_provider(value, url)
+
+            items.append(
+                RelatedItem(
+                    title=_sub(item, "title", to_text, ""),
+                    excerpt=_sub(item, "excerpt", to_text, ""),
+                    published=_sub(item, "publishedDateTime", lambda v: to_timestamp(v, tz), None),
+                    web_url=web_url,
+                    amp_web_url=_sub(item, "ampWebUrl", to_url, ""),
+                    cdn_amp_web_url=_sub(item, "cdnAmpWebUrl", to_url, ""),
+                    type=_sub(item, "type", to_text, "article"),
+                    provider=_sub(item, "provider", provider, None),
+                    quality=_sub(item, "quality", lambda v: to_int(v, 0, 100), None),
+                    images=_sub(item, "images", to_images, ()),
+                )
+            )
+        except FieldError as exc:
+            raise FieldError(f"item {index + 1}: {exc}") from None
+    return tuple(items)
+
+
+def _text(value: Any, tz: tzinfo) -> str:
+    return to_text(value)
+
+
+def _timestamp(value: Any, tz: tzinfo) -> datetime:
+    return to_timestamp(value, tz)
+
+
+def _url(value: Any, tz: tzinfo) -> str:
+    return to_url(value)
+
+
+def _flag(value: Any, tz: tzinfo) -> bool:
+    return to_bool(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    name: str
+    convert: Callable[[Any, tzinfo], object]
+    aliases: tuple[str, ...] = ()
+    required: bool = False
+
+
+# The article schema in one place: canonical key, converter, aliases.
+FIELDS: tuple[Field, ...] = (
+    Field("title", _text, required=True),
+    Field("publishedDateTime", _timestamp, ("date",), required=True),
+    Field("updatedDateTime", _timestamp, ("updated",)),
+    Field("excerpt", _text, ("summary", "description")),
+    Field("topics", lambda v, tz: to_topics(v), ("tags",)),
+    Field("category", _text),
+    Field("provider", lambda v, tz: to_provider(v, "")),
+    Field("originalUrl", _url),
+    Field("webUrl", _url),
+    Field("type", _text),
+    Field("quality", lambda v, tz: to_int(v, 0, 100)),
+    Field("heat", lambda v, tz: to_int(v, -1)),
+    Field("published", _flag),
+    Field("draft", _flag),
+    Field("images", lambda v, tz: to_images(v)),
+    Field("related", to_related),
+    Field("slug", _text),
+    Field("id", _text),
+)
+NEVER_KEPT = frozenset({"secured"})
+_KNOWN = frozenset(k for f in FIELDS for k in (f.name, *f.aliases)) | NEVER_KEPT
+
+
+def parse_article(
+    front: FrontMatter, source_path: str, stem: str, tz: tzinfo, body_html: str
+) -> tuple[Article | None, tuple[Diagnostic, ...]]:
+    """Validate front matter; an `Article`, or `None` with the errors that set it aside."""
+    problems: list[Diagnostic] = []
+    values: dict[str, Any] = {}
+    for field in FIELDS:
+        present = [k for k in (field.name, *field.aliases) if front.data.get(k) is not None]
+        if not present:
+            if field.required:
+                what = " or ".join(repr(k) for k in (field.name, *field.aliases))
+                problems.append(error(source_path, front.first_line - 1, f"missing {what}"))
+            continue
+        key = present[0]
+        for ignored in present[1:]:
+            problems.append(
+                warning(
+                    source_path,
+                    front.line_of(ignored),
+                    f"'{ignored}' is ignored because '{key}' is also set; remove one",
+                )
+            )
+        try:
+            values[field.name] = field.convert(front.data[key], tz)
+        except FieldError as exc:
+            problems.append(error(source_path, front.line_of(key), f"'{key}' {exc}"))
+    if not values.get("title") and "title" in values:
+        problems.append(error(source_path, front.line_of("title"), "'title' is empty"))
+    if any(p.is_error for p in problems):
+        return None, tuple(problems)
+    return _article(values, front, source_path, stem, body_html), tuple(problems)
+
+
+def _article(
+    values: dict[str, Any], front: FrontMatter, source_path: str, stem: str, body_html: str
+) -> Article:
+    provider: Provider | None = values.get("provider")
+    if provider is not None and not provider.domain:
+        # A provider given by name alone takes the domain of the article's own URL.
+        provider = replace(
+            provider, domain=domain_of(values.get("originalUrl") or values.get("webUrl", ""))
+        )
+    slug_text = values.get("slug")
+    return Article(
+        source_path=source_path,
+        id=values.get("id") or stem,
+        slug=slugify(slug_text or values["title"], fallback_seed=stem),
+        explicit_slug=bool(slug_text),
+        title=values["title"],
+        published=values["publishedDateTime"],
+        updated=values.get("updatedDateTime"),
+        excerpt=values.get("excerpt") or derive_excerpt(body_html),
+        body_html=body_html,
+        topics=_topic_terms(values.get("topics", ())),
+        category=values.get("category", ""),
+        provider=provider,
+        source=_source_term(provider),
+        original_url=values.get("originalUrl", ""),
+        web_url=values.get("webUrl", ""),
+        type=values.get("type") or "article",
+        quality=values.get("quality"),
+        heat=values.get("heat"),
+        is_published=values.get("published", True),
+        draft=values.get("draft", False),
+        images=values.get("images", ()),
+        related=values.get("related", ()),
+        extra={k: v for k, v in front.data.items() if k not in _KNOWN},
+        slug_line=front.line_of("slug") if slug_text else None,
+    )
+
+
+def _topic_terms(names: tuple[str, ...]) -> tuple[Term, ...]:
+    """One term per distinct key, first spelling kept, in the order written."""
+    terms: dict[str, Term] = {}
+    for name in names:
+        key = identity_key(name)
+        terms.setdefault(key, Term(key, name, slugify(name)))
+    return tuple(terms.values())
+
+
+def _source_term(provider: Provider | None) -> Term | None:
+    if provider is None:
+        return None
+    key = provider.domain or identity_key(provider.name)
+    return Term(key=key, name=provider.name, slug=slugify(key.replace(".", "-")))

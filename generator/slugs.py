@@ -1,0 +1,52 @@
+"""Slugs and identity keys: readable, stable ASCII names for URLs.
+
+Owns how text becomes a slug (`C++` -> `c-plus-plus`, `Économie` -> `economie`) and
+how a topic's identity key ignores case and accents. Pure functions only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+
+from slugify import slugify as _slugify
+
+MAX_SLUG_LENGTH = 80
+
+# Symbols that carry meaning in names of topics (C++, C#, .NET, R&D) and would
+# otherwise vanish, making distinct topics share a URL.
+_SYMBOLS = (("++", " plus plus "), ("+", " plus "), ("#", " sharp "), ("&", " and "), ("@", " at "))
+_LEADING_DOT = re.compile(r"(?:(?<=\s)|^)\.(?=\w)")
+
+
+def identity_key(text: str) -> str:
+    """Case- and accent-insensitive key: `AI`, `ai` and full-width forms are one."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
+
+
+def slugify(text: str, fallback_seed: str = "") -> str:
+    """A lowercase ASCII slug; never empty, never longer than `MAX_SLUG_LENGTH`.
+
+    Text with no transliterable letters (emoji only, say) gets a short stable hash.
+    """
+    spelled = _LEADING_DOT.sub("dot", text)
+    for symbol, word in _SYMBOLS:
+        spelled = spelled.replace(symbol, word)
+    slug = _slugify(spelled, max_length=MAX_SLUG_LENGTH, word_boundary=True)
+    if slug:
+        return str(slug)
+    digest = hashlib.sha1((fallback_seed or text).encode("utf-8")).hexdigest()[:8]
+    return f"n-{digest}"
+
+
+def unique_slug(slug: str, taken: set[str]) -> str:
+    """`slug`, or `slug-2`, `slug-3` ... the first one not in `taken`."""
+    if slug not in taken:
+        return slug
+    number = 2
+    while f"{slug}-{number}" in taken:
+        number += 1
+    return f"{slug}-{number}"
