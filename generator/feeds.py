@@ -1,0 +1,124 @@
+"""Feeds: RSS 2.0 and Atom 1.0 documents for the site, each topic and each source.
+
+Owns the feed formats: absolute URLs, RFC 822 dates in RSS, RFC 3339 in Atom,
+stable guids (the article's permanent URL) and XML that is always well-formed,
+with characters XML forbids removed. Pure: site in, `OutputFile` values out.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from datetime import datetime
+from email.utils import format_datetime
+
+from generator.model import Article, OutputFile, Site
+from generator.urls import absolute_link_to
+
+GENERATOR = "Broadsheet"
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
+def xml_text(text: str) -> str:
+    return _XML_ILLEGAL.sub("", text)
+
+
+def _add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+    element = ET.SubElement(parent, tag, {k.rstrip("_"): xml_text(v) for k, v in attrs.items()})
+    if text is not None:
+        element.text = xml_text(text)
+    return element
+
+
+def serialise_xml(root: ET.Element) -> bytes:
+    body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
+    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body + b"\n"
+
+
+def _content(article: Article, full: bool) -> str:
+    return article.body_html if full and article.body_html else ""
+
+
+def render_rss(
+    site: Site, articles: tuple[Article, ...], title: str, page_path: str, feed_path: str
+) -> OutputFile:
+    config = site.config
+    absolute = absolute_link_to(config)
+    shown = articles[: config.feeds.items]
+    rss = ET.Element("rss", {"version": "2.0", "xmlns:atom": "http://www.w3.org/2005/Atom"})
+    channel = _add(rss, "channel")
+    _add(channel, "title", title)
+    _add(channel, "link", absolute(page_path))
+    _add(channel, "description", config.description or title)
+    _add(channel, "language", config.language)
+    _add(channel, "generator", GENERATOR)
+    if shown:
+        _add(channel, "lastBuildDate", format_datetime(_newest(shown)))
+    _add(channel, "atom:link", href=absolute(feed_path), rel="self", type="application/rss+xml")
+    for article in shown:
+        item = _add(channel, "item")
+        _add(item, "title", article.title)
+        _add(item, "link", absolute(article.path))
+        _add(item, "guid", absolute(article.path), isPermaLink="true")
+        _add(item, "pubDate", format_datetime(article.published))
+        _add(item, "description", _content(article, config.feeds.full_content) or article.excerpt)
+        for topic in article.topics:
+            _add(item, "category", topic.name)
+    return OutputFile(feed_path, serialise_xml(rss), "RSS feed")
+
+
+def render_atom(
+    site: Site, articles: tuple[Article, ...], title: str, page_path: str, feed_path: str
+) -> OutputFile:
+    config = site.config
+    absolute = absolute_link_to(config)
+    shown = articles[: config.feeds.items]
+    feed = ET.Element("feed", {"xmlns": "http://www.w3.org/2005/Atom", "xml:lang": config.language})
+    _add(feed, "title", title)
+    if config.description:
+        _add(feed, "subtitle", config.description)
+    _add(feed, "id", absolute(feed_path))
+    _add(feed, "updated", _rfc3339(_newest(shown)) if shown else "1970-01-01T00:00:00Z")
+    _add(feed, "link", rel="self", href=absolute(feed_path), type="application/atom+xml")
+    _add(feed, "link", rel="alternate", href=absolute(page_path), type="text/html")
+    _add(_add(feed, "author"), "name", config.title)
+    _add(feed, "generator", GENERATOR)
+    for article in shown:
+        entry = _add(feed, "entry")
+        _add(entry, "title", article.title)
+        _add(entry, "id", absolute(article.path))
+        _add(entry, "link", rel="alternate", href=absolute(article.path), type="text/html")
+        _add(entry, "published", _rfc3339(article.published))
+        _add(entry, "updated", _rfc3339(article.updated or article.published))
+        if article.provider:
+            _add(_add(entry, "author"), "name", article.provider.name)
+        for topic in article.topics:
+            _add(entry, "category", term=topic.name)
+        if article.excerpt:
+            _add(entry, "summary", article.excerpt, type="text")
+        content = _content(article, config.feeds.full_content)
+        if content:
+            _add(entry, "content", content, type="html")
+    return OutputFile(feed_path, serialise_xml(feed), "Atom feed")
+
+
+def render_feeds(site: Site) -> tuple[OutputFile, ...]:
+    """The site's RSS and Atom feeds, and an RSS feed for every topic and source."""
+    title = site.config.title
+    files = [
+        render_rss(site, site.articles, title, "", "feed.xml"),
+        render_atom(site, site.articles, title, "", "atom.xml"),
+    ]
+    for group in (*site.topics, *site.sources):
+        files.append(
+            render_rss(site, group.articles, f"{group.name} · {title}", group.path, group.feed_path)
+        )
+    return tuple(files)
+
+
+def _newest(articles: tuple[Article, ...]) -> datetime:
+    return max(a.updated or a.published for a in articles)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")

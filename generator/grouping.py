@@ -1,0 +1,73 @@
+"""Grouping: articles gathered by topic, by source and by date.
+
+Owns the canonical name and unique slug of each topic and source, and the
+year/month/day archive tree. Pure functions over tuples of articles.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+from generator.model import Archive, Article, Group, Term
+from generator.slugs import unique_slug
+
+
+def canonical_terms(terms: Iterable[Term]) -> dict[str, Term]:
+    """One term per key: its most common spelling (ties: first in code-point order), and a
+    slug unique among all keys, given out in key order so it never depends on file order."""
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    slugs: dict[str, str] = {}
+    for term in terms:
+        spellings[term.key][term.name] += 1
+        slugs.setdefault(term.key, term.slug)
+    taken: set[str] = set()
+    result: dict[str, Term] = {}
+    for key in sorted(spellings, key=lambda k: (slugs[k], k)):
+        name = min(spellings[key].items(), key=lambda item: (-item[1], item[0]))[0]
+        slug = unique_slug(slugs[key], taken)
+        taken.add(slug)
+        result[key] = Term(key=key, name=name, slug=slug)
+    return result
+
+
+def group_articles(
+    kind: str, articles: tuple[Article, ...], terms_of: Callable[[Article], Iterable[Term]]
+) -> tuple[Group, ...]:
+    """Groups sorted by name, each with its articles in the order given (newest first)."""
+    members: dict[str, list[Article]] = defaultdict(list)
+    found: dict[str, Term] = {}
+    for article in articles:
+        for term in terms_of(article):
+            members[term.key].append(article)
+            found[term.key] = term
+    domains: dict[str, str] = {}
+    if kind == "source":
+        domains = {a.source.key: a.provider.domain for a in articles if a.source and a.provider}
+    return tuple(
+        Group(kind, term, tuple(members[term.key]), domains.get(term.key, ""))
+        for term in sorted(found.values(), key=lambda t: (t.name.casefold(), t.slug))
+    )
+
+
+def group_by_date(articles: tuple[Article, ...]) -> tuple[Archive, ...]:
+    """Years, newest first, each holding its months and each month its days."""
+
+    def start_of(kind: str, moment: datetime) -> datetime:
+        day = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+        if kind == "day":
+            return day
+        return day.replace(day=1) if kind == "month" else day.replace(month=1, day=1)
+
+    def build(kind: str, items: tuple[Article, ...]) -> tuple[Archive, ...]:
+        buckets: dict[datetime, list[Article]] = defaultdict(list)
+        for article in items:
+            buckets[start_of(kind, article.published)].append(article)
+        child = {"year": "month", "month": "day"}.get(kind)
+        return tuple(
+            Archive(kind, start, tuple(members), build(child, tuple(members)) if child else ())
+            for start, members in sorted(buckets.items(), reverse=True)
+        )
+
+    return build("year", articles)

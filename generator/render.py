@@ -1,0 +1,90 @@
+"""Rendering: `Page` values made into HTML bytes with Jinja2.
+
+Owns the template environment (autoescape, `StrictUndefined`, the site's templates
+before the theme's) and the filters themes use for URLs and dates. A template
+mistake becomes a `BuildError` naming the template and line.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Iterable
+from datetime import datetime
+
+import jinja2
+
+from generator.config import SiteConfig
+from generator.diagnostics import BuildError, Diagnostic, error
+from generator.model import OutputFile, Page, Site
+from generator.theme import Theme
+from generator.urls import absolute_link_to, link_to
+
+
+def display_date(moment: datetime) -> str:
+    return f"{moment.day} {moment:%B %Y}"
+
+
+def display_time(moment: datetime) -> str:
+    return f"{moment:%H:%M}"
+
+
+def make_environment(theme: Theme, config: SiteConfig) -> jinja2.Environment:
+    theme_loader = jinja2.FileSystemLoader(str(theme.theme_templates))
+    env = jinja2.Environment(
+        loader=jinja2.ChoiceLoader(
+            [
+                jinja2.FileSystemLoader([str(d) for d in theme.template_dirs]),
+                jinja2.PrefixLoader({"theme": theme_loader}),
+            ]
+        ),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters.update(
+        url=link_to(config),
+        absolute_url=absolute_link_to(config),
+        date=display_date,
+        time=display_time,
+    )
+    return env
+
+
+def render_pages(
+    env: jinja2.Environment, site: Site, pages: Iterable[Page]
+) -> tuple[OutputFile, ...]:
+    """Render every page; `BuildError` naming the template and line of the first failure."""
+    rendered = []
+    for page in pages:
+        try:
+            template = env.get_template(page.template)
+            html = template.render(site=site, page=page)
+        except jinja2.TemplateError as exc:
+            raise BuildError((_template_diagnostic(exc, page),)) from None
+        rendered.append(OutputFile(page.output_path, html.encode("utf-8"), page.template))
+    return tuple(rendered)
+
+
+def check_templates(env: jinja2.Environment) -> None:
+    """Compile every template so a syntax error is found even in an unused one."""
+    problems = []
+    for name in env.list_templates(extensions=["html", "xml"]):
+        try:
+            env.get_template(name)
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(error(exc.filename or name, exc.lineno, f"template: {exc.message}"))
+    if problems:
+        raise BuildError(tuple(problems))
+
+
+def _template_diagnostic(exc: jinja2.TemplateError, page: Page) -> Diagnostic:
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return error(exc.filename or page.template, exc.lineno, f"template: {exc.message}")
+    where, line = page.template, None
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename.endswith((".html", ".xml")):
+            where, line = frame.filename, frame.lineno
+            break
+    return error(where, line, f"template: {exc.message or exc} (rendering /{page.path})")

@@ -1,0 +1,141 @@
+"""The assembler: turns loaded articles into a `Site`, everything grouped and linked.
+
+Owns visibility (drafts, unpublished), slug uniqueness, article order, related
+links, previous/next and the site-wide feed list. Pure: it only reads its inputs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from generator.config import SiteConfig
+from generator.diagnostics import Diagnostic, error, warning
+from generator.grouping import canonical_terms, group_articles, group_by_date
+from generator.model import Article, FeedLink, Link, Site, Term
+from generator.slugs import unique_slug
+
+
+@dataclass(frozen=True, slots=True)
+class Assembled:
+    site: Site
+    diagnostics: tuple[Diagnostic, ...]
+    set_aside: int
+
+
+def assemble_site(
+    config: SiteConfig, articles: tuple[Article, ...], drafts: bool = False
+) -> Assembled:
+    visible = tuple(
+        a
+        for a in articles
+        if (drafts or not a.draft) and (a.is_published or not config.hide_unpublished)
+    )
+    named = _canonical_names(visible)
+    placed, diagnostics = _place(named)
+    ordered = tuple(sorted(placed, key=lambda a: a.sort_key))
+    linked = _link(ordered)
+    site = Site(
+        config=config,
+        articles=linked,
+        topics=group_articles("topic", linked, lambda a: a.topics),
+        sources=group_articles("source", linked, lambda a: (a.source,) if a.source else ()),
+        years=group_by_date(linked),
+        feeds=(
+            FeedLink(f"{config.title} (RSS)", "feed.xml", "application/rss+xml"),
+            FeedLink(f"{config.title} (Atom)", "atom.xml", "application/atom+xml"),
+        ),
+    )
+    return Assembled(site, diagnostics, len(visible) - len(placed))
+
+
+def _canonical_names(articles: tuple[Article, ...]) -> tuple[Article, ...]:
+    topics = canonical_terms(t for a in articles for t in a.topics)
+    sources = canonical_terms(a.source for a in articles if a.source)
+
+    def source_of(article: Article) -> Term | None:
+        return sources[article.source.key] if article.source else None
+
+    return tuple(
+        replace(a, topics=tuple(topics[t.key] for t in a.topics), source=source_of(a))
+        for a in articles
+    )
+
+
+def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Diagnostic, ...]]:
+    """Give every article a unique path. An explicit slug that is taken sets the later
+    file aside; a slug made from a title gets a numbered suffix instead."""
+    diagnostics: list[Diagnostic] = []
+    owners: dict[str, Article] = {}
+    placed: list[Article] = []
+    in_file_order = sorted(articles, key=lambda a: a.source_path)
+    for article in (a for a in in_file_order if a.explicit_slug):
+        other = owners.get(article.path)
+        if other is not None:
+            diagnostics.append(
+                error(
+                    article.source_path,
+                    article.slug_line,
+                    f"slug '{article.slug}' puts this article on /{article.path}, already used by "
+                    f"{other.source_path}; choose another slug",
+                )
+            )
+            continue
+        owners[article.path] = article
+        placed.append(article)
+    by_time = sorted(
+        (a for a in in_file_order if not a.explicit_slug),
+        key=lambda a: (a.published, a.source_path),
+    )
+    for article in by_time:
+        taken = {
+            p.removeprefix(article.day_path).rstrip("/")
+            for p in owners
+            if p.startswith(article.day_path)
+        }
+        slug = unique_slug(article.slug, taken)
+        if slug != article.slug:
+            other = owners[article.path]
+            diagnostics.append(
+                warning(
+                    article.source_path,
+                    None,
+                    f"slug '{article.slug}' is taken on {article.day_path} by {other.source_path}; "
+                    f"using '{slug}' (set 'slug:' to choose one)",
+                )
+            )
+            article = replace(article, slug=slug)
+        owners[article.path] = article
+        placed.append(article)
+    return tuple(placed), tuple(diagnostics)
+
+
+def _link(articles: tuple[Article, ...]) -> tuple[Article, ...]:
+    """Previous/next links (by date) and related items that point at our own pages."""
+    by_url: dict[str, str] = {}
+    for article in articles:
+        for url in (article.web_url, article.original_url):
+            if url:
+                by_url.setdefault(_url_key(url), article.path)
+    linked = []
+    for index, article in enumerate(articles):
+        newer = articles[index - 1] if index > 0 else None
+        older = articles[index + 1] if index + 1 < len(articles) else None
+        related = tuple(
+            replace(item, internal_path=by_url.get(_url_key(item.web_url)))
+            if item.web_url
+            else item
+            for item in article.related
+        )
+        linked.append(
+            replace(
+                article,
+                related=related,
+                next=Link(newer.title, newer.path) if newer else None,
+                previous=Link(older.title, older.path) if older else None,
+            )
+        )
+    return tuple(linked)
+
+
+def _url_key(url: str) -> str:
+    return url.split("#", 1)[0].rstrip("/")

@@ -1,0 +1,64 @@
+"""The theme: finds the template and static folders a site uses.
+
+Owns the lookup order: a site's own `templates/` and `static/` override the theme's
+files of the same name; a theme is a folder in the site's `themes/` or a built-in one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.diagnostics import BuildError, error
+from generator.model import OutputFile
+
+_PACKAGE = Path(__file__).resolve().parent
+# Installed wheels carry the themes inside the package; a source checkout has them
+# beside it.
+BUILTIN_THEME_DIRS = (_PACKAGE / "themes", _PACKAGE.parent / "themes")
+
+
+@dataclass(frozen=True, slots=True)
+class Theme:
+    name: str
+    template_dirs: tuple[Path, ...]
+    """Site first, then theme: the first folder holding a name wins."""
+    static_dirs: tuple[Path, ...]
+    """Theme first, then site: later folders overwrite earlier files."""
+    theme_templates: Path
+
+
+def find_theme(site_dir: Path, name: str) -> Theme:
+    candidates = [site_dir / "themes" / name, *(d / name for d in BUILTIN_THEME_DIRS)]
+    for folder in candidates:
+        if (folder / "templates").is_dir():
+            return Theme(
+                name=name,
+                template_dirs=(site_dir / "templates", folder / "templates"),
+                static_dirs=(folder / "static", site_dir / "static"),
+                theme_templates=folder / "templates",
+            )
+    raise BuildError(
+        (
+            error(
+                "site.yaml",
+                None,
+                f"'theme' names an unknown theme {name!r}; "
+                f"put it in {site_dir / 'themes' / name} or use 'default'",
+            ),
+        )
+    )
+
+
+def collect_static(theme: Theme) -> tuple[OutputFile, ...]:
+    """Every static file under `static/`, the site's overriding the theme's."""
+    files: dict[str, OutputFile] = {}
+    for folder in theme.static_dirs:
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if path.is_file() and not any(p.startswith(".") for p in relative.parts):
+                target = "static/" + relative.as_posix()
+                files[target] = OutputFile(target, path.read_bytes(), str(path))
+    return tuple(files[k] for k in sorted(files))
