@@ -88,7 +88,10 @@ def split(text: str) -> FrontMatter:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = 2 + mark.line if mark is not None else 1
-        raise FrontMatterError(line, f"invalid YAML: {exc.problem or exc.context}") from None
+        message = f"invalid YAML: {exc.problem or exc.context}"
+        if exc.problem and exc.context and exc.context_mark is not None:
+            message += f" ({exc.context} at line {2 + exc.context_mark.line})"
+        raise FrontMatterError(line, message) from None
     except yaml.YAMLError as exc:
         raise FrontMatterError(1, f"invalid YAML: {exc}") from None
     if data is None:

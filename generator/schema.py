@@ -64,7 +64,7 @@ def to_url(value: Any) -> str:
             raise FieldError(f"{text!r} has no host; write https://host/path")
         return text
     if scheme:
-        raise FieldError(f"uses the unsafe scheme '{scheme}:'; only http(s) URLs are allowed")
+        raise FieldError(f"unsafe URL scheme '{scheme}:'; only http(s) and relative URLs are allowed")
     if text.startswith("//") or text.startswith("\\"):
         raise FieldError(f"{text!r} is protocol-relative; write it with https://")
     return text
@@ -249,7 +249,7 @@ def parse_article(
         if not present:
             if field.required:
                 what = " or ".join(repr(k) for k in (field.name, *field.aliases))
-                problems.append(error(source_path, front.first_line - 1, f"missing {what}"))
+                problems.append(error(source_path, front.first_line - 1, f"missing {what}; add it to the front matter"))
             continue
         key = present[0]
         for ignored in present[1:]:
@@ -263,9 +263,9 @@ def parse_article(
         try:
             values[field.name] = field.convert(front.data[key], tz)
         except FieldError as exc:
-            problems.append(error(source_path, front.line_of(key), f"'{key}' {exc}"))
+            problems.append(error(source_path, front.line_of(key), f"{key}: {exc}"))
     if not values.get("title") and "title" in values:
-        problems.append(error(source_path, front.line_of("title"), "'title' is empty"))
+        problems.append(error(source_path, front.line_of("title"), "title: is empty; write a headline"))
     if any(p.is_error for p in problems):
         return None, tuple(problems)
     return _article(values, front, source_path, stem, body_html), tuple(problems)

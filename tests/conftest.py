@@ -1,0 +1,68 @@
+"""Shared fixtures: small sites built from a dict of `path -> text` in a temporary folder."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from generator import BuildOptions, BuildReport, build
+
+REPO = Path(__file__).resolve().parent.parent
+
+SITE_YAML = """\
+title: Test Times
+description: A site for tests.
+base_url: https://test.example/
+timezone: UTC
+per_page: 3
+"""
+
+
+def article(
+    title: str = "A headline",
+    date: str = "2024-05-01T09:30:00Z",
+    body: str = "",
+    **fields: str,
+) -> str:
+    """Text of an article file; extra fields are written as raw YAML lines `key: value`."""
+    lines = ["---", f'title: "{title}"', f"publishedDateTime: {date}"]
+    lines += [f"{key}: {value}" for key, value in fields.items()]
+    return "\n".join([*lines, "---", body])
+
+
+MakeSite = Callable[[dict[str, str]], Path]
+
+
+@pytest.fixture
+def make_site(tmp_path: Path) -> MakeSite:
+    """Write a site folder: `files` maps a relative path to its text (dedented).
+
+    `site.yaml` defaults to `SITE_YAML` unless `files` names one.
+    """
+
+    def make(files: dict[str, str]) -> Path:
+        site = tmp_path / "site"
+        all_files = {"site.yaml": SITE_YAML, **files}
+        for relative, text in all_files.items():
+            path = site / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text), encoding="utf-8")
+        return site
+
+    return make
+
+
+BuildSite = Callable[..., BuildReport]
+
+
+@pytest.fixture
+def build_site() -> BuildSite:
+    """Build a site folder into its `output/`, with `BuildOptions` given as keywords."""
+
+    def run(site: Path, **options: object) -> BuildReport:
+        return build(site, BuildOptions(**options))  # type: ignore[arg-type]
+
+    return run
