@@ -1,0 +1,261 @@
+"""The built site as a whole: page kinds, links, reachability, feeds, determinism."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from xml.etree import ElementTree as ET
+
+import feedparser
+import pytest
+
+from conftest import REPO, SITE_YAML, BuildSite, MakeSite, article
+from generator import BuildOptions, build
+from site_checks import broken_links, page_links, reachable_pages
+
+FULL_ARTICLE = (Path(__file__).parent / "fixtures" / "full_article.txt").read_text("utf-8")
+SECRET = "SECRET-Qm9yZWFsaXMgdHVyYmluZSBrZXkgbWF0ZXJpYWwgbmV2ZXIgdG8gYmUgcHVibGlzaGVk"
+
+
+@pytest.fixture(scope="module")
+def example_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's example site, built once into a temporary folder."""
+    site = tmp_path_factory.mktemp("example")
+    for name in ("site.yaml", "content", "static"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, site / name)
+        else:
+            shutil.copy(source, site / name)
+    (site / "content" / "zz-full.txt").write_text(FULL_ARTICLE, encoding="utf-8")
+    report = build(site, BuildOptions())
+    assert report.errors == 0, [str(d) for d in report.diagnostics]
+    return site / "output"
+
+
+def test_every_page_kind_exists(example_output: Path) -> None:
+    expected = [
+        "index.html", "page/2/index.html",
+        "2024/03/12/port-cranes-at-the-container-terminal-go-fully-automated/index.html",
+        "2024/03/12/index.html", "2024/03/index.html", "2024/index.html", "archive/index.html",
+        "topics/index.html", "topics/shipping/index.html", "topics/shipping/page/2/index.html",
+        "sources/index.html", "sources/harbourlight-example/index.html",
+        "feed.xml", "atom.xml", "topics/shipping/feed.xml", "sources/harbourlight-example/feed.xml",
+        "sitemap.xml", "robots.txt", "404.html", "static/style.css",
+    ]  # fmt: skip
+    missing = [p for p in expected if not (example_output / p).is_file()]
+    assert missing == []
+
+
+def test_tricky_topics_get_distinct_readable_slugs(example_output: Path) -> None:
+    for slug in ("c-plus-plus", "c-sharp", "dotnet", "economie", "ai"):
+        assert (example_output / "topics" / slug / "index.html").is_file(), slug
+    # `AI` and `ai` are one topic, shown in its most common spelling.
+    topics_index = (example_output / "topics" / "index.html").read_text("utf-8")
+    assert '<a href="/topics/ai/">AI</a>' in topics_index
+    assert ">ai<" not in topics_index
+
+
+def test_every_internal_link_resolves(example_output: Path) -> None:
+    assert broken_links(example_output) == []
+
+
+def test_every_page_is_reachable_from_home(example_output: Path) -> None:
+    pages = set(example_output.rglob("*.html")) - {example_output / "404.html"}
+    unreachable = sorted(
+        str(p.relative_to(example_output)) for p in pages - reachable_pages(example_output)
+    )
+    assert unreachable == []
+
+
+def test_secured_appears_nowhere(example_output: Path) -> None:
+    for path in example_output.rglob("*"):
+        if path.is_file():
+            assert SECRET.encode() not in path.read_bytes(), path
+
+
+def test_reference_shaped_article_is_complete(example_output: Path) -> None:
+    page = (
+        example_output / "2021/03/02/tidal-turbines-pass-their-first-winter-in-the-sound/index.html"
+    )
+    html = page.read_text("utf-8")
+    assert "<h1>Tidal turbines pass their first winter in the sound</h1>" in html
+    assert 'href="/sources/tidewatch-example/">Tidewatch</a>' in html
+    assert 'href="/topics/marine-energy/">Marine Energy</a>' in html
+    assert 'src="https://img.tidewatch.example/turbine-array.jpg"' in html
+    assert 'width="800" height="450"' in html
+    original = "https://tidewatch.example/energy/turbines-first-winter"
+    assert f'<a href="{original}" rel="noopener">Read at Tidewatch</a>' in html
+    assert "Turbine makers look for bigger blades" in html
+    assert 'href="/2021/03/02/"' in html
+    assert 'rel="next"' in html and 'rel="prev"' not in html  # the oldest article
+
+
+def test_related_item_links_to_our_own_article(example_output: Path) -> None:
+    html = (
+        example_output / "2024/03/12/the-automated-port-still-needs-people/index.html"
+    ).read_text("utf-8")
+    own = "/2024/03/12/port-cranes-at-the-container-terminal-go-fully-automated/"
+    assert f'<a href="{own}">Port cranes at the container terminal go fully automated</a>' in html
+    assert 'href="https://rivertrade.example/analysis/inland-terminals-remote-operation"' in html
+
+
+def test_draft_is_not_built_but_unpublished_is(example_output: Path) -> None:
+    built = {p.parent.name for p in example_output.glob("20*/*/*/*/index.html")}
+    assert not any("satellite" in name and "slip" in name for name in built)
+    assert any("counting" in name for name in built)  # published: false, hide_unpublished off
+
+
+FEEDS = ["feed.xml", "atom.xml", "topics/shipping/feed.xml", "topics/c-plus-plus/feed.xml",
+         "sources/harbourlight-example/feed.xml"]  # fmt: skip
+
+
+@pytest.mark.parametrize("name", FEEDS)
+def test_feed_parses_with_absolute_links_and_unique_guids(example_output: Path, name: str) -> None:
+    parsed = feedparser.parse((example_output / name).read_bytes())
+    assert parsed.bozo == 0, parsed.get("bozo_exception")
+    assert parsed.entries
+    ids = [entry.id for entry in parsed.entries]
+    assert len(ids) == len(set(ids))
+    for entry in parsed.entries:
+        assert entry.link.startswith("https://gazette.example.org/")
+        assert entry.id.startswith("https://gazette.example.org/")
+        assert entry.published_parsed is not None
+        page = (
+            example_output / entry.link.removeprefix("https://gazette.example.org/") / "index.html"
+        )
+        assert page.is_file(), entry.link
+
+
+def test_rss_dates_are_rfc_822_and_items_capped(example_output: Path) -> None:
+    root = ET.parse(example_output / "feed.xml").getroot()
+    items = root.findall("channel/item")
+    assert len(items) == 20  # feeds.items in the example site.yaml
+    for item in items:
+        date = item.findtext("pubDate")
+        assert date is not None and re.fullmatch(
+            r"\w{3}, \d{2} \w{3} \d{4} \d{2}:\d{2}:\d{2} [+-]\d{4}", date
+        )
+        assert parsedate_to_datetime(date).tzinfo is not None
+    newest = parsedate_to_datetime(items[0].findtext("pubDate") or "")
+    assert all(parsedate_to_datetime(i.findtext("pubDate") or "") <= newest for i in items)
+
+
+def test_sitemap_lists_pages_and_robots_points_at_it(example_output: Path) -> None:
+    root = ET.parse(example_output / "sitemap.xml").getroot()
+    ns = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
+    locations = {loc.text for loc in root.findall("s:url/s:loc", ns)}
+    assert "https://gazette.example.org/" in locations
+    assert "https://gazette.example.org/topics/shipping/" in locations
+    assert not any(loc and loc.endswith("404.html") for loc in locations)
+    html_pages = [p for p in example_output.rglob("index.html")]
+    assert len(locations) == len(html_pages)
+    robots = (example_output / "robots.txt").read_text("utf-8")
+    assert "Sitemap: https://gazette.example.org/sitemap.xml" in robots
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def test_two_builds_are_byte_identical(make_site: MakeSite, tmp_path: Path) -> None:
+    site = make_site({
+        f"content/a{n}.md": article(f"Story {n % 3}", f"2024-05-0{1 + n % 4}T0{n % 9}:00:00Z",
+                                    topics=f"[Topic {n % 4}, topic {n % 2}]")
+        for n in range(12)
+    })  # fmt: skip
+    build(site, BuildOptions(output_dir=tmp_path / "one"))
+    build(site, BuildOptions(output_dir=tmp_path / "two"))
+    one, two = _tree(tmp_path / "one"), _tree(tmp_path / "two")
+    assert one.keys() == two.keys() and len(one) > 20
+    assert one == two
+
+
+def test_site_under_a_path_links_only_under_it(make_site: MakeSite, build_site: BuildSite) -> None:
+    site = make_site({
+        "site.yaml": SITE_YAML.replace("https://test.example/", "https://host.example/news/"),
+        "content/a.md": article("First", topics="[Alpha]", originalUrl="https://elsewhere.example/a"),
+        "content/b.md": article("Second", "2024-05-02T10:00:00Z", topics="[Alpha, Beta]"),
+    })  # fmt: skip
+    build_site(site)
+    output = site / "output"
+    assert broken_links(output, base_path="/news/") == []
+    for page in output.rglob("*.html"):
+        for link in page_links(page):
+            assert link.startswith(("/news/", "https://", "#")), f"{page}: {link}"
+            if link.startswith("https://host.example"):
+                assert link.startswith("https://host.example/news/")
+    feed = feedparser.parse((output / "feed.xml").read_bytes())
+    assert all(e.link.startswith("https://host.example/news/") for e in feed.entries)
+    assert reachable_pages(output, "/news/") >= {output / "topics/alpha/index.html"}
+
+
+def test_archive_days_follow_the_site_time_zone(make_site: MakeSite, build_site: BuildSite) -> None:
+    site = make_site({
+        "site.yaml": SITE_YAML.replace("timezone: UTC", "timezone: Asia/Tokyo"),
+        "content/late.md": article("Late news", "2024-03-31T23:30:00Z"),
+    })  # fmt: skip
+    build_site(site)
+    output = site / "output"
+    assert (output / "2024/04/01/late-news/index.html").is_file()
+    assert (output / "2024/04/01/index.html").is_file()
+    assert not (output / "2024/03").exists()
+    html = (output / "2024/04/01/late-news/index.html").read_text("utf-8")
+    assert 'datetime="2024-04-01T08:30:00+09:00"' in html
+
+
+def test_same_instant_articles_have_a_stable_order(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site({
+        "content/z.md": article("Zebra crossing", "2024-05-01T09:00:00Z"),
+        "content/a.md": article("Aardvark spotted", "2024-05-01T09:00:00Z"),
+        "content/m.md": article("Moth season", "2024-05-01T09:00:00Z"),
+    })  # fmt: skip
+    build_site(site)
+    home = (site / "output" / "index.html").read_text("utf-8")
+    positions = [home.index(t) for t in ("Aardvark spotted", "Moth season", "Zebra crossing")]
+    assert positions == sorted(positions)
+
+
+def test_pagination_at_per_page(make_site: MakeSite, build_site: BuildSite) -> None:
+    site = make_site({f"content/a{n}.md": article(f"Story {n}", f"2024-05-{10 + n}T09:00:00Z")
+                      for n in range(7)})  # fmt: skip
+    build_site(site)
+    output = site / "output"
+    assert (output / "page/3/index.html").is_file() and not (output / "page/4").exists()
+    first = (output / "index.html").read_text("utf-8")
+    assert "Story 6" in first and "Story 3" not in first
+    assert "Page 1 of 3" in first
+    last = (output / "page/3/index.html").read_text("utf-8")
+    assert "Story 0" in last
+
+
+def test_full_content_feeds(make_site: MakeSite, build_site: BuildSite) -> None:
+    body = "The **whole** story, in full."
+    files = {"content/a.md": article("Full", excerpt='"Short version"', body=body)}
+    site = make_site(files)
+    build_site(site)
+    summary = feedparser.parse((site / "output" / "feed.xml").read_bytes()).entries[0]
+    assert summary.summary == "Short version"
+    site = make_site({**files, "site.yaml": SITE_YAML + "feeds:\n  full_content: true\n"})
+    build_site(site)
+    atom = feedparser.parse((site / "output" / "atom.xml").read_bytes()).entries[0]
+    assert "<strong>whole</strong>" in atom.content[0].value
+
+
+def test_stale_pages_are_removed(make_site: MakeSite, build_site: BuildSite) -> None:
+    site = make_site({"content/a.md": article("Keep"), "content/b.md": article("Gone soon")})
+    build_site(site)
+    gone = site / "output/2024/05/01/gone-soon/index.html"
+    assert gone.is_file()
+    (site / "content/b.md").unlink()
+    (site / "output" / "mine.txt").write_text("a file the build did not write")
+    report = build_site(site)
+    assert not gone.exists()
+    assert (site / "output" / "mine.txt").is_file()
+    assert report.written is not None and report.written.removed > 0
