@@ -30,6 +30,7 @@ _ATTRIBUTES = {
     "ol": {"start"},
 }
 _PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 
 
@@ -60,7 +61,7 @@ def render_markdown(text: str) -> str:
 
 def plain_text(fragment: str) -> str:
     """Text of an HTML fragment with tags dropped and whitespace collapsed."""
-    return " ".join(html.unescape(_TAG.sub(" ", fragment)).split())
+    return " ".join(html.unescape(_TAG.sub("", _BREAK.sub(" ", fragment))).split())
 
 
 def derive_excerpt(body_html: str, limit: int = EXCERPT_LENGTH) -> str:

@@ -259,3 +259,13 @@ def test_stale_pages_are_removed(make_site: MakeSite, build_site: BuildSite) -> 
     assert not gone.exists()
     assert (site / "output" / "mine.txt").is_file()
     assert report.written is not None and report.written.removed > 0
+
+
+def test_derived_excerpt_is_the_first_paragraph_as_text(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    body = "Boats fitted with *rigid sails*, the first<br>in years.\n\nSecond paragraph."
+    site = make_site({"content/a.md": article("Sails", body=body)})
+    build_site(site)
+    html = (site / "output" / "2024/05/01/sails/index.html").read_text("utf-8")
+    assert '<p class="standfirst">Boats fitted with rigid sails, the first in years.</p>' in html
