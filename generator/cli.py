@@ -99,7 +99,19 @@ def _site_now(site_dir: Path) -> datetime:
 def main(
     argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if (
+        args.command == "new"
+        and len(extra) == 1
+        and not extra[0].startswith("-")
+        and args.path == Path(".")
+    ):
+        # `new "Title" --topic T PATH`: argparse settles the optional PATH before
+        # it reaches options, so a PATH written after them arrives here.
+        args.path = Path(extra.pop())
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command in ("build", "check"):
         return _run_build(args, out, err)
     try:

@@ -61,6 +61,8 @@ def _check_base_url(value: Any) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return f"must be an absolute http(s) URL such as https://example.org/, not {value!r}"
+    if parts.query or parts.fragment:
+        return f"must not have a query or fragment: {value!r}"
     return None
 
 
@@ -131,14 +133,15 @@ def parse_config(text: str, name: str = CONFIG_FILE) -> SiteConfig:
         raise BuildError((error(name, 1, "must be a mapping of key: value"),))
     problems: list[Diagnostic] = []
     values = _read_mapping(root, _CHECKS | {"feeds": lambda v: None}, name, "", problems)
+    written = {str(k.value) for k, _ in root.value}
     for key in _REQUIRED:
-        if key not in values:
+        if key not in written:
             problems.append(error(name, None, f"missing required key '{key}'"))
     feeds = FeedSettings()
     feeds_node = _node_for(root, "feeds")
     if isinstance(feeds_node, yaml.MappingNode):
         feeds = FeedSettings(**_read_mapping(feeds_node, _FEED_CHECKS, name, "feeds.", problems))
-    elif feeds_node is not None:
+    elif feeds_node is not None and feeds_node.tag != "tag:yaml.org,2002:null":
         line = feeds_node.start_mark.line + 1
         problems.append(error(name, line, "'feeds' must be a mapping with items, full_content"))
     if problems:
@@ -169,8 +172,13 @@ def _read_mapping(
     problems: list[Diagnostic],
 ) -> dict[str, Any]:
     values: dict[str, Any] = {}
+    seen: set[str] = set()
     for key_node, value_node in mapping.value:
         key, line = str(key_node.value), key_node.start_mark.line + 1
+        if key in seen:
+            problems.append(error(name, line, f"'{prefix}{key}' is set twice; keep one"))
+            continue
+        seen.add(key)
         check = checks.get(key)
         if check is None:
             known = ", ".join(sorted(checks))

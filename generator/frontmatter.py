@@ -94,6 +94,9 @@ def split(text: str) -> FrontMatter:
         raise FrontMatterError(line, message) from None
     except yaml.YAMLError as exc:
         raise FrontMatterError(1, f"invalid YAML: {exc}") from None
+    except (ValueError, OverflowError, RecursionError) as exc:
+        # Values YAML accepts but Python cannot hold, e.g. an integer of 5,000 digits.
+        raise FrontMatterError(2, f"invalid YAML value: {exc}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):

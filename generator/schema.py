@@ -38,7 +38,10 @@ def to_text(value: Any) -> str:
 def to_int(value: Any, low: int | None = None, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldError(f"must be a whole number, not {_type_name(value)} {value!r}")
-    if (low is not None and value < low) or (high is not None and value > high):
+    if low is not None and value < low:
+        limit = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise FieldError(f"must be {limit}, not {value}")
+    if high is not None and value > high:
         raise FieldError(f"must be between {low} and {high}, not {value}")
     return value
 
@@ -64,7 +67,9 @@ def to_url(value: Any) -> str:
             raise FieldError(f"{text!r} has no host; write https://host/path")
         return text
     if scheme:
-        raise FieldError(f"unsafe URL scheme '{scheme}:'; only http(s) and relative URLs are allowed")
+        raise FieldError(
+            f"unsafe URL scheme '{scheme}:'; only http(s) and relative URLs are allowed"
+        )
     if text.startswith("//") or text.startswith("\\"):
         raise FieldError(f"{text!r} is protocol-relative; write it with https://")
     return text
@@ -249,7 +254,13 @@ def parse_article(
         if not present:
             if field.required:
                 what = " or ".join(repr(k) for k in (field.name, *field.aliases))
-                problems.append(error(source_path, front.first_line - 1, f"missing {what}; add it to the front matter"))
+                problems.append(
+                    error(
+                        source_path,
+                        front.first_line - 1,
+                        f"missing {what}; add it to the front matter",
+                    )
+                )
             continue
         key = present[0]
         for ignored in present[1:]:
@@ -265,7 +276,9 @@ def parse_article(
         except FieldError as exc:
             problems.append(error(source_path, front.line_of(key), f"{key}: {exc}"))
     if not values.get("title") and "title" in values:
-        problems.append(error(source_path, front.line_of("title"), "title: is empty; write a headline"))
+        problems.append(
+            error(source_path, front.line_of("title"), "title: is empty; write a headline")
+        )
     if any(p.is_error for p in problems):
         return None, tuple(problems)
     return _article(values, front, source_path, stem, body_html), tuple(problems)

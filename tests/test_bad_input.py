@@ -1,0 +1,258 @@
+"""Bad article files: each is reported as `path:line: severity: message` and set aside,
+while every good article of the same site is still built."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from conftest import BuildSite, MakeSite, article
+from generator import BuildReport, Diagnostic
+from generator.cli import main
+from generator.frontmatter import decode, split
+from generator.loader import load_articles
+from generator.markup import render_markdown
+from generator.schema import parse_article
+
+SECRET = "s3cr3t-token-never-shown"
+UNKNOWN_VALUE = "unknown-key-value-xyzzy"
+
+
+@dataclass(frozen=True)
+class Case:
+    path: str
+    line: int | None
+    severity: str
+    fragments: tuple[str, ...]
+
+    @property
+    def prefix(self) -> str:
+        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        return f"{where}: {self.severity}: "
+
+
+# Articles that must be built, keyed by their output page.
+GOOD_FILES: dict[str, str] = {
+    "content/good-one.md": article("Good one", body="The first good body."),
+    "content/good-two.md": article("Good two", "2024-05-02T10:00:00Z", body="Second body."),
+    "content/slug-a.md": article("Slug owner", slug="same"),
+    "content/twin-a.md": article("Twin", "2024-05-03T08:00:00Z"),
+    "content/twin-b.md": article("Twin", "2024-05-03T09:00:00Z"),
+    "content/secret.md": article(
+        "Has a secret", "2024-05-05T10:00:00Z", secured=f'"{SECRET}"', mood=f'"{UNKNOWN_VALUE}"'
+    ),
+    # Valid articles that must be skipped because of their names.
+    "content/_drafts/skipped-draft.md": article("Skipped draft folder", "2024-05-06T10:00:00Z"),
+    "content/.hidden.md": article("Skipped hidden file", "2024-05-06T11:00:00Z"),
+}
+
+BAD_FILES: dict[str, str] = {
+    "content/bad-yaml.md": (
+        '---\npublishedDateTime: 2024-05-01T09:30:00Z\ntitle: "unterminated\n---\n'
+    ),
+    "content/no-front.md": "Just a paragraph of text, no front matter.\n",
+    "content/not-closed.md": "---\ntitle: Not closed\npublishedDateTime: 2024-05-01\n",
+    "content/no-title.md": "---\npublishedDateTime: 2024-05-01T09:30:00Z\n---\nBody.\n",
+    "content/no-date.md": "---\ntitle: No date\n---\n",
+    "content/yesterday.md": article("Yesterday", "yesterday"),
+    "content/feb30.md": article("February 30", "2023-02-30"),
+    "content/topics-int.md": article("Topics int", topics="5"),
+    "content/js-url.md": article("JS url", originalUrl='"javascript:alert(1)"'),
+    "content/js-image.md": article(
+        "JS image", images='\n  - url: "javascript:alert(1)"\n    width: 10\n    height: 10'
+    ),
+    "content/slug-b.md": article("Slug thief", slug="same"),
+    "content/empty.md": "",
+}
+LATIN1_PATH = "content/latin-1.md"
+LATIN1_BYTES = (
+    b"---\ntitle: Latin one\npublishedDateTime: 2024-05-01T09:30:00Z\n---\nCaf\xe9 au lait\n"
+)
+BOM_CRLF_PATH = "content/bom-crlf.md"
+BOM_CRLF_BYTES = (
+    "\ufeff---\r\ntitle: Bom and CRLF\r\npublishedDateTime: 2024-05-04T10:00:00Z\r\n"
+    "topics:\r\n  - Windows\r\n---\r\nBody line one.\r\n"
+).encode()
+
+CASES = {
+    "invalid-yaml": Case("content/bad-yaml.md", 3, "error", ("invalid YAML",)),
+    "no-front-matter": Case("content/no-front.md", 1, "error", ("no front matter",)),
+    "not-closed": Case("content/not-closed.md", 1, "error", ("front matter is not closed",)),
+    "missing-title": Case("content/no-title.md", 1, "error", ("missing 'title'",)),
+    "missing-date": Case("content/no-date.md", 1, "error", ("missing 'publishedDateTime'",)),
+    "unparseable-date": Case(
+        "content/yesterday.md",
+        3,
+        "error",
+        ("publishedDateTime:", "'yesterday' is not an ISO 8601 date"),
+    ),
+    "impossible-date": Case(
+        "content/feb30.md",
+        3,
+        "error",
+        ("publishedDateTime:", "'2023-02-30' is not an ISO 8601 date"),
+    ),
+    "wrong-type": Case(
+        "content/topics-int.md", 4, "error", ("topics:", "must be a list of names", "5")
+    ),
+    "javascript-original-url": Case(
+        "content/js-url.md", 4, "error", ("originalUrl:", "unsafe URL scheme 'javascript:'")
+    ),
+    "javascript-image-url": Case(
+        "content/js-image.md", 4, "error", ("images:", "unsafe URL scheme 'javascript:'")
+    ),
+    "duplicate-explicit-slug": Case(
+        "content/slug-b.md", 4, "error", ("slug 'same'", "content/slug-a.md")
+    ),
+    "duplicate-title": Case(
+        "content/twin-b.md", None, "warning", ("slug 'twin'", "content/twin-a.md", "'twin-2'")
+    ),
+    "not-utf8": Case(LATIN1_PATH, 5, "error", ("not valid UTF-8", "0xe9")),
+    "empty-file": Case("content/empty.md", 1, "error", ("no front matter",)),
+}
+
+# Every article page the build must write, and nothing else.
+EXPECTED_ARTICLE_PAGES = {
+    "2024/05/01/good-one/index.html",
+    "2024/05/02/good-two/index.html",
+    "2024/05/01/same/index.html",
+    "2024/05/03/twin/index.html",
+    "2024/05/03/twin-2/index.html",
+    "2024/05/05/has-a-secret/index.html",
+    "2024/05/04/bom-and-crlf/index.html",
+}
+
+
+@dataclass(frozen=True)
+class Built:
+    site: Path
+    output: Path
+    report: BuildReport
+
+    def diagnostics_for(self, path: str) -> list[Diagnostic]:
+        return [d for d in self.report.diagnostics if d.path == path]
+
+    def article_pages(self) -> set[str]:
+        return {
+            p.relative_to(self.output).as_posix()
+            for p in self.output.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/*/index.html")
+        }
+
+    def all_output_bytes(self) -> bytes:
+        return b"".join(p.read_bytes() for p in sorted(self.output.rglob("*")) if p.is_file())
+
+
+@pytest.fixture
+def built(make_site: MakeSite, build_site: BuildSite) -> Built:
+    site = make_site({**GOOD_FILES, **BAD_FILES})
+    (site / LATIN1_PATH).write_bytes(LATIN1_BYTES)
+    (site / BOM_CRLF_PATH).write_bytes(BOM_CRLF_BYTES)
+    return Built(site, site / "output", build_site(site))
+
+
+@pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
+def test_each_bad_file_gives_one_diagnostic_with_path_and_line(built: Built, case: Case) -> None:
+    found = built.diagnostics_for(case.path)
+    assert len(found) == 1, [str(d) for d in found]
+    text = str(found[0])
+    assert text.startswith(case.prefix), text
+    for fragment in case.fragments:
+        assert fragment in text, text
+
+
+def test_every_diagnostic_is_one_of_the_cases(built: Built) -> None:
+    expected_paths = sorted(case.path for case in CASES.values())
+    assert sorted(d.path for d in built.report.diagnostics) == expected_paths
+    assert built.report.errors == len(CASES) - 1
+    assert built.report.warnings == 1
+
+
+def test_good_articles_are_built_and_bad_ones_are_not(built: Built) -> None:
+    assert built.article_pages() == EXPECTED_ARTICLE_PAGES
+    assert built.report.articles == len(EXPECTED_ARTICLE_PAGES)
+    page = (built.output / "2024/05/01/good-one/index.html").read_text(encoding="utf-8")
+    assert "<h1>Good one</h1>" in page
+    assert "The first good body." in page
+    everything = built.all_output_bytes().decode("utf-8")
+    for title in ("Yesterday", "February 30", "Topics int", "JS url", "JS image", "Slug thief"):
+        assert title not in everything, title
+    assert "Latin one" not in everything
+
+
+def test_duplicate_explicit_slug_keeps_the_first_file(built: Built) -> None:
+    page = (built.output / "2024/05/01/same/index.html").read_text(encoding="utf-8")
+    assert "Slug owner" in page
+    assert "Slug thief" not in page
+
+
+def test_duplicate_title_builds_both_with_a_suffix(built: Built) -> None:
+    first = (built.output / "2024/05/03/twin/index.html").read_text(encoding="utf-8")
+    second = (built.output / "2024/05/03/twin-2/index.html").read_text(encoding="utf-8")
+    assert "<h1>Twin</h1>" in first
+    assert "<h1>Twin</h1>" in second
+
+
+def test_exit_code_is_one(built: Built) -> None:
+    assert built.report.exit_code == 1
+
+
+def test_cli_returns_one_and_prints_the_same_lines(built: Built) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["build", str(built.site)], out=out, err=err)
+    assert code == 1
+    assert err.getvalue().splitlines() == [str(d) for d in built.report.diagnostics]
+    assert f"{len(CASES) - 1} errors, 1 warning" in out.getvalue()
+
+
+def test_bom_and_crlf_file_builds(built: Built) -> None:
+    assert built.diagnostics_for(BOM_CRLF_PATH) == []
+    page = (built.output / "2024/05/04/bom-and-crlf/index.html").read_text(encoding="utf-8")
+    assert "<h1>Bom and CRLF</h1>" in page
+    assert "Body line one." in page
+    assert "\r" not in page
+    assert (built.output / "topics/windows/index.html").is_file()
+
+
+def test_underscore_folders_and_dot_files_are_skipped(built: Built) -> None:
+    shown = {d.path for d in built.report.diagnostics}
+    assert not any("_drafts" in p or ".hidden" in p for p in shown)
+    everything = built.all_output_bytes().decode("utf-8")
+    assert "Skipped draft folder" not in everything
+    assert "Skipped hidden file" not in everything
+    assert not (built.output / "2024/05/06").exists()
+
+
+def test_secured_is_never_written(built: Built) -> None:
+    page = (built.output / "2024/05/05/has-a-secret/index.html").read_text(encoding="utf-8")
+    assert "Has a secret" in page  # the article itself is built
+    assert SECRET.encode() not in built.all_output_bytes()
+
+
+def test_unknown_key_is_kept_in_extra_but_not_shown(built: Built) -> None:
+    loaded = load_articles(built.site, ZoneInfo("UTC"))
+    by_path = {a.source_path: a for a in loaded.articles}
+    secret = by_path["content/secret.md"]
+    assert secret.extra == {"mood": UNKNOWN_VALUE}
+    assert "secured" not in secret.extra
+    assert UNKNOWN_VALUE.encode() not in built.all_output_bytes()
+
+
+def test_parse_article_keeps_unknown_keys_in_extra() -> None:
+    front = split(decode(article("Extra", mood='"calm"', rating="7").encode()))
+    parsed, problems = parse_article(
+        front, "content/extra.md", "extra", ZoneInfo("UTC"), render_markdown(front.body)
+    )
+    assert problems == ()
+    assert parsed is not None
+    assert dict(parsed.extra) == {"mood": "calm", "rating": 7}
+
+
+def test_heat_below_minus_one_names_the_limit() -> None:
+    from generator.schema import FieldError, to_int
+
+    with pytest.raises(FieldError, match=r"must be at least -1, not -5"):
+        to_int(-5, -1)

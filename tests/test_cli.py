@@ -1,0 +1,242 @@
+"""The command line: init, new, build, check and their options, exit codes and output."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SITE_YAML, MakeSite, article
+from generator.cli import main
+
+
+def run(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def article_pages(output: Path) -> set[str]:
+    return {
+        p.parent.relative_to(output).as_posix()
+        for p in output.glob("[0-9][0-9][0-9][0-9]/[0-9][0-9]/[0-9][0-9]/*/index.html")
+    }
+
+
+def test_init_creates_a_site_that_builds(tmp_path: Path) -> None:
+    site = tmp_path / "newsroom"
+    code, out, err = run("init", str(site))
+    assert code == 0, err
+    assert (site / "site.yaml").is_file()
+    assert len(list((site / "content").rglob("*.md"))) == 2
+    code, out, err = run("build", str(site))
+    assert code == 0, err
+    assert err == ""
+    assert out.splitlines()[-1].startswith("2 articles, ")
+    assert len(article_pages(site / "output")) == 2
+    assert (site / "output" / "index.html").is_file()
+
+
+def test_init_on_an_existing_site_fails_and_changes_nothing(tmp_path: Path) -> None:
+    site = tmp_path / "newsroom"
+    assert run("init", str(site))[0] == 0
+    (site / "site.yaml").write_text(SITE_YAML, encoding="utf-8")  # edited by its owner
+    before = snapshot(site)
+    code, _, err = run("init", str(site))
+    assert code == 2
+    assert "exists already" in err
+    assert snapshot(site) == before
+
+
+def test_new_creates_an_article_that_builds(make_site: MakeSite) -> None:
+    site = make_site({})
+    code, out, err = run("new", "Harbour Wall Repaired", "--topic", "X", "--topic", "Y", str(site))
+    assert code == 0, err
+    [created] = list((site / "content").rglob("*.md"))
+    assert f"created {created}" in out
+    assert created.is_relative_to(site / "content")
+    assert "harbour-wall-repaired" in created.name
+    code, _, err = run("build", str(site))
+    assert code == 0, err
+    [page] = article_pages(site / "output")
+    assert page.endswith("/harbour-wall-repaired")
+    html = (site / "output" / page / "index.html").read_text(encoding="utf-8")
+    assert "<h1>Harbour Wall Repaired</h1>" in html
+    assert (site / "output" / "topics" / "x" / "index.html").is_file()
+    assert (site / "output" / "topics" / "y" / "index.html").is_file()
+    assert '<a href="/topics/x/">X</a>' in html
+    assert '<a href="/topics/y/">Y</a>' in html
+
+
+def test_new_with_the_path_first(make_site: MakeSite) -> None:
+    site = make_site({})
+    code, out, err = run("new", "Quay Reopens", str(site), "--topic", "Port")
+    assert code == 0, err
+    [created] = list((site / "content").rglob("*.md"))
+    assert 'title: "Quay Reopens"' in created.read_text(encoding="utf-8")
+    assert str(created) in out
+
+
+def test_check_writes_nothing_and_matches_build_exit_code(make_site: MakeSite) -> None:
+    site = make_site(
+        {"content/good.md": article("Good"), "content/bad.md": article("Bad", "yesterday")}
+    )
+    check_code, _, check_err = run("check", str(site))
+    assert not (site / "output").exists()
+    assert "content/bad.md:3: error:" in check_err
+    build_code, _, build_err = run("build", str(site))
+    assert check_code == build_code == 1
+    assert check_err == build_err
+    assert (site / "output" / "index.html").is_file()
+
+
+def test_drafts_are_hidden_unless_asked_for(make_site: MakeSite) -> None:
+    site = make_site(
+        {
+            "content/final.md": article("Final", "2024-05-01T09:00:00Z"),
+            "content/wip.md": article("Work in progress", "2024-05-02T09:00:00Z", draft="true"),
+        }
+    )
+    assert run("build", str(site))[0] == 0
+    assert article_pages(site / "output") == {"2024/05/01/final"}
+    assert run("build", "--drafts", str(site))[0] == 0
+    assert article_pages(site / "output") == {"2024/05/01/final", "2024/05/02/work-in-progress"}
+
+
+def test_hide_unpublished(make_site: MakeSite) -> None:
+    files = {
+        "content/shown.md": article("Shown", "2024-05-01T09:00:00Z"),
+        "content/unpublished.md": article("Withdrawn", "2024-05-02T09:00:00Z", published="false"),
+    }
+    site = make_site(files)
+    assert run("build", str(site))[0] == 0
+    assert article_pages(site / "output") == {"2024/05/01/shown", "2024/05/02/withdrawn"}
+    make_site({**files, "site.yaml": SITE_YAML + "hide_unpublished: true\n"})
+    assert run("build", str(site))[0] == 0
+    assert article_pages(site / "output") == {"2024/05/01/shown"}
+
+
+def test_strict_turns_a_warning_into_a_failure_and_writes_nothing(make_site: MakeSite) -> None:
+    site = make_site(
+        {
+            "content/twin-a.md": article("Twin", "2024-05-03T08:00:00Z"),
+            "content/twin-b.md": article("Twin", "2024-05-03T09:00:00Z"),
+        }
+    )
+    code, _, err = run("check", str(site))
+    assert code == 0
+    assert "content/twin-b.md: warning:" in err
+    code, _, err = run("build", "--strict", str(site))
+    assert code != 0
+    assert "content/twin-b.md: error:" in err
+    assert not (site / "output").exists()
+
+
+def test_site_template_overrides_the_theme(make_site: MakeSite) -> None:
+    template = (
+        '{% extends "base.html" %}\n'
+        "{% block content %}\n"
+        '<p class="marker">SITE-ARTICLE-TEMPLATE</p><h1>{{ page.article.title }}</h1>\n'
+        "{% endblock %}\n"
+    )
+    site = make_site(
+        {
+            "content/a.md": article("Alpha", "2024-05-01T09:00:00Z"),
+            "content/b.md": article("Beta", "2024-05-02T09:00:00Z"),
+            "templates/article.html": template,
+        }
+    )
+    code, _, err = run("build", str(site))
+    assert code == 0, err
+    output = site / "output"
+    for page in ("2024/05/01/alpha", "2024/05/02/beta"):
+        html = (output / page / "index.html").read_text(encoding="utf-8")
+        assert "SITE-ARTICLE-TEMPLATE" in html
+        assert 'class="story"' not in html  # the theme's article body is replaced
+    assert "SITE-ARTICLE-TEMPLATE" not in (output / "index.html").read_text(encoding="utf-8")
+
+
+def test_site_template_can_extend_the_theme_template(make_site: MakeSite) -> None:
+    template = (
+        '{% extends "theme/article.html" %}\n'
+        "{% block content %}"
+        '<p class="marker">EXTENDED-{{ page.article.title }}</p>{{ super() }}'
+        "{% endblock %}\n"
+    )
+    site = make_site(
+        {
+            "content/a.md": article("Alpha", body="Alpha body text."),
+            "templates/article.html": template,
+        }
+    )
+    code, _, err = run("build", str(site))
+    assert code == 0, err
+    html = (site / "output" / "2024/05/01/alpha/index.html").read_text(encoding="utf-8")
+    assert '<p class="marker">EXTENDED-Alpha</p>' in html
+    assert 'class="story"' in html  # the theme's block still renders via super()
+    assert "Alpha body text." in html
+    assert html.index("EXTENDED-Alpha") < html.index('class="story"')
+
+
+@pytest.mark.parametrize(
+    ("template", "line", "fragment"),
+    [
+        ('{% extends "base.html" %}\n{% block content %}\n{% if %}\n{% endblock %}\n', 3, ""),
+        (
+            '{% extends "base.html" %}\n{% block content %}\n{{ no_such_thing }}\n{% endblock %}\n',
+            3,
+            "no_such_thing",
+        ),
+    ],
+    ids=["syntax-error", "undefined-variable"],
+)
+def test_template_error_fails_the_build_and_writes_nothing(
+    make_site: MakeSite, template: str, line: int, fragment: str
+) -> None:
+    site = make_site({"content/a.md": article("Alpha"), "templates/article.html": template})
+    code, _, err = run("build", str(site))
+    assert code == 2
+    assert f"templates/article.html:{line}: error: template" in err
+    assert fragment in err
+    assert not (site / "output").exists()
+
+
+def test_python_dash_m_help() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    for command in ("build", "check", "new", "init"):
+        assert command in result.stdout
+
+
+def test_summary_is_the_last_line_of_out(make_site: MakeSite) -> None:
+    site = make_site(
+        {
+            "content/a.md": article("Alpha", "2024-05-01T09:00:00Z", topics="[One]"),
+            "content/b.md": article("Beta", "2024-05-02T09:00:00Z", topics="[Two]"),
+        }
+    )
+    code, out, err = run("build", str(site))
+    assert code == 0, err
+    last = out.rstrip("\n").splitlines()[-1]
+    for word in ("articles", "pages", "feeds", "errors", "warnings", " s"):
+        assert word in last, (word, last)
+    assert last.startswith("2 articles, ")
+    assert "0 errors, 0 warnings" in last

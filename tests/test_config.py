@@ -1,0 +1,185 @@
+"""Site configuration: every problem in `site.yaml` at once, with its line; defaults."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from conftest import BuildSite, MakeSite, article
+from generator.cli import main
+from generator.config import FeedSettings, SiteConfig, parse_config
+from generator.diagnostics import BuildError
+
+GOOD = "title: T\nbase_url: https://t.example/\n"
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(BuildError) as caught:
+        parse_config(text)
+    return [str(d) for d in caught.value.diagnostics]
+
+
+def test_every_problem_is_listed_at_once_with_its_line() -> None:
+    text = (
+        "colour: red\n"  # 1
+        'per_page: "ten"\n'  # 2
+        "timezone: Mars/Olympus\n"  # 3
+        "feeds:\n"  # 4
+        "  items: 0\n"  # 5
+    )
+    found = problems(text)
+    expected_starts = [
+        ("site.yaml:1: error: ", "unknown key 'colour'"),
+        ("site.yaml:2: error: ", "'per_page' must be an integer"),
+        ("site.yaml:3: error: ", "unknown time zone 'Mars/Olympus'"),
+        ("site.yaml: error: ", "missing required key 'title'"),
+        ("site.yaml: error: ", "missing required key 'base_url'"),
+        ("site.yaml:5: error: ", "'feeds.items' must be at least 1"),
+    ]
+    for prefix, fragment in expected_starts:
+        assert any(line.startswith(prefix) and fragment in line for line in found), (
+            prefix,
+            fragment,
+            found,
+        )
+    assert len(found) == len(expected_starts), found
+
+
+def test_unknown_key_names_the_known_keys() -> None:
+    [line] = problems(GOOD + "titel: Oops\n")
+    assert line.startswith("site.yaml:3: error: unknown key 'titel'")
+    assert "title" in line.split("known:", 1)[1]
+
+
+def test_wrong_type() -> None:
+    [line] = problems(GOOD + 'per_page: "ten"\n')
+    assert line == "site.yaml:3: error: 'per_page' must be an integer, not str 'ten'"
+
+
+def test_unknown_time_zone() -> None:
+    [line] = problems(GOOD + "timezone: Europe/Atlantis\n")
+    assert line.startswith("site.yaml:3: error: 'timezone' unknown time zone 'Europe/Atlantis'")
+
+
+@pytest.mark.parametrize(
+    ("text", "missing"),
+    [
+        ("base_url: https://t.example/\n", "title"),
+        ("title: T\n", "base_url"),
+    ],
+)
+def test_missing_required_key(text: str, missing: str) -> None:
+    assert problems(text) == [f"site.yaml: error: missing required key '{missing}'"]
+
+
+@pytest.mark.parametrize("url", ["ftp://t.example/", "t.example", "/news/", "https://"])
+def test_bad_base_url(url: str) -> None:
+    found = problems(f"title: T\nbase_url: {url}\n")
+    assert any(
+        line.startswith("site.yaml:2: error: 'base_url' must be an absolute http(s) URL")
+        for line in found
+    ), found
+
+
+def test_present_but_invalid_required_key_is_not_also_reported_missing() -> None:
+    # The key is written (line 2): one problem, not a second "missing" one.
+    found = problems("title: T\nbase_url: ftp://t.example/\n")
+    assert len(found) == 1, found
+    assert found[0].startswith("site.yaml:2: error: 'base_url'")
+
+
+@pytest.mark.parametrize(
+    ("feeds", "line", "fragment"),
+    [
+        ("feeds:\n  items: many\n", 4, "'feeds.items' must be an integer"),
+        ("feeds:\n  items: 0\n", 4, "'feeds.items' must be at least 1"),
+        ("feeds:\n  itemz: 5\n", 4, "unknown key 'feeds.itemz'"),
+        ("feeds: 5\n", 3, "'feeds' must be a mapping"),
+    ],
+)
+def test_bad_feeds(feeds: str, line: int, fragment: str) -> None:
+    [found] = problems(GOOD + feeds)
+    assert found.startswith(f"site.yaml:{line}: error: "), found
+    assert fragment in found
+
+
+def test_invalid_yaml_is_one_error_with_a_line() -> None:
+    [found] = problems("title: [\n")
+    assert found.startswith("site.yaml:2: error: invalid YAML")
+
+
+def test_defaults_are_applied() -> None:
+    config = parse_config("title: T\nbase_url: https://t.example\n")
+    assert config == SiteConfig(
+        title="T",
+        base_url="https://t.example/",
+        description="",
+        language="en",
+        timezone="UTC",
+        per_page=20,
+        theme="default",
+        feeds=FeedSettings(items=50, full_content=False),
+        hide_unpublished=False,
+    )
+    assert config.base_path == "/"
+
+
+def test_values_are_read() -> None:
+    config = parse_config(
+        GOOD + "timezone: Europe/Paris\nper_page: 7\nfeeds:\n  items: 3\n  full_content: true\n"
+    )
+    assert config.timezone == "Europe/Paris"
+    assert str(config.tz) == "Europe/Paris"
+    assert config.per_page == 7
+    assert config.feeds == FeedSettings(items=3, full_content=True)
+
+
+@pytest.mark.parametrize("url", ["https://host/news", "https://host/news/"])
+def test_base_path_of_a_sub_folder(url: str) -> None:
+    config = parse_config(f"title: T\nbase_url: {url}\n")
+    assert config.base_url == "https://host/news/"
+    assert config.base_path == "/news/"
+
+
+BAD_SITE_YAML = "title: Broken\nbase_url: https://t.example/\nper_page: lots\n"
+
+
+def test_build_with_bad_config_raises_and_writes_nothing(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site({"site.yaml": BAD_SITE_YAML, "content/a.md": article("A")})
+    with pytest.raises(BuildError) as caught:
+        build_site(site)
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "site.yaml:3: error: 'per_page' must be an integer, not str 'lots'"
+    ]
+    assert not (site / "output").exists()
+
+
+def test_cli_exit_code_two_for_bad_config(make_site: MakeSite) -> None:
+    site = make_site({"site.yaml": BAD_SITE_YAML, "content/a.md": article("A")})
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["build", str(site)], out=out, err=err) == 2
+    assert "site.yaml:3: error: 'per_page' must be an integer" in err.getvalue()
+    assert not (site / "output").exists()
+    assert main(["check", str(site)], out=io.StringIO(), err=io.StringIO()) == 2
+
+
+def test_duplicate_key_is_an_error() -> None:
+    with pytest.raises(BuildError) as caught:
+        parse_config("title: A\nbase_url: https://a.example/\ntitle: B\n")
+    assert [str(d) for d in caught.value.diagnostics] == [
+        "site.yaml:3: error: 'title' is set twice; keep one"
+    ]
+
+
+def test_empty_feeds_means_defaults() -> None:
+    config = parse_config("title: A\nbase_url: https://a.example/\nfeeds:\n")
+    assert config.feeds == FeedSettings()
+
+
+def test_base_url_with_a_query_is_refused() -> None:
+    with pytest.raises(BuildError) as caught:
+        parse_config("title: A\nbase_url: https://a.example/?q=1\n")
+    assert "must not have a query or fragment" in str(caught.value.diagnostics[0])

@@ -1,0 +1,148 @@
+"""Slugs are readable ASCII and never collide silently; topics are case-insensitive;
+front matter parsing never fails with anything but a `FrontMatterError`."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import BuildSite, MakeSite, article
+from generator.frontmatter import FrontMatterError, decode, split
+from generator.markup import render_markdown
+from generator.schema import parse_article
+from generator.slugs import MAX_SLUG_LENGTH, identity_key, slugify
+
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+
+def test_symbol_names_get_distinct_readable_slugs() -> None:
+    names = ["C", "C++", "C#", ".NET", "Économie"]
+    assert [slugify(n) for n in names] == ["c", "c-plus-plus", "c-sharp", "dotnet", "economie"]
+
+
+@pytest.mark.parametrize("text", ["🎉🔥", "🙂", "—", "\uff01\uff1f"])
+def test_text_without_letters_gets_a_stable_ascii_slug(text: str) -> None:
+    slug = slugify(text)
+    assert slug
+    assert slug.isascii()
+    assert SLUG.match(slug)
+    assert slugify(text) == slug
+
+
+def test_emoji_slugs_differ_for_different_emoji() -> None:
+    assert slugify("🎉") != slugify("🔥")
+
+
+def test_long_text_is_cut_to_the_limit() -> None:
+    slug = slugify("word " * 100)
+    assert len(slug) <= MAX_SLUG_LENGTH
+    assert SLUG.match(slug)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text())
+def test_slugify_always_gives_a_valid_slug(text: str) -> None:
+    slug = slugify(text)
+    assert SLUG.match(slug), (text, slug)
+    assert len(slug) <= MAX_SLUG_LENGTH
+
+
+def test_identity_key_ignores_case_and_accents() -> None:
+    assert identity_key("AI") == identity_key("ai") == identity_key("\uff21\uff49")
+    assert identity_key("Économie") == identity_key("economie")
+    assert identity_key("C") != identity_key("C++")
+
+
+def test_topics_differing_in_case_are_one_topic(make_site: MakeSite, build_site: BuildSite) -> None:
+    site = make_site(
+        {
+            "content/one.md": article("One", "2024-05-01T09:00:00Z", topics="[AI]"),
+            "content/two.md": article("Two", "2024-05-02T09:00:00Z", topics="[AI]"),
+            "content/three.md": article("Three", "2024-05-03T09:00:00Z", topics="[ai]"),
+        }
+    )
+    report = build_site(site)
+    assert report.exit_code == 0
+    topics = site / "output" / "topics"
+    assert sorted(p.name for p in topics.iterdir() if p.is_dir()) == ["ai"]
+    page = (topics / "ai" / "index.html").read_text(encoding="utf-8")
+    assert "<h1>AI</h1>" in page
+    assert "3 articles" in page
+    for title in ("One", "Two", "Three"):
+        assert f">{title}</a>" in page
+    index = (topics / "index.html").read_text(encoding="utf-8")
+    assert '<a href="/topics/ai/">AI</a> <span class="count">3</span>' in index
+
+
+def test_c_family_topics_get_three_pages(make_site: MakeSite, build_site: BuildSite) -> None:
+    site = make_site({"content/langs.md": article("Languages", topics='["C", "C++", "C#"]')})
+    build_site(site)
+    topics = site / "output" / "topics"
+    assert sorted(p.name for p in topics.iterdir() if p.is_dir()) == ["c", "c-plus-plus", "c-sharp"]
+    assert "<h1>C++</h1>" in (topics / "c-plus-plus" / "index.html").read_text(encoding="utf-8")
+    assert "<h1>C#</h1>" in (topics / "c-sharp" / "index.html").read_text(encoding="utf-8")
+
+
+# --- front matter never fails with anything but FrontMatterError -------------------
+
+_KEYS = (
+    "title", "date", "publishedDateTime", "updated", "excerpt", "topics", "tags", "provider",
+    "originalUrl", "webUrl", "type", "quality", "heat", "published", "draft", "images",
+    "related", "slug", "id", "secured", "other",
+)  # fmt: skip
+_VALUES = st.one_of(
+    st.text(max_size=20),
+    st.integers().map(str),
+    st.sampled_from(
+        [
+            "2024-05-01", "2023-02-30", "2024-05-01T09:30:00+99:00", "0001-01-01T00:00:00+05:00",
+            "yes", "~", "'", '"', "[", "- a", "[1, [2]]", "{name: ''}", ".nan", "-.inf",
+            "[{url: 'javascript:x'}]", "[{url: x, width: -1}]", "[{webUrl: 'http://[x'}]",
+            "!!binary AAAA", "!!timestamp 2024-01-01", "&a [*a]", "!!python/name:os.system",
+        ]
+    ),
+)  # fmt: skip
+_LINES = st.lists(
+    st.tuples(st.sampled_from(_KEYS), _VALUES).map(lambda kv: f"{kv[0]}: {kv[1]}"), max_size=8
+)
+_FENCED = st.builds(
+    lambda lines, body: ("---\n" + "\n".join(lines) + "\n---\n" + body).encode(),
+    _LINES,
+    st.text(max_size=40),
+)
+FILE_BYTES = st.one_of(
+    st.binary(max_size=300),
+    st.binary(max_size=300).map(lambda b: b"---\n" + b + b"\n---\n"),
+    _FENCED,
+    _FENCED.map(lambda b: b"\xef\xbb\xbf" + b.replace(b"\n", b"\r\n")),
+)
+
+
+def parse_bytes(data: bytes) -> None:
+    """What the loader does with one file's bytes; `FrontMatterError` or diagnostics."""
+    try:
+        front = split(decode(data))
+    except FrontMatterError as exc:
+        assert exc.line is None or exc.line >= 1
+        return
+    article, problems = parse_article(
+        front, "content/x.md", "x", ZoneInfo("UTC"), render_markdown(front.body)
+    )
+    assert (article is None) == any(p.is_error for p in problems)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(FILE_BYTES)
+def test_front_matter_parsing_only_raises_front_matter_error(data: bytes) -> None:
+    parse_bytes(data)
+
+
+def test_huge_integer_is_a_diagnostic_not_a_crash() -> None:
+    # Python refuses to convert integers of more than 4300 digits; a scraped file with one
+    # must be set aside like any other bad value, not crash the whole build.
+    data = b"---\ntitle: x\npublishedDateTime: 2024-05-01\nquality: " + b"9" * 5000 + b"\n---\n"
+    parse_bytes(data)
