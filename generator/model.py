@@ -93,6 +93,8 @@ class Article:
     """The next older article."""
     next: Link | None = None
     """The next newer article."""
+    more_from_topics: tuple[Link, ...] = ()
+    """The nearest earlier articles that share a topic with this one."""
 
     @property
     def path(self) -> str:
@@ -210,6 +212,8 @@ class Site:
     years: tuple[Archive, ...]
     feeds: tuple[FeedLink, ...]
     """The site-wide feeds."""
+    top_stories: tuple[Article, ...] = ()
+    """Ranked by `generator.ranking.top_story_score`."""
 
     @property
     def updated(self) -> datetime | None:

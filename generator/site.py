@@ -6,12 +6,14 @@ links, previous/next and the site-wide feed list. Pure: it only reads its inputs
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from generator.config import SiteConfig
 from generator.diagnostics import Diagnostic, error, warning
 from generator.grouping import canonical_terms, group_articles, group_by_date
 from generator.model import Article, FeedLink, Link, Site, Term
+from generator.ranking import more_from_topics, rank_top_stories
 from generator.slugs import unique_slug
 
 
@@ -44,6 +46,7 @@ def assemble_site(
             FeedLink(f"{config.title} (RSS)", "feed.xml", "application/rss+xml"),
             FeedLink(f"{config.title} (Atom)", "atom.xml", "application/atom+xml"),
         ),
+        top_stories=rank_top_stories(linked),
     )
     return Assembled(site, diagnostics, len(visible) - len(placed))
 
@@ -110,7 +113,12 @@ def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Di
 
 
 def _link(articles: tuple[Article, ...]) -> tuple[Article, ...]:
-    """Previous/next links (by date) and related items that point at our own pages."""
+    """Previous/next links (by date), related items that point at our own pages, and the
+    nearest earlier articles on the same topics."""
+    topic_positions: dict[str, list[int]] = defaultdict(list)
+    for index, article in enumerate(articles):
+        for topic in article.topics:
+            topic_positions[topic.key].append(index)
     by_url: dict[str, str] = {}
     for article in articles:
         for url in (article.web_url, article.original_url):
@@ -132,6 +140,7 @@ def _link(articles: tuple[Article, ...]) -> tuple[Article, ...]:
                 related=related,
                 next=Link(newer.title, newer.path) if newer else None,
                 previous=Link(older.title, older.path) if older else None,
+                more_from_topics=more_from_topics(index, article, topic_positions, articles),
             )
         )
     return tuple(linked)

@@ -10,7 +10,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "generator"
 # Earlier stages first. A module may import only modules listed before it.
 PIPELINE = [
     "diagnostics", "config", "model", "slugs", "frontmatter", "markup", "schema", "loader",
-    "grouping", "site", "plan", "urls", "theme", "render", "feeds", "sitemap", "writer",
+    "grouping", "ranking", "site", "plan", "urls", "theme", "render", "feeds", "sitemap", "writer",
     "build", "scaffold", "cli", "__init__", "__main__",
 ]  # fmt: skip
 
