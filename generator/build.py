@@ -31,6 +31,9 @@ class BuildOptions:
     strict: bool = False
     write: bool = True
     """False for `check`: everything is built in memory, nothing is written."""
+    keep_stale_on_errors: bool = False
+    """When articles are set aside, keep the previous build's files that this build no
+    longer makes, so a preview keeps showing a broken article's last good page."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,7 +86,8 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport
     blocked = options.strict and bool(diagnostics)
     written = None
     if options.write and not blocked:
-        written = write_site(options.output_dir or site_dir / "output", files)
+        prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
+        written = write_site(options.output_dir or site_dir / "output", files, prune=prune)
     return BuildReport(
         articles=len(site.articles),
         pages=len(pages),

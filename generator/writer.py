@@ -39,17 +39,23 @@ def safe_target(output_dir: Path, relative: str) -> Path:
     return output_dir.joinpath(*parts)
 
 
-def write_site(output_dir: Path, files: tuple[OutputFile, ...]) -> WriteReport:
-    """Write `files` into `output_dir`; `BuildError` (nothing half-written) on failure."""
+def write_site(output_dir: Path, files: tuple[OutputFile, ...], prune: bool = True) -> WriteReport:
+    """Write `files` into `output_dir`; `BuildError` (nothing half-written) on failure.
+
+    With `prune`, files an earlier build wrote that are not in `files` are removed;
+    without it they stay, and stay listed in the manifest for a later pruning build.
+    """
     targets = [(safe_target(output_dir, f.path), f) for f in files]
     try:
         output_dir.mkdir(parents=True, exist_ok=True)
         previous = _read_manifest(output_dir)
         written = sum(_write_if_changed(target, f.data) for target, f in targets)
         current = {f.path for f in files}
-        stale = sorted(previous - current)
+        stale = sorted(previous - current) if prune else []
         for relative in stale:
             _remove(output_dir, relative)
+        if not prune:
+            current |= previous
         _write_if_changed(output_dir / MANIFEST, "\n".join(sorted(current)).encode() + b"\n")
     except OSError as exc:
         where = exc.filename or str(output_dir)
