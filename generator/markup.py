@@ -37,7 +37,7 @@ _TAG = re.compile(r"<[^>]+>")
 @lru_cache(maxsize=1)
 def _converter() -> markdown.Markdown:
     return markdown.Markdown(
-        extensions=["fenced_code", "tables", "sane_lists", "smarty"], output_format="html"
+        extensions=["fenced_code", "tables", "sane_lists"], output_format="html"
     )
 
 
