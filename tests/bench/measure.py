@@ -1,0 +1,169 @@
+"""Measuring one command: wall time, CPU time, peak memory of its process tree, output.
+
+Owns the low-level measurements the runner reports, using only the standard library
+and Linux's /proc: a sampler thread sums the resident memory of the process and all
+its descendants every ~50 ms and keeps the highest sum; a snapshot of an output folder
+(size, mtime_ns and a hash of every file) tells which files a build created, changed
+or removed. It runs commands and reads files; it never changes anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+POLL_SECONDS = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    """One finished command."""
+
+    argv: tuple[str, ...]
+    returncode: int
+    wall_seconds: float
+    cpu_seconds: float
+    """User plus system time of the process and every descendant it waited for."""
+    peak_rss_bytes: int
+    """Highest sum of the resident set sizes of the process tree seen while polling."""
+    stdout: str
+    stderr: str
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of `pid`, from /proc/PID/task/*/children."""
+    found: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return found
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", encoding="ascii") as handle:
+                found += [int(p) for p in handle.read().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _rss_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/statm", encoding="ascii") as handle:
+            return int(handle.read().split()[1]) * PAGE_SIZE
+    except (OSError, IndexError, ValueError):
+        return 0  # the process ended between listing and reading
+
+
+def tree_rss_bytes(root: int) -> int:
+    """Sum of the resident memory of `root` and all its descendants, right now."""
+    total, stack, seen = 0, [root], set()
+    while stack:
+        pid = stack.pop()
+        if pid in seen:
+            continue
+        seen.add(pid)
+        total += _rss_bytes(pid)
+        stack += _children(pid)
+    return total
+
+
+class _PeakSampler(threading.Thread):
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self._stop_event = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.peak = max(self.peak, tree_rss_bytes(self.pid))
+            self._stop_event.wait(POLL_SECONDS)
+
+    def stop(self) -> None:
+        self._stop_event.set()
+        self.join()
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_measured(
+    argv: Sequence[str], cwd: Path | None = None, env: Mapping[str, str] | None = None
+) -> Run:
+    """Run `argv` to completion, timing it and sampling its memory; output is captured."""
+    cpu_before = _children_cpu()
+    start = time.perf_counter()
+    process = subprocess.Popen(
+        list(argv),
+        cwd=cwd,
+        env=dict(env) if env is not None else None,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+        errors="replace",
+    )
+    sampler = _PeakSampler(process.pid)
+    sampler.start()
+    stdout, stderr = process.communicate()
+    wall = time.perf_counter() - start
+    sampler.stop()
+    return Run(
+        argv=tuple(argv),
+        returncode=process.returncode,
+        wall_seconds=wall,
+        cpu_seconds=_children_cpu() - cpu_before,
+        peak_rss_bytes=sampler.peak,
+        stdout=stdout,
+        stderr=stderr,
+    )
+
+
+Snapshot = dict[str, tuple[int, int, bytes]]
+"""Relative path → (size, mtime_ns, BLAKE2b digest of the bytes)."""
+
+
+def snapshot(folder: Path) -> Snapshot:
+    """Every file under `folder` (hidden ones included); empty if it does not exist."""
+    result: Snapshot = {}
+    if not folder.is_dir():
+        return result
+    for dirpath, _dirnames, filenames in os.walk(folder):
+        for name in filenames:
+            path = Path(dirpath, name)
+            stat = path.stat()
+            digest = hashlib.blake2b(path.read_bytes(), digest_size=16).digest()
+            result[path.relative_to(folder).as_posix()] = (stat.st_size, stat.st_mtime_ns, digest)
+    return result
+
+
+@dataclass(frozen=True, slots=True)
+class OutputChange:
+    created: int
+    changed: int
+    """Files present before and after whose bytes or mtime_ns differ."""
+    removed: int
+    total: int
+    """Files in the folder afterwards."""
+
+    @property
+    def rewritten(self) -> int:
+        """Files a build wrote: new ones plus changed ones."""
+        return self.created + self.changed
+
+
+def compare(before: Snapshot, after: Snapshot) -> OutputChange:
+    created = sum(1 for path in after if path not in before)
+    changed = sum(1 for path, info in after.items() if path in before and before[path] != info)
+    removed = sum(1 for path in before if path not in after)
+    return OutputChange(created=created, changed=changed, removed=removed, total=len(after))
