@@ -375,6 +375,8 @@ def machine_table(tools: Tools, jobs: int | None) -> list[str]:
         jobs_text = f"`--jobs {jobs}`"
     else:
         jobs_text = f"{jobs} requested, but this `broadsheet build` has no `--jobs`; omitted"
+    at_root = Path.cwd() == broadsheet_source().parent
+    where = "from the repository root" if at_root else f"in `{Path.cwd()}`"
     rows = [
         ("Date", datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")),
         ("CPU", f"{_cpu_model()}, `nproc` {nproc}"),
@@ -388,7 +390,7 @@ def machine_table(tools: Tools, jobs: int | None) -> list[str]:
             _version([str(tools.hugo), "version"]).split(" BuildDate")[0] if tools.hugo else "n/a",
         ),
         ("Pelican", _version([str(tools.pelican), "--version"]) if tools.pelican else "n/a"),
-        ("Command", f"`{command_line()}` (in `{Path.cwd()}`)"),
+        ("Command", f"`{command_line()}` ({where})"),
     ]
     return ["| | |", "|---|---|", *(f"| {k} | {v} |" for k, v in rows)]
 
