@@ -1,4 +1,4 @@
-"""The command line: `broadsheet build | check | new | init`.
+"""The command line: `broadsheet build | check | serve | new | init`.
 
 The only module that prints or picks an exit code: 0 clean, 1 some articles were set
 aside, 2 nothing could be built.
@@ -7,16 +7,21 @@ aside, 2 nothing could be built.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
+import webbrowser
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 from typing import TextIO
 
 from generator import __version__
 from generator.build import BuildOptions, BuildReport, build
 from generator.config import load_config
 from generator.diagnostics import BuildError
+from generator.preview import BuildOutcome, Preview, PreviewOptions
 from generator.scaffold import ScaffoldError, init_site, new_article
 
 EXIT_OK, EXIT_SET_ASIDE, EXIT_FAILED = 0, 1, 2
@@ -37,6 +42,17 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--drafts", action="store_true", help="include draft articles")
         command.add_argument("--strict", action="store_true", help="treat warnings as errors")
     build_cmd.add_argument("-o", "--output", type=Path, help="output folder (default PATH/output)")
+
+    serve_cmd = commands.add_parser(
+        "serve", help="build, serve with live reload, and rebuild on every change"
+    )
+    serve_cmd.add_argument("path", nargs="?", default=".", type=Path, help="site folder")
+    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve_cmd.add_argument(
+        "--port", type=int, default=8000, help="port (the next free one if taken; 0: any)"
+    )
+    serve_cmd.add_argument("--drafts", action="store_true", help="include draft articles")
+    serve_cmd.add_argument("--open", action="store_true", help="open the site in a browser")
 
     new_cmd = commands.add_parser("new", help="create a new article file dated now")
     new_cmd.add_argument("title")
@@ -89,6 +105,72 @@ def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return report.exit_code
 
 
+def _shown(path: Path, site_dir: Path) -> str:
+    return str(path.relative_to(site_dir) if path.is_relative_to(site_dir) else path)
+
+
+def _report_outcome(outcome: BuildOutcome, site_dir: Path, out: TextIO, err: TextIO) -> None:
+    for diagnostic in outcome.diagnostics:
+        print(diagnostic, file=err)
+    if outcome.crash:
+        print(outcome.crash.rstrip(), file=err)
+    stamp = datetime.now().strftime("%H:%M:%S")
+    cause = ""
+    if outcome.changes is not None:
+        changed = sorted(outcome.changes.paths)
+        more = f" (+{len(changed) - 1} more)" if len(changed) > 1 else ""
+        cause = f" after a change to {_shown(changed[0], site_dir)}{more}"
+    if outcome.report is None:
+        print(f"[{stamp}] build failed{cause}: still serving the last good site", file=err)
+    else:
+        verb = "built" if outcome.changes is None else "rebuilt"
+        print(f"[{stamp}] {verb}{cause}: {_summary(outcome.report)}", file=out)
+        if outcome.errors:
+            print(f"[{stamp}] articles set aside keep their last good pages", file=err)
+    err.flush()
+    out.flush()
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def _run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    site_dir: Path = args.path.resolve()
+    if not site_dir.is_dir():
+        print(f"error: no site folder {args.path}", file=err)
+        return EXIT_FAILED
+    options = PreviewOptions(host=args.host, port=args.port, drafts=args.drafts)
+    try:
+        preview = Preview(site_dir, options, lambda o: _report_outcome(o, site_dir, out, err))
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host} port {args.port}: {exc}", file=err)
+        return EXIT_FAILED
+    on_main = threading.current_thread() is threading.main_thread()
+    # SIGTERM stops the preview as cleanly as Ctrl-C does.
+    previous = signal.signal(signal.SIGTERM, _interrupt) if on_main else None
+    try:
+        preview.start()
+        port = preview.server.port
+        if args.port not in (0, port):
+            print(f"port {args.port} is in use; using port {port}", file=out)
+        print(f"serving {site_dir} at {preview.url}", file=out)
+        targets = preview.watched
+        watched = [_shown(p, site_dir) for p in (*targets.folders, *targets.files) if p.exists()]
+        print(f"watching {', '.join(watched)}; press Ctrl-C to stop", file=out, flush=True)
+        if args.open:
+            webbrowser.open(preview.url)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        preview.stop()
+        if on_main:
+            signal.signal(signal.SIGTERM, previous)
+    print("stopped; output/ holds the last complete build", file=out, flush=True)
+    return EXIT_OK
+
+
 def _site_now(site_dir: Path) -> datetime:
     try:
         return datetime.now(load_config(site_dir).tz).replace(microsecond=0)
@@ -114,6 +196,8 @@ def main(
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command in ("build", "check"):
         return _run_build(args, out, err)
+    if args.command == "serve":
+        return _run_serve(args, out, err)
     try:
         if args.command == "new":
             path = new_article(args.path, args.title, tuple(args.topic), _site_now(args.path))

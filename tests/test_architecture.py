@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "generator"
 PIPELINE = [
     "diagnostics", "config", "model", "slugs", "frontmatter", "markup", "schema", "loader",
     "grouping", "ranking", "site", "plan", "urls", "theme", "render", "feeds", "sitemap", "writer",
-    "build", "watch", "server", "scaffold", "cli", "__init__", "__main__",
+    "build", "watch", "server", "preview", "scaffold", "cli", "__init__", "__main__",
 ]  # fmt: skip
 
 

@@ -1,0 +1,154 @@
+"""The preview: `broadsheet serve`'s loop of build, serve, watch, rebuild and notify.
+
+Owns the order of things: a first build, then the server and the watcher; each burst
+of changes gives one full rebuild, whose outcome is published to open pages (reload,
+or the error overlay) and handed to the caller's callback. Never prints, never exits.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from generator.build import BuildOptions, BuildReport, build
+from generator.config import load_config
+from generator.diagnostics import BuildError, Diagnostic, error
+from generator.server import EventHub, PreviewServer, SiteStatus
+from generator.theme import find_theme
+from generator.watch import ChangeSet, Watcher, WatchTargets
+
+CACHE_DIR = ".broadsheet-cache"
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewOptions:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    """The first port tried; the next free one is taken if it is in use. 0: any."""
+    drafts: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOutcome:
+    """One build of the preview, for the caller to report."""
+
+    number: int
+    changes: ChangeSet | None
+    """What set the build off; None for the first build."""
+    report: BuildReport | None
+    """None when nothing could be built: the last good site is still served."""
+    diagnostics: tuple[Diagnostic, ...]
+    crash: str | None = None
+    """The traceback, when the build raised something other than `BuildError`."""
+
+    @property
+    def errors(self) -> tuple[Diagnostic, ...]:
+        return tuple(d for d in self.diagnostics if d.is_error)
+
+
+class Preview:
+    """Builds `site_dir` into its `output/`, serves it and rebuilds it on changes.
+
+    Binds the port at once (an `OSError` if it cannot); `start` builds and begins
+    serving and watching; `stop` waits for a rebuild in progress, so `output/` is
+    left complete.
+    """
+
+    def __init__(
+        self, site_dir: Path, options: PreviewOptions, on_build: Callable[[BuildOutcome], None]
+    ) -> None:
+        self.site_dir = site_dir.resolve()
+        self.output_dir = self.site_dir / "output"
+        self.options = options
+        self._on_build = on_build
+        self._builds = 0
+        self._theme_folders: tuple[Path, ...] = ()
+        self.hub = EventHub()
+        self.server = PreviewServer(self.output_dir, self.hub, options.host, options.port)
+        self._watcher = Watcher(self._watch_targets(), self._rebuild)
+        self._first: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return self.server.url
+
+    @property
+    def watched(self) -> WatchTargets:
+        return self._watcher.targets
+
+    def start(self) -> None:
+        # The first build runs on a thread of its own so that Ctrl-C, which lands on
+        # the main thread, cannot cut it short: `stop` waits for it instead.
+        self._first = threading.Thread(target=self._rebuild, args=(None,), name="broadsheet-build")
+        self._first.start()
+        self._first.join()
+        self.server.start()
+        self._watcher.start()
+
+    def stop(self) -> None:
+        if self._first is not None and self._first.is_alive():
+            self._first.join()
+        self._watcher.stop()
+        self.server.stop()
+
+    def _rebuild(self, changes: ChangeSet | None) -> None:
+        outcome = self._build(changes)
+        errors = tuple(_overlay_line(d) for d in outcome.errors)
+        warnings = tuple(str(d) for d in outcome.diagnostics if not d.is_error)
+        status = SiteStatus(
+            outcome.number, errors, warnings, _reload_kind(outcome), self._base_path()
+        )
+        self.hub.publish(status)
+        self._watcher.retarget(self._watch_targets())
+        self._on_build(outcome)
+
+    def _build(self, changes: ChangeSet | None) -> BuildOutcome:
+        self._builds += 1
+        options = BuildOptions(
+            output_dir=self.output_dir, drafts=self.options.drafts, keep_stale_on_errors=True
+        )
+        try:
+            report = build(self.site_dir, options)
+        except BuildError as exc:
+            return BuildOutcome(self._builds, changes, None, exc.diagnostics)
+        except Exception as exc:  # a bug must not end the preview: report it, keep serving
+            problem = error("(build)", None, f"the build crashed: {type(exc).__name__}: {exc}")
+            crash = traceback.format_exc()
+            return BuildOutcome(self._builds, changes, None, (problem,), crash)
+        return BuildOutcome(self._builds, changes, report, report.diagnostics)
+
+    def _base_path(self) -> str:
+        try:
+            return load_config(self.site_dir).base_path
+        except BuildError:
+            return self.hub.status.base_path
+
+    def _watch_targets(self) -> WatchTargets:
+        site = self.site_dir
+        try:
+            theme = find_theme(site, load_config(site).theme)
+            self._theme_folders = (*theme.template_dirs, *theme.static_dirs)
+        except BuildError:
+            pass  # a broken site.yaml: keep watching the theme we had
+        folders = (site / "content", site / "templates", site / "static", site / "themes")
+        return WatchTargets(
+            folders=(*folders, *self._theme_folders),
+            files=(site / "site.yaml",),
+            ignored=(self.output_dir, site / CACHE_DIR),
+        )
+
+
+def _reload_kind(outcome: BuildOutcome) -> Literal["page", "css", "none"]:
+    written = outcome.report.written if outcome.report is not None else None
+    if written is not None and written.written == 0 and written.removed == 0:
+        return "none"  # e.g. a file saved unchanged: no reason to reload
+    return "css" if outcome.changes is not None and outcome.changes.css_only else "page"
+
+
+def _overlay_line(diagnostic: Diagnostic) -> str:
+    where = diagnostic.path if diagnostic.line is None else f"{diagnostic.path}:{diagnostic.line}"
+    return f"{where}: {diagnostic.message}"
