@@ -1,0 +1,391 @@
+"""`broadsheet serve`: a real server on a free port, real HTTP, a real watcher.
+
+Content types, path safety, the base path and 404 page, the injected script, rebuilds
+on changes (one per burst, none for ignored files), live-reload events, the error
+status while a file is broken, and a clean stop, from the library and the command.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from queue import Empty, Queue
+
+import pytest
+from serving import EventStream, Served, fetch, running, wait_until, write
+
+from conftest import SITE_YAML, MakeSite, article
+from generator.watch import WatchTargets, is_relevant
+
+ARTICLE_URL = "/2024/05/01/first-story/"
+FILES = {
+    "content/first.md": article("First story", body="The first body.", topics="[Harbours]"),
+    "content/second.md": article("Second story", "2024-05-02T10:00:00Z"),
+    "static/logo.svg": '<svg xmlns="http://www.w3.org/2000/svg" width="1" height="1"/>',
+}
+SECRET = "top-secret-outside-the-output"
+QUIET = 1.0
+"""Long enough after a change for any rebuild it would cause to have started."""
+
+Serve = Callable[..., Served]
+
+
+@pytest.fixture
+def serve(make_site: MakeSite) -> Iterator[Serve]:
+    with ExitStack() as stack:
+
+        def start(files: dict[str, str] | None = None) -> Served:
+            return stack.enter_context(running(make_site({**FILES, **(files or {})})))
+
+        yield start
+
+
+@pytest.mark.parametrize(
+    ("relative", "relevant"),
+    [
+        ("content/2024/story.md", True),
+        ("content/images/photo.jpg", True),
+        ("site.yaml", True),
+        ("templates/article.html", True),
+        ("static/style.css", True),
+        ("content/.story.md.swp", False),
+        ("content/.story.md.swx", False),
+        ("content/story.md~", False),
+        ("content/#story.md#", False),
+        ("content/.#story.md", False),
+        ("content/4913", False),
+        ("content/story.md.tmp", False),
+        ("content/.git/index", False),
+        ("output/index.html", False),
+        (".broadsheet-cache/articles", False),
+        ("README.md", False),
+        ("site.yaml~", False),
+    ],
+)
+def test_which_changes_count(tmp_path: Path, relative: str, relevant: bool) -> None:
+    site = tmp_path / "site"
+    folders = (site / "content", site / "templates", site / "static", site / "output")
+    targets = WatchTargets(
+        folders=folders,
+        files=(site / "site.yaml",),
+        ignored=(site / "output", site / ".broadsheet-cache"),
+    )
+    assert is_relevant(site / relative, targets) is relevant
+
+
+def test_pages_feeds_and_assets_have_their_content_types(serve: Serve) -> None:
+    served = serve()
+    expected = {
+        "/": "text/html",
+        ARTICLE_URL: "text/html",
+        "/topics/harbours/": "text/html",
+        "/feed.xml": "application/rss+xml",
+        "/topics/harbours/feed.xml": "application/rss+xml",
+        "/atom.xml": "application/atom+xml",
+        "/sitemap.xml": "application/xml",
+        "/robots.txt": "text/plain",
+        "/static/style.css": "text/css",
+        "/static/logo.svg": "image/svg+xml",
+    }
+    for path, media_type in expected.items():
+        response = served.request(path)
+        assert response.status == 200, path
+        assert response.media_type == media_type, path
+        assert int(response.headers["content-length"]) == len(response.body)
+    assert served.request("/").headers["content-type"] == "text/html; charset=utf-8"
+    assert "First story" in served.request(ARTICLE_URL).text
+    head = served.request(ARTICLE_URL, method="HEAD")
+    assert head.status == 200 and head.body == b""
+
+
+def test_a_folder_without_its_slash_redirects(serve: Serve) -> None:
+    response = serve().request(ARTICLE_URL.rstrip("/"))
+    assert response.status in (301, 302)
+    assert response.headers["location"] == ARTICLE_URL
+
+
+TRAVERSALS = (
+    "/../etc/passwd",
+    "/../../../../../../etc/passwd",
+    "/%2e%2e/%2e%2e/etc/passwd",
+    "/%2E%2E/%2E%2E/%2E%2E/etc/passwd",
+    "/static/..%2f..%2fsite.yaml",
+    "/static/..%2F..%2Fsecret.txt",
+    "/static/%2e%2e/%2e%2e/site.yaml",
+    "/static/../../site.yaml",
+    "/static/..\\..\\site.yaml",
+    "/static/%5c..%5c..%5csite.yaml",
+    "/..%5c..%5csite.yaml",
+    "/index.html%00.txt",
+    "/%00/etc/passwd",
+    "//etc/passwd",
+    "/etc/passwd",
+    "/leak.txt",
+    "/linked/secret.txt",
+    "/linked/site/site.yaml",
+    "/linked/",
+    "/.broadsheet-manifest",
+)
+
+
+def test_nothing_outside_the_output_folder_is_served(serve: Serve) -> None:
+    served = serve()
+    outside = served.site.parent
+    (outside / "secret.txt").write_text(SECRET, encoding="utf-8")
+    (served.output / "leak.txt").symlink_to(outside / "secret.txt")
+    (served.output / "linked").symlink_to(outside, target_is_directory=True)
+    for path in TRAVERSALS:
+        response = served.request(path)
+        assert response.status in (403, 404), path
+        assert SECRET not in response.text, path
+        assert "root:" not in response.text, path
+        assert "base_url" not in response.text, path
+    assert served.request("/%2e%2e/%2e%2e/etc/passwd").status == 403
+    assert served.request("/leak.txt").status == 403
+
+
+def test_a_site_under_a_path_is_served_there(serve: Serve) -> None:
+    served = serve({"site.yaml": SITE_YAML.replace("test.example/", "test.example/news/")})
+    page = served.request("/news" + ARTICLE_URL)
+    assert page.status == 200
+    assert 'href="/news/static/style.css"' in page.text
+    for path in ("/", "/news"):
+        response = served.request(path)
+        assert response.status in (301, 302), path
+        assert response.headers["location"] == "/news/"
+    assert served.request("/news/").status == 200
+    assert served.request("/news/feed.xml").media_type == "application/rss+xml"
+    assert served.request(ARTICLE_URL).status == 404  # outside the base path
+
+
+def test_unknown_paths_get_the_404_page_with_status_404(serve: Serve) -> None:
+    served = serve()
+    not_found = (served.output / "404.html").read_text(encoding="utf-8")
+    title = re.search(r"<title>(.*?)</title>", not_found)
+    assert title is not None
+    for path in ("/no/such/page/", "/missing.html", "/2024/05/01/nope/"):
+        response = served.request(path)
+        assert response.status == 404, path
+        assert response.media_type == "text/html"
+        assert title.group(0) in response.text
+        assert "/__broadsheet/live.js" in response.text
+
+
+def test_the_script_is_injected_into_served_html_only(serve: Serve) -> None:
+    served = serve()
+    tag = re.compile(r'<script src="/__broadsheet/live\.js"[^>]*></script>\s*</body>')
+    for path in ("/", ARTICLE_URL, "/topics/"):
+        assert len(tag.findall(served.request(path).text)) == 1, path
+    assert "__broadsheet" not in served.request("/feed.xml").text
+    assert "__broadsheet" not in served.request("/static/style.css").text
+    files = [p for p in served.output.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".html" for p in files)
+    assert [p for p in files if b"__broadsheet" in p.read_bytes()] == []
+    script = served.request("/__broadsheet/live.js")
+    assert script.status == 200 and script.media_type == "text/javascript"
+    assert "EventSource" in script.text and "textContent" in script.text
+    assert "innerHTML" not in script.text
+
+
+def test_a_new_article_appears_and_pages_are_told_to_reload(serve: Serve) -> None:
+    served = serve()
+    events = served.events()
+    try:
+        first = events.next()
+        assert first["builds"] == 1 and first["errors"] == []
+        assert served.request("/2024/05/03/fresh-news/").status == 404
+        write(served.site / "content/fresh.md", article("Fresh news", "2024-05-03T08:00:00Z"))
+        event = events.next()
+        assert event["builds"] == 2 and event["errors"] == [] and event["reload"] == "page"
+        page = served.request("/2024/05/03/fresh-news/")
+        assert page.status == 200 and "Fresh news" in page.text
+        assert "Fresh news" in served.request("/").text
+    finally:
+        events.close()
+
+
+def test_a_burst_of_saves_gives_one_rebuild(serve: Serve) -> None:
+    served = serve()
+    before = served.builds()
+    for n in range(50):
+        # As editors save: to a temporary name, then renamed over the article.
+        target = served.site / f"content/burst/story-{n}.md"
+        temporary = target.with_name(f".{target.name}.tmp")
+        write(temporary, article(f"Burst story {n}", "2024-06-01T10:00:00Z"))
+        os.replace(temporary, target)
+    status = served.wait_for_build(before)
+    time.sleep(QUIET)
+    assert served.builds() == before + 1
+    assert status["errors"] == []
+    assert served.outcomes[-1].report is not None
+    assert served.outcomes[-1].report.articles == 52
+
+
+def test_ignored_files_trigger_no_rebuild(serve: Serve) -> None:
+    served = serve()
+    before = served.builds()
+    site = served.site
+    for name in (".first.md.swp", ".first.md.swx", "first.md~", "#first.md#", ".#first.md",
+                 "4913", "first.md.tmp", ".hidden/new.md"):  # fmt: skip
+        write(site / "content" / name, article("Ignored"))
+    write(site / "output/extra.html", "<p>not a source</p>")
+    write(site / "output/static/more.css", "p {}")
+    write(site / ".broadsheet-cache/entry", "cache")
+    write(site / "notes.txt", "not part of the site")
+    time.sleep(QUIET)
+    assert served.builds() == before
+    write(site / "content/first.md", article("First story, updated"))  # and a real change
+    assert served.wait_for_build(before)["builds"] == before + 1
+
+
+def test_a_stylesheet_change_swaps_stylesheets_and_an_unchanged_save_reloads_nothing(
+    serve: Serve,
+) -> None:
+    served = serve()
+    before = served.builds()
+    write(served.site / "static/extra.css", "body { color: red }")
+    status = served.wait_for_build(before)
+    assert status["reload"] == "css"
+    assert served.request("/static/extra.css").text == "body { color: red }"
+    first = served.site / "content/first.md"
+    first.write_bytes(first.read_bytes())  # saved without a change
+    assert served.wait_for_build(before + 1)["reload"] == "none"
+
+
+def test_a_folder_created_while_serving_is_watched(serve: Serve) -> None:
+    served = serve()
+    before = served.builds()
+    override = '{% extends "theme/article.html" %}{% block description %}OVERRIDE{% endblock %}'
+    write(served.site / "templates/article.html", override)
+    served.wait_for_build(before)
+    wait_until(lambda: "OVERRIDE" in served.request(ARTICLE_URL).text, what="the override")
+
+
+def test_a_broken_article_is_reported_and_its_last_page_served_until_fixed(
+    serve: Serve,
+) -> None:
+    served = serve()
+    before = served.builds()
+    events = served.events()
+    try:
+        assert events.next()["errors"] == []
+        path = served.site / "content/first.md"
+        write(path, article("First story", "yesterday", slug="first-story"))
+        event = events.next()
+        assert event["builds"] == before + 1
+        assert len(event["errors"]) == 1
+        assert re.match(r"^content/first\.md:3: .*'yesterday'", event["errors"][0])
+        assert served.status()["errors"] == event["errors"]
+        page = served.request(ARTICLE_URL)
+        assert page.status == 200 and "First story" in page.text
+        write(path, article("First story, fixed"))
+        event = events.next()
+        assert event["errors"] == [] and event["reload"] == "page"
+        assert "First story, fixed" in served.request("/2024/05/01/first-story-fixed/").text
+    finally:
+        events.close()
+
+
+def test_a_broken_config_keeps_the_last_site_and_reports_the_line(serve: Serve) -> None:
+    served = serve()
+    before = served.builds()
+    write(served.site / "site.yaml", SITE_YAML + "colour: blue\n")
+    status = served.wait_for_build(before)
+    assert len(status["errors"]) == 1
+    assert status["errors"][0].startswith("site.yaml:6: unknown key 'colour'")
+    assert served.request(ARTICLE_URL).status == 200
+    write(served.site / "site.yaml", SITE_YAML)
+    assert served.wait_for_build(before + 1)["errors"] == []
+
+
+def test_many_clients_at_once_and_a_stop_that_does_not_wait_for_them(serve: Serve) -> None:
+    served = serve()
+    streams = [served.events() for _ in range(8)]
+    for stream in streams:
+        stream.next()
+    statuses: Queue[int] = Queue()
+    threads = [
+        threading.Thread(target=lambda: statuses.put(served.request(ARTICLE_URL).status))
+        for _ in range(30)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert [statuses.get_nowait() for _ in range(30)] == [200] * 30
+    started = time.monotonic()
+    served.preview.stop()
+    assert time.monotonic() - started < 3
+    for stream in streams:
+        with pytest.raises((EOFError, OSError)):
+            stream.next()
+        stream.close()
+    with pytest.raises(OSError):
+        served.request("/")
+
+
+def _lines(stream: object) -> Queue[str]:
+    lines: Queue[str] = Queue()
+
+    def read() -> None:
+        for line in stream:  # type: ignore[attr-defined]
+            lines.put(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def _line_matching(lines: Queue[str], pattern: str, timeout: float = 10) -> re.Match[str]:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            line = lines.get(timeout=max(0.01, deadline - time.monotonic()))
+        except Empty:
+            raise AssertionError(f"no line matching {pattern!r}") from None
+        if found := re.search(pattern, line):
+            return found
+
+
+def test_the_command_takes_the_next_port_and_stops_cleanly_on_ctrl_c(
+    make_site: MakeSite,
+) -> None:
+    site = make_site(FILES)
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator", "serve", str(site), "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = _lines(process.stdout)
+        _line_matching(lines, rf"port {port} is in use; using port \d+")
+        url = _line_matching(lines, r"serving .* at (http://127\.0\.0\.1:(\d+)/)")
+        assert int(url.group(2)) != port
+        served_port = int(url.group(2))
+        assert fetch(served_port, ARTICLE_URL).status == 200
+        events = EventStream(served_port)
+        events.next()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+        _line_matching(lines, r"^stopped")
+        events.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+        taken.close()
+    index = (site / "output/index.html").read_text(encoding="utf-8")
+    assert "</html>" in index and "__broadsheet" not in index
