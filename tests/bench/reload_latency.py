@@ -1,0 +1,127 @@
+"""Save-to-reload latency of `broadsheet serve`: from saving a file to the rebuilt page.
+
+Copies the example site (the repository's `site.yaml`, `content/` and `static/`) into a
+temporary folder, adds one probe article, starts `broadsheet serve` on it as a user
+would (a subprocess, its own port), and opens the probe's page in headless Chromium
+(`tests/browser.py`). Then, a few times: rewrites the probe's title on disk, notes the
+wall-clock time just after the write, and waits for the browser to show the new
+document. Two figures per run, both from the new document's clock:
+
+- reload: `performance.timeOrigin` (the reload's navigation start) minus the save time;
+- shown: the new document's `load` event end minus the save time.
+
+Prints every run and the medians. Writes nothing into the repository.
+
+Usage: `.venv/bin/python tests/bench/reload_latency.py [--runs 7]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "tests"))
+
+from browser import chromium  # noqa: E402
+
+PROBE = "content/2026/latency-probe.md"
+PROBE_URL = "2026/01/15/latency-probe/"
+PAUSE = 1.0
+"""Between runs, longer than the preview's debounce, so each save is its own burst."""
+
+
+def probe(title: str) -> str:
+    front = f'title: "{title}"\npublishedDateTime: 2026-01-15T12:00:00Z\nslug: latency-probe'
+    return f"---\n{front}\n---\nA probe.\n"
+
+
+def copy_example_site(into: Path) -> Path:
+    site = into / "site"
+    site.mkdir()
+    shutil.copy2(REPO / "site.yaml", site / "site.yaml")
+    for folder in ("content", "static"):
+        if (REPO / folder).is_dir():
+            shutil.copytree(REPO / folder, site / folder)
+    (site / PROBE).parent.mkdir(parents=True, exist_ok=True)
+    (site / PROBE).write_text(probe("Latency probe 0"), encoding="utf-8")
+    return site
+
+
+def start_server(site: Path) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator", "serve", str(site), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    deadline = time.monotonic() + 60
+    for line in process.stdout:
+        found = re.search(r"serving .* at (http://\S+)", line)
+        if found:
+            return process, found.group(1)
+        if time.monotonic() > deadline:
+            break
+    process.kill()
+    raise SystemExit("broadsheet serve did not start")
+
+
+def measure(runs: int) -> tuple[list[float], list[float]]:
+    reloads: list[float] = []
+    shown: list[float] = []
+    with tempfile.TemporaryDirectory(prefix="broadsheet-latency-") as temporary:
+        site = copy_example_site(Path(temporary))
+        process, url = start_server(site)
+        try:
+            with chromium() as driver:
+                driver.get(url + PROBE_URL)
+                for run in range(1, runs + 1):
+                    time.sleep(PAUSE)
+                    before = driver.execute_script("return performance.timeOrigin")
+                    title = f"Latency probe {run}"
+                    (site / PROBE).write_text(probe(title), encoding="utf-8")
+                    saved = time.time() * 1000
+                    deadline = time.monotonic() + 10
+                    while True:
+                        origin, load_end, ready, page_title = driver.execute_script(
+                            "const nav = performance.getEntriesByType('navigation')[0];"
+                            "return [performance.timeOrigin, nav ? nav.loadEventEnd : 0,"
+                            " document.readyState, document.title];"
+                        )
+                        if origin != before and ready == "complete" and title in page_title:
+                            break
+                        if time.monotonic() > deadline:
+                            raise SystemExit(f"run {run}: the page did not reload within 10 s")
+                        time.sleep(0.005)
+                    reloads.append(origin - saved)
+                    shown.append(origin + load_end - saved)
+                    print(f"run {run}: reload {reloads[-1]:.0f} ms, shown {shown[-1]:.0f} ms")
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+    return reloads, shown
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7)
+    args = parser.parse_args(argv)
+    reloads, shown = measure(args.runs)
+    print(
+        f"median over {len(reloads)} saves: reload starts {statistics.median(reloads):.0f} ms "
+        f"after the save, new page loaded {statistics.median(shown):.0f} ms after it"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
