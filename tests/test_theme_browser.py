@@ -1,0 +1,304 @@
+"""The default theme in a real browser: accessibility (axe-core), layout from phone to
+desktop, no failed or external requests, keyboard use, and the broken-image placeholder.
+
+The example site is built once per module and served on 127.0.0.1; one headless
+Chromium serves the whole module, switching window size and colour scheme as needed.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import json
+import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from browser import chromium
+from conftest import REPO, SITE_YAML, article
+from generator import BuildOptions, build
+
+AXE = REPO / "tests" / "tools" / "node_modules" / "axe-core" / "axe.min.js"
+
+PAGES = {
+    "home": "",
+    "article": "2026/01/12/coastal-rail-line-reopens-after-landslip-repairs/",
+    "article-related": "2024/03/12/the-automated-port-still-needs-people/",
+    "topic": "topics/shipping/",
+    "source": "sources/harbourlight-example/",
+    "archive": "archive/",
+    "year": "2024/",
+    "topics": "topics/",
+}
+WINDOWS = {360: 740, 390: 844, 1280: 900}
+"""Width → height of the windows the layout is checked in."""
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """Serve `folder` on 127.0.0.1 at a free port; yields the base URL."""
+    handler = functools.partial(_QuietHandler, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def build_example(target: Path) -> Path:
+    """Build the repository's example site in `target`; returns the output folder."""
+    for name in ("site.yaml", "content", "static"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, target / name)
+        elif source.is_file():
+            shutil.copy(source, target / name)
+    report = build(target, BuildOptions())
+    assert report.errors == 0, [str(d) for d in report.diagnostics]
+    return target / "output"
+
+
+@pytest.fixture(scope="module")
+def site_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    output = build_example(tmp_path_factory.mktemp("theme-browser"))
+    with serve(output) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[WebDriver]:
+    with chromium(1280, 900) as browser:
+        browser.set_script_timeout(30)
+        yield browser
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("theme-screenshots")
+
+
+def use_window(driver: WebDriver, width: int, height: int, scheme: str = "light") -> None:
+    driver.set_window_size(width, height)
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
+    )
+
+
+LOAD_ALL_IMAGES = """
+const done = arguments[arguments.length - 1];
+const images = Array.from(document.images);
+for (const img of images) img.loading = "eager";
+Promise.all(images.map(img => img.complete ? null : new Promise(ok => {
+  img.addEventListener("load", ok); img.addEventListener("error", ok);
+}))).then(() => done(images.filter(i => i.naturalWidth === 0).map(i => i.currentSrc || i.src)));
+"""
+
+
+def open_page(driver: WebDriver, url: str) -> list[str]:
+    """Load `url` with every lazy image loaded too; returns the problems seen: failed or
+    external requests, error responses and console errors."""
+    driver.get_log("browser")
+    driver.get_log("performance")
+    driver.get(url)
+    broken = driver.execute_async_script(LOAD_ALL_IMAGES)
+    problems = [f"image did not load: {src}" for src in broken]
+    origin = urlsplit(url).netloc
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        method, params = message["method"], message.get("params", {})
+        if method == "Network.requestWillBeSent":
+            request_url = params["request"]["url"]
+            if not request_url.startswith("data:") and urlsplit(request_url).netloc != origin:
+                problems.append(f"external request: {request_url}")
+        elif method == "Network.loadingFailed" and not params.get("canceled"):
+            problems.append(f"request failed: {params.get('errorText')}")
+        elif method == "Network.responseReceived" and params["response"]["status"] >= 400:
+            response = params["response"]
+            problems.append(f"HTTP {response['status']}: {response['url']}")
+    problems += [
+        f"console: {entry['message']}"
+        for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE"
+    ]
+    return problems
+
+
+RUN_AXE = """
+const done = arguments[arguments.length - 1];
+axe.run(document, {resultTypes: ["violations"]})
+  .then(result => done(result.violations.map(v => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map(n => n.target.join(" ")),
+  }))))
+  .catch(error => done([{id: "axe-error", impact: "critical", help: String(error), nodes: []}]));
+"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("name", list(PAGES))
+def test_axe_finds_no_serious_violations(
+    driver: WebDriver, site_url: str, name: str, scheme: str
+) -> None:
+    use_window(driver, 1280, 900, scheme)
+    driver.get(site_url + PAGES[name])
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    violations = driver.execute_async_script(RUN_AXE)
+    serious = [v for v in violations if v["impact"] in ("serious", "critical")]
+    assert serious == [], json.dumps(serious, indent=2)
+
+
+@pytest.mark.parametrize("width", list(WINDOWS))
+@pytest.mark.parametrize("name", list(PAGES))
+def test_layout_fits_the_window_and_every_request_succeeds(
+    driver: WebDriver, site_url: str, shots: Path, name: str, width: int
+) -> None:
+    scheme = "dark" if width < 1000 else "light"
+    use_window(driver, width, WINDOWS[width], scheme)
+    problems = open_page(driver, site_url + PAGES[name])
+    screenshot = shots / f"{name}-{width}-{scheme}.png"
+    driver.save_screenshot(str(screenshot))
+    inner_width = driver.execute_script("return window.innerWidth")
+    scroll_width = driver.execute_script("return document.documentElement.scrollWidth")
+    assert inner_width == width
+    assert scroll_width <= inner_width, f"horizontal scrolling, see {screenshot}"
+    assert problems == []
+
+
+def test_theme_uses_no_script_and_one_stylesheet(driver: WebDriver, site_url: str) -> None:
+    use_window(driver, 1280, 900)
+    for path in PAGES.values():
+        driver.get(site_url + path)
+        scripts = "script:not([type='application/ld+json'])"
+        assert driver.find_elements(By.CSS_SELECTOR, scripts) == []
+        assert len(driver.find_elements(By.CSS_SELECTOR, "link[rel=stylesheet]")) == 1
+
+
+def focused(driver: WebDriver) -> dict[str, Any]:
+    result: dict[str, Any] = driver.execute_script(
+        """
+        const el = document.activeElement, style = getComputedStyle(el);
+        const box = el.getBoundingClientRect();
+        return {tag: el.tagName.toLowerCase(), cls: el.className, text: el.textContent.trim(),
+                rel: el.getAttribute("rel"),
+                outline: style.outlineStyle, outlineWidth: parseFloat(style.outlineWidth),
+                visible: box.width > 0 && box.height > 0 && box.top >= 0 &&
+                         box.bottom <= window.innerHeight};
+        """
+    )
+    return result
+
+
+def test_keyboard_reaches_skip_link_navigation_and_pagination_with_visible_focus(
+    driver: WebDriver, site_url: str
+) -> None:
+    use_window(driver, 390, 844)
+    driver.get(site_url + PAGES["topic"])
+    body = driver.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    first = focused(driver)
+    assert first["cls"] == "skip-link" and first["visible"], first
+    assert first["outline"] != "none" and first["outlineWidth"] >= 2
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    assert driver.execute_script("return location.hash") == "#main"
+    seen: list[dict[str, Any]] = []
+    for _ in range(200):
+        driver.switch_to.active_element.send_keys(Keys.TAB)
+        seen.append(focused(driver))
+        if seen[-1]["rel"] == "next":
+            break
+    assert seen[-1]["rel"] == "next", "the next-page link is not reachable by keyboard"
+    assert seen[-1]["visible"] and seen[-1]["outline"] != "none"
+    status = driver.find_element(By.CSS_SELECTOR, ".pagination .page-status").text
+    assert status.startswith("Page ")
+    assert driver.find_elements(By.CSS_SELECTOR, ".pagination [aria-current='page']")
+    driver.switch_to.active_element.send_keys(Keys.ENTER)
+    assert "/topics/shipping/page/" in driver.current_url
+    assert driver.find_element(By.CSS_SELECTOR, ".pagination .page-status").text != status
+
+
+@pytest.fixture(scope="module")
+def broken_images_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A small site whose images point at files that do not exist."""
+    site = tmp_path_factory.mktemp("broken-images")
+    lead = "[{url: static/missing/lead.jpg, width: 1200, height: 800}]"
+    card = "[{url: static/missing/card.jpg, width: 800, height: 450, alt: Cranes at dusk}]"
+    files = {
+        "site.yaml": SITE_YAML,
+        "content/a.md": article("Lead with a missing picture", images=lead),
+        "content/b.md": article("Card with a missing picture", "2024-04-30T09:00:00Z", images=card),
+        "content/c.md": article("Text only", "2024-04-29T09:00:00Z", excerpt="No picture here."),
+    }
+    for relative, text in files.items():
+        path = site / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert build(site, BuildOptions()).errors == 0
+    with serve(site / "output") as url:
+        yield url
+
+
+SAMPLE_PIXELS = """
+const [data, boxes] = arguments, done = arguments[arguments.length - 1];
+const img = new Image();
+img.onload = () => {
+  const canvas = document.createElement("canvas");
+  canvas.width = img.width; canvas.height = img.height;
+  const ctx = canvas.getContext("2d");
+  ctx.drawImage(img, 0, 0);
+  done(boxes.map(([x, y, w, h]) => {
+    const pixels = ctx.getImageData(x, y, w, h).data, colours = new Set();
+    for (let i = 0; i < pixels.length; i += 4) colours.add(pixels.slice(i, i + 3).join(","));
+    return Array.from(colours);
+  }));
+};
+img.src = "data:image/png;base64," + data;
+"""
+
+
+def test_image_that_fails_to_load_leaves_a_neat_placeholder(
+    driver: WebDriver, broken_images_url: str
+) -> None:
+    use_window(driver, 1280, 900)
+    problems = open_page(driver, broken_images_url)
+    assert any("card.jpg" in p for p in problems)  # the failure is real
+    frames = driver.find_elements(By.CSS_SELECTOR, ".card .frame")
+    assert len(frames) == 2
+    for frame in frames:
+        image = frame.find_element(By.TAG_NAME, "img")
+        assert driver.execute_script("return arguments[0].naturalWidth", image) == 0
+        size = frame.size
+        # The frame keeps its 16:9 box: the card does not collapse.
+        assert size["height"] > 150 and abs(size["height"] - size["width"] * 9 / 16) < 2
+        assert frame.value_of_css_property("background-color") != "rgba(0, 0, 0, 0)"
+        corner, middle = driver.execute_async_script(
+            SAMPLE_PIXELS,
+            frame.screenshot_as_base64,
+            [[4, 4, 24, 24], [0, int(size["height"]) // 2 - 12, int(size["width"]), 24]],
+        )
+        # No broken-image icon or alt text in the corner: one flat placeholder colour …
+        assert len(corner) == 1, corner
+        # … and the alt text is drawn across the middle.
+        assert len(middle) > 2
+    assert "Cranes at dusk" in driver.page_source
+    # The article page's lead image frame keeps the image's own aspect ratio (3:2).
+    driver.get(broken_images_url + "2024/05/01/lead-with-a-missing-picture/")
+    frame = driver.find_element(By.CSS_SELECTOR, ".lead-image .frame")
+    assert abs(frame.size["height"] - frame.size["width"] * 800 / 1200) < 2
