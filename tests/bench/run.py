@@ -367,7 +367,12 @@ def command_line() -> str:
     return shlex.join([shown(Path(sys.executable)), shown(script), *sys.argv[1:]])
 
 
-def machine_table(tools: Tools, jobs: int | None) -> list[str]:
+def load_average() -> str:
+    """The 1-minute load average: above `nproc`, other work competed for the CPUs."""
+    return f"{os.getloadavg()[0]:.2f}"
+
+
+def machine_table(tools: Tools, jobs: int | None, load_at_start: str) -> list[str]:
     nproc = len(os.sched_getaffinity(0))
     if jobs is None:
         jobs_text = "not given (the default)"
@@ -382,6 +387,7 @@ def machine_table(tools: Tools, jobs: int | None) -> list[str]:
         ("CPU", f"{_cpu_model()}, `nproc` {nproc}"),
         ("Memory", _memory()),
         ("OS", f"{platform.system()} {platform.release()}"),
+        ("Load average (1 min)", f"{load_at_start} at the start, {load_average()} at the end"),
         ("Python", platform.python_version()),
         ("Broadsheet", f"{_version([tools.broadsheet[0], '--version'])}, git {_git_revision()}"),
         ("Broadsheet `--jobs`", jobs_text),
@@ -480,7 +486,10 @@ NOTES = """\
   every file, `.broadsheet-manifest` included). **peak RSS**: the highest sum of the
   resident memory of the process and all its descendants, polled every 50 ms (shared
   pages of worker processes are counted once per process).
-- The OS file cache is warm for every run (the files were just written).
+- The OS file cache is warm for every run (the files were just written), and one
+  untimed build of a tiny site runs first. Nothing else on the machine is stopped: a
+  load average above `nproc` means other work competed for the CPUs, which lengthens
+  wall times more than CPU times.
 """
 
 
@@ -500,7 +509,11 @@ def diagnostics_note(steps: list[Step]) -> str:
 
 
 def render_report(
-    steps: list[Step], sizes: Sequence[int], tools: Tools, args: argparse.Namespace
+    steps: list[Step],
+    sizes: Sequence[int],
+    tools: Tools,
+    args: argparse.Namespace,
+    load_at_start: str,
 ) -> str:
     cold = {(s.tool, s.size): s for s in steps if s.name == "cold build"}
     pelican_note = ""
@@ -519,7 +532,7 @@ def render_report(
         "",
         "## Machine and command",
         "",
-        *machine_table(tools, args.jobs),
+        *machine_table(tools, args.jobs, load_at_start),
         "",
         "## Broadsheet",
         "",
@@ -599,6 +612,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.repeat < 1 or any(n < 1 for n in sizes):
         parser.error("--repeat and sizes must be at least 1")
 
+    load_at_start = load_average()
     try:
         tools = find_tools(args.jobs)
         if args.jobs is not None and not tools.jobs_supported:
@@ -616,7 +630,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BenchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    report = render_report(steps, sizes, tools, args)
+    report = render_report(steps, sizes, tools, args, load_at_start)
     print(report)
     if args.output:
         args.output.write_text(report, encoding="utf-8")
