@@ -6,10 +6,9 @@ The public API is small: `build` runs the whole pipeline and returns a report;
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from generator.build import BuildOptions, BuildReport, build
 from generator.diagnostics import BuildError, Diagnostic, Severity
+from generator.version import __version__
 
 __all__ = [
     "BuildError",

@@ -1,25 +1,34 @@
 """The build: every stage of the pipeline, in order, returning a report.
 
 config -> load -> assemble -> plan -> render -> write. Gathers all data first, then
-writes; raises `BuildError` when nothing could be built. Never prints, never exits.
+renders what changed and writes it in one commit; raises `BuildError` when nothing
+could be built. Never prints, never exits.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
+from importlib.metadata import version
 from pathlib import Path
 
-from generator.config import load_config
+import jinja2
+
+from generator.cache import BuildCache, PageRecord
+from generator.config import SiteConfig, load_config
 from generator.diagnostics import Diagnostic, Severity, sort_key
 from generator.feeds import render_feeds
+from generator.fingerprint import PageDigests
 from generator.loader import load_articles
+from generator.model import OutputFile, Page, Site
+from generator.parallel import default_jobs
 from generator.plan import check_unique_paths, plan_pages
 from generator.render import check_templates, make_environment, render_pages
 from generator.site import assemble_site
-from generator.sitemap import render_robots, render_sitemap
-from generator.theme import collect_static, find_theme
-from generator.writer import WriteReport, write_site
+from generator.sitemap import render_robots, render_sitemaps
+from generator.theme import collect_static, find_theme, theme_digest
+from generator.version import __version__
+from generator.writer import OutputWriter, WriteReport
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +43,10 @@ class BuildOptions:
     keep_stale_on_errors: bool = False
     """When articles are set aside, keep the previous build's files that this build no
     longer makes, so a preview keeps showing a broken article's last good page."""
+    jobs: int = 0
+    """Worker processes; 0 means one per CPU."""
+    cache: bool = True
+    """Use `.broadsheet-cache/` to skip unchanged files and pages."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +58,10 @@ class BuildReport:
     seconds: float
     written: WriteReport | None
     """None when nothing was written (`check`, or `--strict` with problems)."""
+    parsed: int = 0
+    """Article files parsed (the rest came from the cache)."""
+    rendered: int = 0
+    """Pages rendered (the rest were unchanged)."""
 
     @property
     def errors(self) -> int:
@@ -67,27 +84,36 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport
     theme = find_theme(site_dir, config.theme)
     env = make_environment(theme, config)
     check_templates(env)
-    loaded = load_articles(site_dir, config.tz)
-    assembled = assemble_site(config, loaded.articles, drafts=options.drafts)
-    site = assembled.site
-    pages = plan_pages(site)
-    feeds = render_feeds(site)
-    files = (
-        *render_pages(env, site, pages),
-        *feeds,
-        render_sitemap(site, pages),
-        render_robots(site),
-        *collect_static(theme),
-    )
-    check_unique_paths(f.path for f in files)
-    diagnostics = tuple(sorted(loaded.diagnostics + assembled.diagnostics, key=sort_key))
-    if options.strict:
-        diagnostics = tuple(replace(d, severity=Severity.ERROR) for d in diagnostics)
-    blocked = options.strict and bool(diagnostics)
-    written = None
-    if options.write and not blocked:
-        prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
-        written = write_site(options.output_dir or site_dir / "output", files, prune=prune)
+    jobs = options.jobs or default_jobs()
+    cache, notes = _open_cache(site_dir, config, options)
+    try:
+        loaded = load_articles(site_dir, config.tz, cache, jobs)
+        assembled = assemble_site(config, loaded.articles, drafts=options.drafts)
+        site = assembled.site
+        pages = plan_pages(site)
+        feeds = render_feeds(site)
+        extras = (
+            *feeds,
+            *render_sitemaps(site, pages),
+            render_robots(site),
+            *collect_static(theme),
+        )
+        check_unique_paths([*(p.output_path for p in pages), *(f.path for f in extras)])
+        diagnostics = tuple(
+            sorted(notes + loaded.diagnostics + assembled.diagnostics, key=sort_key)
+        )
+        if options.strict:
+            diagnostics = tuple(replace(d, severity=Severity.ERROR) for d in diagnostics)
+        written, rendered = None, 0
+        if not options.write:
+            rendered = sum(1 for _ in render_pages(env, site, pages, jobs))
+        elif not (options.strict and diagnostics):
+            prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
+            output = options.output_dir or site_dir / "output"
+            salt = f"{__version__}|{config!r}|{theme_digest(theme)}"
+            written, rendered = _write(output, prune, env, site, pages, extras, cache, salt, jobs)
+    finally:
+        cache.close()
     return BuildReport(
         articles=len(site.articles),
         pages=len(pages),
@@ -95,4 +121,51 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport
         diagnostics=diagnostics,
         seconds=time.perf_counter() - started,
         written=written,
+        parsed=loaded.parsed,
+        rendered=rendered,
     )
+
+
+def _open_cache(
+    site_dir: Path, config: SiteConfig, options: BuildOptions
+) -> tuple[BuildCache, tuple[Diagnostic, ...]]:
+    if not (options.cache and options.write):
+        return BuildCache.disabled(), ()
+    # Parse results depend on the generator and its Markdown and sanitiser versions;
+    # the time zone is part of each file's digest.
+    stamp = f"{__version__}|markdown {version('markdown')}|nh3 {version('nh3')}"
+    return BuildCache.open(site_dir, stamp)
+
+
+def _write(
+    output: Path,
+    prune: bool,
+    env: jinja2.Environment,
+    site: Site,
+    pages: tuple[Page, ...],
+    extras: tuple[OutputFile, ...],
+    cache: BuildCache,
+    salt: str,
+    jobs: int,
+) -> tuple[WriteReport, int]:
+    """Render the pages whose inputs changed and commit them with the other files."""
+    digests = PageDigests(salt, site)
+    previous = cache.pages()
+    records: dict[str, PageRecord] = {}
+    with OutputWriter(output, prune=prune) as out:
+        todo: list[Page] = []
+        for page in pages:
+            record = previous.get(page.output_path)
+            unchanged = record and digests.of(page, record.uses) == record.digest
+            if record and unchanged and out.keep(page.output_path, record.output_sha):
+                records[page.output_path] = record
+            else:
+                todo.append(page)
+        for page, result in zip(todo, render_pages(env, site, todo, jobs), strict=True):
+            sha = out.add(result.path, result.data)
+            records[result.path] = PageRecord(digests.of(page, result.uses), sha, result.uses)
+        for file in extras:
+            out.add(file.path, file.data)
+        report = out.commit()
+    cache.put_pages(records)
+    return report, len(todo)

@@ -41,6 +41,10 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--base-url", help="override base_url from site.yaml")
         command.add_argument("--drafts", action="store_true", help="include draft articles")
         command.add_argument("--strict", action="store_true", help="treat warnings as errors")
+        command.add_argument(
+            "--jobs", "-j", type=int, default=0, metavar="N",
+            help="worker processes (default: one per CPU)",
+        )  # fmt: skip
     build_cmd.add_argument("-o", "--output", type=Path, help="output folder (default PATH/output)")
 
     serve_cmd = commands.add_parser(
@@ -89,6 +93,7 @@ def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         drafts=args.drafts,
         strict=args.strict,
         write=args.command == "build",
+        jobs=args.jobs,
     )
     try:
         report = build(args.path, options)

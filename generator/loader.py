@@ -1,20 +1,24 @@
 """The loader: finds article files under `content/` and turns each into an `Article`.
 
-Owns which files count as articles and the read -> decode -> split -> validate
-steps for one file. The only stage that reads `content/`; it never writes.
+Owns which files count as articles, the read -> decode -> split -> validate steps for
+one file, and reusing cached results for files that did not change. The only stage
+that reads `content/`; it never writes there. Changed files are parsed in parallel.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-from dataclasses import dataclass
-from datetime import tzinfo
+from dataclasses import dataclass, replace
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from generator.cache import BuildCache, CachedFile
 from generator.diagnostics import Diagnostic, error, warning
 from generator.frontmatter import FrontMatterError, decode, split
 from generator.markup import render_markdown
 from generator.model import Article
+from generator.parallel import parallel_map
 from generator.schema import parse_article
 
 CONTENT_DIR = "content"
@@ -28,6 +32,8 @@ class Loaded:
     articles: tuple[Article, ...]
     diagnostics: tuple[Diagnostic, ...]
     files: int
+    parsed: int
+    """Files parsed in this build; the others came from the cache."""
 
 
 def find_article_files(site_dir: Path) -> tuple[tuple[Path, str], ...]:
@@ -44,31 +50,95 @@ def find_article_files(site_dir: Path) -> tuple[tuple[Path, str], ...]:
     return tuple(sorted(found, key=lambda item: item[1]))
 
 
-def load_file(
-    path: Path, shown: str, site_dir: Path, tz: tzinfo
+def parse_file(
+    raw: bytes, shown: str, stem: str, tz: ZoneInfo, source_hash: str = ""
 ) -> tuple[Article | None, tuple[Diagnostic, ...]]:
-    """Read and validate one article file."""
-    if path.is_symlink() and not path.resolve().is_relative_to(site_dir.resolve()):
-        return None, (warning(shown, None, "skipped: a symlink pointing outside the site"),)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        return None, (error(shown, None, f"cannot read: {exc.strerror}"),)
+    """Validate the bytes of one article file."""
     try:
         front = split(decode(raw))
     except FrontMatterError as exc:
         return None, (error(shown, exc.line, exc.message),)
-    return parse_article(front, shown, path.stem, tz, render_markdown(front.body))
+    article, problems = parse_article(front, shown, stem, tz, render_markdown(front.body))
+    if article is not None:
+        article = replace(article, source_hash=source_hash)
+    return article, problems
 
 
-def load_articles(site_dir: Path, tz: tzinfo) -> Loaded:
-    """Load every article under `site_dir/content`; bad files become diagnostics."""
+def load_file(
+    path: Path, shown: str, site_dir: Path, tz: ZoneInfo
+) -> tuple[Article | None, tuple[Diagnostic, ...]]:
+    """Read and validate one article file."""
+    raw, problem = _read(path, shown, site_dir)
+    if raw is None:
+        return None, (problem,) if problem else ()
+    return parse_file(raw, shown, path.stem, tz, _sha(raw, tz))
+
+
+def _read(path: Path, shown: str, site_dir: Path) -> tuple[bytes | None, Diagnostic | None]:
+    if path.is_symlink() and not path.resolve().is_relative_to(site_dir.resolve()):
+        return None, warning(shown, None, "skipped: a symlink pointing outside the site")
+    try:
+        return path.read_bytes(), None
+    except OSError as exc:
+        return None, error(shown, None, f"cannot read: {exc.strerror}")
+
+
+def _sha(raw: bytes, tz: ZoneInfo) -> str:
+    return hashlib.sha256(raw + b"\0" + str(tz).encode()).hexdigest()
+
+
+def _parse_job(
+    job: tuple[bytes, str, str, str, str],
+) -> tuple[Article | None, tuple[Diagnostic, ...]]:
+    raw, shown, stem, zone, sha = job
+    return parse_file(raw, shown, stem, ZoneInfo(zone), sha)
+
+
+def load_articles(
+    site_dir: Path, tz: ZoneInfo, cache: BuildCache | None = None, jobs: int = 1
+) -> Loaded:
+    """Load every article under `site_dir/content`; bad files become diagnostics.
+
+    Files whose size and modification time (or, failing that, bytes) match the cache
+    are not parsed again.
+    """
+    cache = cache or BuildCache.disabled()
+    cached = cache.files()
+    results: dict[str, tuple[Article | None, tuple[Diagnostic, ...]]] = {}
+    fresh: dict[str, CachedFile] = {}
+    jobs_to_parse: list[tuple[bytes, str, str, str, str]] = []
+    stats: dict[str, os.stat_result] = {}
     files = find_article_files(site_dir)
-    articles: list[Article] = []
-    diagnostics: list[Diagnostic] = []
     for path, shown in files:
-        article, problems = load_file(path, shown, site_dir, tz)
-        diagnostics.extend(problems)
-        if article is not None:
-            articles.append(article)
-    return Loaded(tuple(articles), tuple(diagnostics), len(files))
+        entry = cached.get(shown)
+        try:
+            stat = path.stat()
+        except OSError:
+            stat = None
+        if entry and stat and (entry.mtime_ns, entry.size) == (stat.st_mtime_ns, stat.st_size):
+            results[shown] = (entry.article, entry.diagnostics)
+            continue
+        raw, problem = _read(path, shown, site_dir)
+        if raw is None:
+            results[shown] = (None, (problem,) if problem else ())
+            continue
+        sha = _sha(raw, tz)
+        if entry and stat and entry.sha == sha:
+            results[shown] = (entry.article, entry.diagnostics)
+            fresh[shown] = replace(entry, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
+            continue
+        if stat:
+            stats[shown] = stat
+        jobs_to_parse.append((raw, shown, path.stem, str(tz), sha))
+    for job, result in zip(
+        jobs_to_parse, parallel_map(_parse_job, jobs_to_parse, jobs), strict=True
+    ):
+        shown = job[1]
+        results[shown] = result
+        if shown in stats:
+            st = stats[shown]
+            fresh[shown] = CachedFile(st.st_mtime_ns, st.st_size, job[4], *result)
+    cache.put_files(fresh.items(), keep={shown for _, shown in files})
+    articles = tuple(a for _, shown in files if (a := results[shown][0]) is not None)
+    diagnostics = tuple(d for _, shown in files for d in results[shown][1])
+    return Loaded(articles, diagnostics, len(files), len(jobs_to_parse))

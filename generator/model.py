@@ -7,7 +7,7 @@ stage mutates these; a later stage makes new values with `dataclasses.replace`.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -89,6 +89,8 @@ class Article:
     related: tuple[RelatedItem, ...]
     extra: Mapping[str, Any]
     slug_line: int | None = None
+    source_hash: str = ""
+    """Digest of the file's bytes and the settings that shaped this article."""
     previous: Link | None = None
     """The next older article."""
     next: Link | None = None
@@ -96,13 +98,16 @@ class Article:
     more_from_topics: tuple[Link, ...] = ()
     """The nearest earlier articles that share a topic with this one."""
 
-    @property
-    def path(self) -> str:
-        return f"{self.published:%Y/%m/%d}/{self.slug}/"
+    day_path: str = field(init=False, repr=False, compare=False)
+    """`YYYY/MM/DD/` in the site's time zone."""
+    path: str = field(init=False, repr=False, compare=False)
+    """`YYYY/MM/DD/slug/`, the article's site path."""
 
-    @property
-    def day_path(self) -> str:
-        return f"{self.published:%Y/%m/%d}/"
+    def __post_init__(self) -> None:
+        moment = self.published
+        day = f"{moment.year:04d}/{moment.month:02d}/{moment.day:02d}/"
+        object.__setattr__(self, "day_path", day)
+        object.__setattr__(self, "path", f"{day}{self.slug}/")
 
     @property
     def lead_image(self) -> Image | None:
@@ -167,23 +172,47 @@ class FeedLink:
 
 @dataclass(frozen=True, slots=True)
 class Pager:
+    """Where a listing page sits. Pages are numbered from the oldest, so a page keeps its
+    number and its articles as the listing grows; the latest page (the listing's own URL)
+    shows the newest articles."""
+
     number: int
+    """This page's number, counting from the oldest (the latest page has the highest)."""
+    is_latest: bool
+    latest_path: str
+    previous_path: str | None
+    """The next page of newer articles."""
+    next_path: str | None
+    """The next page of older articles."""
+    count: int | None = None
+    """How many pages the listing has; set on the latest page only, which is rewritten
+    whenever the listing grows anyway."""
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """What a listing page lists: the home page, a topic, a source, or a year, month or
+    day. Holds no articles, so a page of a listing changes only when its own do."""
+
+    kind: str
+    name: str
+    path: str
+    feed_path: str | None = None
+    domain: str = ""
+    start: datetime | None = None
+    """The first moment of a year, month or day archive."""
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodLink:
+    name: str
+    path: str
     count: int
-    paths: tuple[str, ...]
-    """Path of every page of the listing, in order; page 1 first."""
-
-    @property
-    def previous_path(self) -> str | None:
-        return self.paths[self.number - 2] if self.number > 1 else None
-
-    @property
-    def next_path(self) -> str | None:
-        return self.paths[self.number] if self.number < self.count else None
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """One HTML page to render: the template plus the object it shows."""
+    """One HTML page to render: the template plus what it shows."""
 
     path: str
     """Site path: `""` for home, `topics/ai/` for a folder page, `404.html` for a file."""
@@ -191,10 +220,13 @@ class Page:
     kind: str
     title: str
     article: Article | None = None
-    group: Group | None = None
-    archive: Archive | None = None
+    section: Section | None = None
     items: tuple[Article, ...] = ()
     pager: Pager | None = None
+    total: int | None = None
+    """Articles in the whole listing; on its latest page only."""
+    periods: tuple[PeriodLink, ...] = ()
+    """The months of a year, or the days of a month, with counts; on the latest page only."""
     feeds: tuple[FeedLink, ...] = ()
 
     @property
@@ -214,14 +246,10 @@ class Site:
     """The site-wide feeds."""
     top_stories: tuple[Article, ...] = ()
     """Ranked by `generator.ranking.top_story_score`."""
-
-    @property
-    def updated(self) -> datetime | None:
-        return max((a.updated or a.published for a in self.articles), default=None)
-
-    @property
-    def busiest_topics(self) -> tuple[Group, ...]:
-        return tuple(sorted(self.topics, key=lambda g: (-len(g.articles), g.term.key)))
+    busiest_topics: tuple[Group, ...] = ()
+    """Topics with the most articles first."""
+    updated: datetime | None = None
+    """The latest publication or update time of any article."""
 
 
 @dataclass(frozen=True, slots=True)

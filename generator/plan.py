@@ -1,7 +1,11 @@
 """The page plan: every HTML page of the site, as `Page` values, before rendering.
 
-Owns the URL layout of listings and pagination and the check that no two outputs
-share a path. Pure: the plan is a function of the `Site` alone.
+Owns the URL layout of listings and their pagination, and the check that no two
+outputs share a path. Pure: the plan is a function of the `Site` alone.
+
+Listing pages are numbered from the oldest article (`page/1/` holds the oldest), so
+adding an article changes only the listing's latest page (its own URL, which shows
+the newest articles) and at most one numbered page — never the whole archive.
 """
 
 from __future__ import annotations
@@ -10,95 +14,89 @@ from collections import Counter
 from collections.abc import Iterable
 
 from generator.diagnostics import BuildError, error
-from generator.model import Archive, Article, FeedLink, Group, Page, Pager, Site
+from generator.model import (
+    Archive,
+    Article,
+    FeedLink,
+    Group,
+    Page,
+    Pager,
+    PeriodLink,
+    Section,
+    Site,
+)
 
 
 def paginate(
     base: str, items: tuple[Article, ...], per_page: int
 ) -> tuple[tuple[str, tuple[Article, ...], Pager], ...]:
-    """Split a listing into pages: `base` is page 1, `base + "page/N/"` the rest."""
+    """Pages of a listing given newest first: the latest page at `base` with the newest
+    `per_page` items, then `base + "page/N/"` for every older full-or-partial chunk
+    counted from the oldest, excluding the newest chunk (the latest page shows it)."""
     count = max(1, -(-len(items) // per_page))
-    paths = tuple(base if n == 1 else f"{base}page/{n}/" for n in range(1, count + 1))
-    return tuple(
-        (paths[n], items[n * per_page : (n + 1) * per_page], Pager(n + 1, count, paths))
-        for n in range(count)
-    )
+
+    def path(number: int) -> str:
+        return base if number == count else f"{base}page/{number}/"
+
+    def chunk(number: int) -> tuple[Article, ...]:
+        # Chunk N holds the oldest-first items (N-1)*per_page .. N*per_page-1.
+        stop = len(items) - (number - 1) * per_page
+        return items[max(0, stop - per_page) : stop]
+
+    latest = Pager(count, True, base, None, path(count - 1) if count > 1 else None, count)
+    pages = [(base, items[:per_page], latest)]
+    for number in range(count - 1, 0, -1):
+        pager = Pager(
+            number, False, base, path(number + 1), path(number - 1) if number > 1 else None
+        )
+        pages.append((path(number), chunk(number), pager))
+    return tuple(pages)
 
 
 def _listing(
-    base: str,
-    template: str,
-    kind: str,
-    title: str,
-    items: tuple[Article, ...],
-    per_page: int,
-    feeds: tuple[FeedLink, ...] = (),
-    group: Group | None = None,
-    archive: Archive | None = None,
-) -> Iterable[Page]:
-    for path, chunk, pager in paginate(base, items, per_page):
-        shown = title if pager.number == 1 else f"{title} (page {pager.number})"
+    section: Section, template: str, items: tuple[Article, ...], per_page: int,
+    feeds: tuple[FeedLink, ...] = (), periods: tuple[PeriodLink, ...] = (),
+) -> Iterable[Page]:  # fmt: skip
+    for path, chunk, pager in paginate(section.path, items, per_page):
+        title = section.name if pager.is_latest else f"{section.name} (page {pager.number})"
+        latest = pager.is_latest
         yield Page(
-            path,
-            template,
-            kind,
-            shown,
-            group=group,
-            archive=archive,
-            items=chunk,
-            pager=pager,
-            feeds=feeds,
-        )
+            path, template, section.kind, title, section=section, items=chunk, pager=pager,
+            total=len(items) if latest else None, periods=periods if latest else (), feeds=feeds,
+        )  # fmt: skip
 
 
 def _group_pages(groups: tuple[Group, ...], per_page: int) -> Iterable[Page]:
     for group in groups:
         feed = FeedLink(f"{group.name} (RSS)", group.feed_path, "application/rss+xml")
-        yield from _listing(
-            group.path,
-            f"{group.kind}.html",
-            group.kind,
-            group.name,
-            group.articles,
-            per_page,
-            (feed,),
-            group=group,
-        )
+        section = Section(group.kind, group.name, group.path, group.feed_path, group.domain)
+        yield from _listing(section, f"{group.kind}.html", group.articles, per_page, (feed,))
 
 
 def _archive_pages(archives: tuple[Archive, ...], per_page: int) -> Iterable[Page]:
     for archive in archives:
-        yield from _listing(
-            archive.path,
-            "period.html",
-            archive.kind,
-            archive.name,
-            archive.articles,
-            per_page,
-            archive=archive,
-        )
+        section = Section(archive.kind, archive.name, archive.path, start=archive.start)
+        periods = tuple(PeriodLink(c.name, c.path, len(c.articles)) for c in archive.children)
+        yield from _listing(section, "period.html", archive.articles, per_page, periods=periods)
         yield from _archive_pages(archive.children, per_page)
+
+
+def _article_page(article: Article) -> Page:
+    feeds = tuple(
+        FeedLink(f"{t.name} (RSS)", f"topics/{t.slug}/feed.xml", "application/rss+xml")
+        for t in article.topics
+    )
+    return Page(article.path, "article.html", "article", article.title, article=article,
+                feeds=feeds)  # fmt: skip
 
 
 def plan_pages(site: Site) -> tuple[Page, ...]:
     """Every HTML page, in a stable order; `BuildError` if two share an output path."""
     per_page = site.config.per_page
+    home = Section("home", site.config.title, "", "feed.xml")
     pages: list[Page] = [
-        *_listing("", "home.html", "home", site.config.title, site.articles, per_page),
-        *(
-            Page(
-                a.path,
-                "article.html",
-                "article",
-                a.title,
-                article=a,
-                feeds=tuple(
-                    FeedLink(f"{t.name} (RSS)", f"topics/{t.slug}/feed.xml", "application/rss+xml")
-                    for t in a.topics
-                ),
-            )
-            for a in site.articles
-        ),
+        *_listing(home, "home.html", site.articles, per_page),
+        *(_article_page(a) for a in site.articles),
         Page("topics/", "topics.html", "topics", "Topics"),
         *_group_pages(site.topics, per_page),
         Page("sources/", "sources.html", "sources", "Sources"),

@@ -8,14 +8,16 @@ mistake becomes a `BuildError` naming the template and line.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
 import jinja2
 
 from generator.config import SiteConfig
 from generator.diagnostics import BuildError, Diagnostic, error
-from generator.model import OutputFile, Page, Site
+from generator.model import Page, Site
+from generator.parallel import parallel_map, shared
 from generator.theme import Theme
 from generator.urls import absolute_link_to, link_to
 
@@ -52,19 +54,54 @@ def make_environment(theme: Theme, config: SiteConfig) -> jinja2.Environment:
     return env
 
 
+class RecordingSite:
+    """Stands in for the `Site` in templates and notes which of its attributes a page
+    reads, so a later build knows which site-wide changes affect that page."""
+
+    __slots__ = ("_site", "used")
+
+    def __init__(self, site: Site) -> None:
+        self._site = site
+        self.used: set[str] = set()
+
+    def __getattr__(self, name: str) -> object:
+        self.used.add(name)
+        return getattr(self._site, name)
+
+
+@dataclass(frozen=True, slots=True)
+class Rendered:
+    path: str
+    """The page's output path."""
+    data: bytes
+    uses: frozenset[str]
+    """The `site` attributes the templates read."""
+
+
+def render_page(env: jinja2.Environment, site: Site, page: Page) -> Rendered | Diagnostic:
+    """One page's HTML, or the diagnostic naming the template and line that failed."""
+    recorder = RecordingSite(site)
+    try:
+        html = env.get_template(page.template).render(site=recorder, page=page)
+    except jinja2.TemplateError as exc:
+        return _template_diagnostic(exc, page)
+    return Rendered(page.output_path, html.encode("utf-8"), frozenset(recorder.used))
+
+
+def _render_job(index: int) -> Rendered | Diagnostic:
+    # Workers are forked with the pages in memory: only the index travels.
+    return render_page(shared("env"), shared("site"), shared("pages")[index])
+
+
 def render_pages(
-    env: jinja2.Environment, site: Site, pages: Iterable[Page]
-) -> tuple[OutputFile, ...]:
-    """Render every page; `BuildError` naming the template and line of the first failure."""
-    rendered = []
-    for page in pages:
-        try:
-            template = env.get_template(page.template)
-            html = template.render(site=site, page=page)
-        except jinja2.TemplateError as exc:
-            raise BuildError((_template_diagnostic(exc, page),)) from None
-        rendered.append(OutputFile(page.output_path, html.encode("utf-8"), page.template))
-    return tuple(rendered)
+    env: jinja2.Environment, site: Site, pages: Sequence[Page], jobs: int = 1
+) -> Iterator[Rendered]:
+    """Render pages in order, over `jobs` processes; `BuildError` at the first failure."""
+    share = {"env": env, "site": site, "pages": pages}
+    for result in parallel_map(_render_job, range(len(pages)), jobs, share=share):
+        if isinstance(result, Diagnostic):
+            raise BuildError((result,))
+        yield result
 
 
 def check_templates(env: jinja2.Environment) -> None:

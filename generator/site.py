@@ -48,6 +48,11 @@ def assemble_site(
         ),
         top_stories=rank_top_stories(linked),
     )
+    site = replace(
+        site,
+        busiest_topics=tuple(sorted(site.topics, key=lambda g: (-len(g.articles), g.term.key))),
+        updated=max((a.updated or a.published for a in linked), default=None),
+    )
     return Assembled(site, diagnostics, len(visible) - len(placed))
 
 
@@ -89,12 +94,12 @@ def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Di
         (a for a in in_file_order if not a.explicit_slug),
         key=lambda a: (a.published, a.source_path),
     )
+    taken_on: dict[str, set[str]] = defaultdict(set)
+    for path in owners:
+        day, _, slug = path.rstrip("/").rpartition("/")
+        taken_on[day + "/"].add(slug)
     for article in by_time:
-        taken = {
-            p.removeprefix(article.day_path).rstrip("/")
-            for p in owners
-            if p.startswith(article.day_path)
-        }
+        taken = taken_on[article.day_path]
         slug = unique_slug(article.slug, taken)
         if slug != article.slug:
             other = owners[article.path]
@@ -108,6 +113,7 @@ def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Di
             )
             article = replace(article, slug=slug)
         owners[article.path] = article
+        taken.add(slug)
         placed.append(article)
     return tuple(placed), tuple(diagnostics)
 

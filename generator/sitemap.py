@@ -1,35 +1,55 @@
 """The sitemap and robots.txt: what search engines are told about the site.
 
-Owns the sitemaps.org format and the robots.txt that points at it. Pure.
+Owns the sitemaps.org format: one `sitemap.xml` while the site has at most 50,000
+pages, else numbered sitemap files of at most 50,000 URLs each under a sitemap index
+at `sitemap.xml`. Articles are listed oldest first, so new ones join the last file.
+Pure: pages in, files out.
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 
 from generator.feeds import serialise_xml, xml_text
 from generator.model import OutputFile, Page, Site
 from generator.urls import absolute_link_to
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+URLS_PER_SITEMAP = 50_000
 
 
-def render_sitemap(site: Site, pages: tuple[Page, ...]) -> OutputFile:
+def render_sitemaps(
+    site: Site, pages: tuple[Page, ...], limit: int = URLS_PER_SITEMAP
+) -> tuple[OutputFile, ...]:
     absolute = absolute_link_to(site.config)
+    articles = sorted((p for p in pages if p.article), key=lambda p: p.path)  # date order
+    ordered = [*articles, *(p for p in pages if not p.article and p.kind != "404")]
+    chunks = [ordered[i : i + limit] for i in range(0, len(ordered), limit)] or [[]]
+    if len(chunks) == 1:
+        return (OutputFile("sitemap.xml", _urlset(chunks[0], absolute), "sitemap"),)
+    files = [
+        OutputFile(f"sitemaps/sitemap-{n}.xml", _urlset(chunk, absolute), "sitemap")
+        for n, chunk in enumerate(chunks, start=1)
+    ]
+    index = ET.Element("sitemapindex", {"xmlns": SITEMAP_NS})
+    for file in files:
+        ET.SubElement(ET.SubElement(index, "sitemap"), "loc").text = absolute(file.path)
+    return (OutputFile("sitemap.xml", serialise_xml(index), "sitemap index"), *files)
+
+
+def _urlset(pages: list[Page], absolute: Callable[[str], str]) -> bytes:
     urlset = ET.Element("urlset", {"xmlns": SITEMAP_NS})
     for page in pages:
-        if page.kind == "404":
-            continue
         url = ET.SubElement(urlset, "url")
         ET.SubElement(url, "loc").text = xml_text(absolute(page.path))
         if page.article is not None:
             modified = page.article.updated or page.article.published
             ET.SubElement(url, "lastmod").text = modified.isoformat(timespec="seconds")
-    return OutputFile("sitemap.xml", serialise_xml(urlset), "sitemap")
+    return serialise_xml(urlset)
 
 
 def render_robots(site: Site) -> OutputFile:
     sitemap = absolute_link_to(site.config)("sitemap.xml")
-    return OutputFile(
-        "robots.txt", f"User-agent: *\nAllow: /\n\nSitemap: {sitemap}\n".encode(), "robots.txt"
-    )
+    text = f"User-agent: *\nAllow: /\n\nSitemap: {sitemap}\n"
+    return OutputFile("robots.txt", text.encode(), "robots.txt")

@@ -6,6 +6,7 @@ files of the same name; a theme is a folder in the site's `themes/` or a built-i
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,3 +63,13 @@ def collect_static(theme: Theme) -> tuple[OutputFile, ...]:
                 target = "static/" + relative.as_posix()
                 files[target] = OutputFile(target, path.read_bytes(), str(path))
     return tuple(files[k] for k in sorted(files))
+
+
+def theme_digest(theme: Theme) -> str:
+    """Digest of every template the site can use: any change re-renders every page."""
+    digest = hashlib.sha256()
+    for folder in theme.template_dirs:
+        if folder.is_dir():
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()

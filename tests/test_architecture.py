@@ -9,8 +9,9 @@ PACKAGE = Path(__file__).resolve().parent.parent / "generator"
 
 # Earlier stages first. A module may import only modules listed before it.
 PIPELINE = [
-    "diagnostics", "config", "model", "slugs", "frontmatter", "markup", "schema", "loader",
-    "grouping", "ranking", "site", "plan", "urls", "theme", "render", "feeds", "sitemap", "writer",
+    "diagnostics", "version", "config", "model", "slugs", "frontmatter", "markup", "schema",
+    "parallel", "cache", "loader", "grouping", "ranking", "site", "plan", "urls", "theme",
+    "render", "feeds", "sitemap", "fingerprint", "writer",
     "build", "watch", "server", "preview", "scaffold", "cli", "__init__", "__main__",
 ]  # fmt: skip
 

@@ -40,7 +40,7 @@ def test_every_page_kind_exists(example_output: Path) -> None:
         "index.html", "page/2/index.html",
         "2024/03/12/port-cranes-at-the-container-terminal-go-fully-automated/index.html",
         "2024/03/12/index.html", "2024/03/index.html", "2024/index.html", "archive/index.html",
-        "topics/index.html", "topics/shipping/index.html", "topics/shipping/page/2/index.html",
+        "topics/index.html", "topics/shipping/index.html", "topics/shipping/page/1/index.html",
         "sources/index.html", "sources/harbourlight-example/index.html",
         "feed.xml", "atom.xml", "topics/shipping/feed.xml", "sources/harbourlight-example/feed.xml",
         "sitemap.xml", "robots.txt", "404.html", "static/style.css",
@@ -222,17 +222,29 @@ def test_same_instant_articles_have_a_stable_order(
     assert positions == sorted(positions)
 
 
-def test_pagination_at_per_page(make_site: MakeSite, build_site: BuildSite) -> None:
+def test_pages_are_numbered_from_the_oldest(make_site: MakeSite, build_site: BuildSite) -> None:
     site = make_site({f"content/a{n}.md": article(f"Story {n}", f"2024-05-{10 + n}T09:00:00Z")
                       for n in range(7)})  # fmt: skip
     build_site(site)
     output = site / "output"
-    assert (output / "page/3/index.html").is_file() and not (output / "page/4").exists()
-    first = (output / "index.html").read_text("utf-8")
-    assert "Story 6" in first and "Story 3" not in first
-    assert "Page 1 of 3" in first
-    last = (output / "page/3/index.html").read_text("utf-8")
-    assert "Story 0" in last
+
+    def titles(page: str) -> list[str]:
+        html = (output / page).read_text("utf-8")
+        return re.findall(r">(Story \d)</a>", html)
+
+    # per_page 3: the latest page shows the newest three; page 1 the oldest three.
+    assert set(titles("page/1/index.html")) == {"Story 0", "Story 1", "Story 2"}
+    assert set(titles("page/2/index.html")) == {"Story 3", "Story 4", "Story 5"}
+    assert {"Story 6", "Story 5", "Story 4"} <= set(titles("index.html"))
+    assert not (output / "page/3").exists()
+    page_one = (output / "page/1/index.html").read_bytes()
+    # Two more articles: page 1 and 2 keep their articles and bytes; page 3 appears.
+    for n in (7, 8):
+        (site / f"content/a{n}.md").write_text(article(f"Story {n}", f"2024-05-{10 + n}T09:00:00Z"))
+    report = build_site(site)
+    assert (output / "page/1/index.html").read_bytes() == page_one
+    assert set(titles("page/3/index.html")) == {"Story 6", "Story 7", "Story 8"}
+    assert report.written is not None and report.written.written < report.pages
 
 
 def test_full_content_feeds(make_site: MakeSite, build_site: BuildSite) -> None:

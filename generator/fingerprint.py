@@ -1,0 +1,111 @@
+"""Fingerprints: short digests of what a page shows, so unchanged pages are not rendered.
+
+Owns how values are digested: frozen dataclasses field by field, articles by their
+source digest plus the links the assembler gave them, and each distinct object once
+per build. Two values with equal fingerprints render to the same bytes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from generator.model import Article
+
+# Fields whose content is covered by `Article.source_hash`: the body is a function of
+# the file's bytes and the settings hashed into it.
+_COVERED_BY_SOURCE = frozenset({"body_html"})
+
+
+@functools.cache
+def _field_names(kind: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(kind))
+
+
+class Fingerprinter:
+    """Digests values; remembers each article, tuple and dataclass it has seen."""
+
+    def __init__(self, salt: str) -> None:
+        self._salt = salt
+        self._memo: dict[int, str] = {}
+        self._keep: list[object] = []  # keeps memoised objects alive, so ids stay unique
+
+    def of(self, value: object) -> str:
+        digest = hashlib.blake2b(self._salt.encode(), digest_size=16)
+        digest.update(self._part(value).encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
+    def _part(self, value: object) -> str:
+        # Memoised objects are kept alive, so their ids cannot be reused meanwhile.
+        key = id(value)
+        cached = self._memo.get(key)
+        if cached is not None:
+            return cached
+        if value is None or isinstance(value, str | int | float | bool):
+            return repr(value)
+        if isinstance(value, datetime):
+            return value.isoformat()
+        text = self._compose(value)
+        if len(text) > 64:
+            text = hashlib.blake2b(
+                text.encode("utf-8", "surrogatepass"), digest_size=16
+            ).hexdigest()
+        self._memo[key] = text
+        self._keep.append(value)
+        return text
+
+    def _compose(self, value: Any) -> str:
+        if isinstance(value, tuple | list):
+            return "(" + ",".join(self._part(v) for v in value) + ")"
+        if isinstance(value, Mapping):
+            return (
+                "{" + ",".join(f"{self._part(k)}:{self._part(v)}" for k, v in value.items()) + "}"
+            )
+        if isinstance(value, Article) and value.source_hash:
+            return self._article(value)
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            skip = _COVERED_BY_SOURCE if isinstance(value, Article) else frozenset()
+            fields = (
+                f"{name}={self._part(getattr(value, name))}"
+                for name in _field_names(type(value))
+                if name not in skip
+            )
+            return type(value).__name__ + "(" + ",".join(fields) + ")"
+        return type(value).__name__ + ":" + repr(value)
+
+    def _article(self, article: Article) -> str:
+        # Everything read from the file is covered by its digest; add what the
+        # assembler decided across files, spelled out for speed.
+        terms = [(t.name, t.slug) for t in article.topics]
+        source = (article.source.name, article.source.slug) if article.source else None
+        links = [(link.title, link.path) for link in article.more_from_topics]
+        for link in (article.previous, article.next):
+            links.append((link.title, link.path) if link else ("", ""))
+        related = [r.internal_path for r in article.related]
+        decided = (article.slug, terms, source, links, related)
+        return f"Article({article.source_hash},{decided!r})"
+
+
+class PageDigests:
+    """The digest of a page: its own fingerprint plus those of the `site` attributes its
+    templates read. Equal digests mean the page would render to the same bytes."""
+
+    def __init__(self, salt: str, site: object) -> None:
+        self._fingerprints = Fingerprinter(salt)
+        self._site = site
+        self._site_parts: dict[str, str] = {}
+
+    def of(self, page: object, uses: frozenset[str]) -> str:
+        parts = [self._fingerprints.of(page), *(self._site_part(name) for name in sorted(uses))]
+        return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+
+    def _site_part(self, name: str) -> str:
+        if name not in self._site_parts:
+            self._site_parts[name] = (
+                name + "=" + self._fingerprints.of(getattr(self._site, name, None))
+            )
+        return self._site_parts[name]

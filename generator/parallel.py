@@ -1,0 +1,63 @@
+"""Parallel work: map a pure function over items in worker processes.
+
+Owns the process pool. Workers are forked, so they inherit the build's data (the
+site, the templates) without copying it through pipes; only items and results
+travel. Results come back in input order, so parallel output equals serial output.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+_SHARED: dict[str, Any] = {}
+"""Data set by the parent before the pool starts; forked workers read it."""
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def shared(name: str) -> Any:
+    """Inside a worker (or the parent), the value published under `name`."""
+    return _SHARED[name]
+
+
+def _run_batch(function: Callable[[Item], Result], batch: Sequence[Item]) -> list[Result]:
+    return [function(item) for item in batch]
+
+
+def parallel_map(
+    function: Callable[[Item], Result],
+    items: Sequence[Item],
+    jobs: int,
+    share: dict[str, Any] | None = None,
+    batch_size: int = 64,
+) -> Iterator[Result]:
+    """`map(function, items)`, spread over `jobs` forked processes when that pays.
+
+    `share` is published for `shared()` before the workers start. An exception in a
+    worker is raised here, in the parent, with its original type.
+    """
+    _SHARED.clear()
+    _SHARED.update(share or {})
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    if jobs <= 1 or len(items) < 2 * batch_size or not fork:
+        yield from (function(item) for item in items)
+        return
+    batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(_run_batch, function, batch) for batch in batches]
+        try:
+            for future in futures:
+                yield from future.result()
+        finally:
+            for future in futures:
+                future.cancel()

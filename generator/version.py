@@ -1,0 +1,5 @@
+"""The generator's version, stamped into caches so a new version never trusts old ones."""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
