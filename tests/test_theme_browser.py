@@ -31,7 +31,7 @@ AXE = REPO / "tests" / "tools" / "node_modules" / "axe-core" / "axe.min.js"
 
 PAGES = {
     "home": "",
-    "article": "2026/01/12/coastal-rail-line-reopens-after-landslip-repairs/",
+    "article": "2026/04/20/ai-model-helps-forecast-harbour-fog-hours-ahead/",
     "article-related": "2024/03/12/the-automated-port-still-needs-people/",
     "topic": "topics/shipping/",
     "source": "sources/harbourlight-example/",

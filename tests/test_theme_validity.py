@@ -216,7 +216,7 @@ def test_json_ld_keeps_hostile_text_inside_the_script(
     assert "<script>alert" not in html
 
 
-def test_a_site_can_replace_one_block_of_the_theme_article(
+def test_a_site_can_replace_one_block_of_the_theme_templates(
     make_site: MakeSite, build_site: BuildSite
 ) -> None:
     template = (
@@ -224,9 +224,16 @@ def test_a_site_can_replace_one_block_of_the_theme_article(
         '{% block read_at %}<p class="site-read-at">Original: {{ page.article.original_url }}</p>'
         "{% endblock %}\n"
     )
+    base = (
+        '{% extends "theme/base.html" %}\n'
+        "{% block styles %}{{ super() }}"
+        '<link rel="stylesheet" href="{{ \'static/site.css\'|url }}">{% endblock %}\n'
+    )
     site = make_site({
         "content/a.md": article("Alpha", originalUrl="https://elsewhere.example/a", topics="[X]"),
         "templates/article.html": template,
+        "templates/base.html": base,
+        "static/site.css": "body { margin: 0; }",
     })  # fmt: skip
     build_site(site)
     html = (site / "output/2024/05/01/alpha/index.html").read_text("utf-8")
@@ -235,3 +242,9 @@ def test_a_site_can_replace_one_block_of_the_theme_article(
     assert "<h1>Alpha</h1>" in html and 'class="story"' in html  # … the rest is the theme's
     assert '<a href="/topics/x/">X</a>' in html
     assert "NewsArticle" in html
+    # The site's base template adds its stylesheet after the theme's, on every page.
+    for page in ("2024/05/01/alpha/index.html", "index.html", "topics/x/index.html"):
+        html = (site / "output" / page).read_text("utf-8")
+        theme_css, site_css = 'href="/static/style.css"', 'href="/static/site.css"'
+        assert theme_css in html and html.index(theme_css) < html.index(site_css), page
+    assert (site / "output/static/site.css").is_file()
