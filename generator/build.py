@@ -7,6 +7,7 @@ could be built. Never prints, never exits.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, replace
 from importlib.metadata import version
@@ -14,21 +15,21 @@ from pathlib import Path
 
 import jinja2
 
-from generator.cache import BuildCache, PageRecord
+from generator.cache import BuildCache, LastBuild, PageRecord
 from generator.config import SiteConfig, load_config
 from generator.diagnostics import Diagnostic, Severity, sort_key
 from generator.feeds import render_feeds
 from generator.fingerprint import PageDigests
-from generator.loader import load_articles
+from generator.loader import content_signature, load_articles
 from generator.model import OutputFile, Page, Site
 from generator.parallel import default_jobs
 from generator.plan import check_unique_paths, plan_pages
 from generator.render import check_templates, make_environment, render_pages
 from generator.site import assemble_site
 from generator.sitemap import render_robots, render_sitemaps
-from generator.theme import collect_static, find_theme, theme_digest
+from generator.theme import Theme, collect_static, find_theme, static_signature, theme_digest
 from generator.version import __version__
-from generator.writer import OutputWriter, WriteReport
+from generator.writer import OutputWriter, WriteReport, manifest_digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +83,18 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport
     if options.base_url:
         config = config.with_base_url(options.base_url)
     theme = find_theme(site_dir, config.theme)
-    env = make_environment(theme, config)
-    check_templates(env)
     jobs = options.jobs or default_jobs()
+    output = options.output_dir or site_dir / "output"
+    salt = f"{__version__}|{config!r}|{theme_digest(theme)}"
     cache, notes = _open_cache(site_dir, config, options)
     try:
+        inputs = _inputs_digest(site_dir, theme, options, salt)
+        last = cache.last_build()
+        same = options.write and last is not None and last.inputs == inputs
+        if same and last is not None and last.manifest == manifest_digest(output):
+            return _nothing_to_do(last, notes, started)
+        env = make_environment(theme, config)
+        check_templates(env)
         loaded = load_articles(site_dir, config.tz, cache, jobs)
         assembled = assemble_site(config, loaded.articles, drafts=options.drafts)
         site = assembled.site
@@ -109,9 +117,10 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport
             rendered = sum(1 for _ in render_pages(env, site, pages, jobs))
         elif not (options.strict and diagnostics):
             prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
-            output = options.output_dir or site_dir / "output"
-            salt = f"{__version__}|{config!r}|{theme_digest(theme)}"
             written, rendered = _write(output, prune, env, site, pages, extras, cache, salt, jobs)
+            manifest = manifest_digest(output) or ""
+            counts = (len(site.articles), len(pages), len(feeds))
+            cache.put_last_build(LastBuild(inputs, manifest, *counts, diagnostics))
     finally:
         cache.close()
     return BuildReport(
@@ -123,6 +132,26 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport
         written=written,
         parsed=loaded.parsed,
         rendered=rendered,
+    )
+
+
+def _inputs_digest(site_dir: Path, theme: Theme, options: BuildOptions, salt: str) -> str:
+    """Everything a build reads, down to each file's size and time: equal digests (and an
+    intact output) mean the build would write exactly what is there."""
+    chosen = replace(options, jobs=0)
+    parts = (salt, repr(chosen), content_signature(site_dir), static_signature(theme))
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def _nothing_to_do(last: LastBuild, notes: tuple[Diagnostic, ...], started: float) -> BuildReport:
+    files = last.pages + last.feeds
+    return BuildReport(
+        articles=last.articles,
+        pages=last.pages,
+        feeds=last.feeds,
+        diagnostics=tuple(sorted(notes + last.diagnostics, key=sort_key)),
+        seconds=time.perf_counter() - started,
+        written=WriteReport(written=0, unchanged=files, removed=0),
     )
 
 

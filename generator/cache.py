@@ -26,6 +26,7 @@ _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, sha TEXT, result BLOB);
+CREATE TABLE IF NOT EXISTS builds (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS pages (
     path TEXT PRIMARY KEY, digest TEXT, output_sha TEXT, uses TEXT);
 """
@@ -48,6 +49,20 @@ class PageRecord:
     """SHA-256 of the bytes it rendered to."""
     uses: frozenset[str]
     """The `site` attributes the page's templates read when it was rendered."""
+
+
+@dataclass(frozen=True, slots=True)
+class LastBuild:
+    """What the last complete build read and wrote, to recognise a build with nothing to do."""
+
+    inputs: str
+    """Digest of every input: settings, templates, and the size and time of every file."""
+    manifest: str
+    """Digest of the output manifest it wrote."""
+    articles: int
+    pages: int
+    feeds: int
+    diagnostics: tuple[Diagnostic, ...]
 
 
 class BuildCache:
@@ -126,6 +141,24 @@ class BuildCache:
                 [(p, r.digest, r.output_sha, ",".join(sorted(r.uses))) for p, r in records.items()],
             )
 
+    def last_build(self) -> LastBuild | None:
+        if self._db is None:
+            return None
+        row = self._db.execute("SELECT value FROM builds WHERE key = 'last'").fetchone()
+        try:
+            last = pickle.loads(row[0]) if row else None
+        except Exception:  # a damaged record is only a cache miss
+            return None
+        return last if isinstance(last, LastBuild) else None
+
+    def put_last_build(self, last: LastBuild | None) -> None:
+        if self._db is None:
+            return
+        with self._db:
+            self._db.execute("DELETE FROM builds WHERE key = 'last'")
+            if last is not None:
+                self._db.execute("INSERT INTO builds VALUES ('last', ?)", (pickle.dumps(last, 5),))
+
     def close(self) -> None:
         if self._db is not None:
             self._db.close()
@@ -143,6 +176,7 @@ def _connect(path: Path, stamp: str) -> sqlite3.Connection:
             with connection:
                 connection.execute("DELETE FROM files")
                 connection.execute("DELETE FROM pages")
+                connection.execute("DELETE FROM builds")
                 connection.executemany(
                     "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                     [("format", _FORMAT), ("stamp", stamp)],

@@ -50,6 +50,18 @@ def find_article_files(site_dir: Path) -> tuple[tuple[Path, str], ...]:
     return tuple(sorted(found, key=lambda item: item[1]))
 
 
+def content_signature(site_dir: Path) -> str:
+    """Digest of the name, size and modification time of every article file."""
+    digest = hashlib.sha256()
+    for path, shown in find_article_files(site_dir):
+        try:
+            stat = path.stat()
+            digest.update(f"{shown}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+        except OSError:
+            digest.update(f"{shown}\0missing\0".encode())
+    return digest.hexdigest()
+
+
 def parse_file(
     raw: bytes, shown: str, stem: str, tz: ZoneInfo, source_hash: str = ""
 ) -> tuple[Article | None, tuple[Diagnostic, ...]]:

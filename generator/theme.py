@@ -65,6 +65,16 @@ def collect_static(theme: Theme) -> tuple[OutputFile, ...]:
     return tuple(files[k] for k in sorted(files))
 
 
+def static_signature(theme: Theme) -> str:
+    """Digest of the name, size and modification time of every static file."""
+    digest = hashlib.sha256()
+    for folder in theme.static_dirs:
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+            stat = path.stat()
+            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+    return digest.hexdigest()
+
+
 def theme_digest(theme: Theme) -> str:
     """Digest of every template the site can use: any change re-renders every page."""
     digest = hashlib.sha256()

@@ -142,6 +142,18 @@ class OutputWriter:
         return WriteReport(len(self._staged), max(0, unchanged), len(stale))
 
 
+def manifest_digest(output_dir: Path) -> str | None:
+    """Digest of the manifest, if every file it lists is still in the output folder."""
+    try:
+        data = (output_dir / MANIFEST).read_bytes()
+    except OSError:
+        return None
+    for relative in _read_manifest(output_dir):
+        if not (output_dir / relative).is_file():
+            return None
+    return hashlib.sha256(data).hexdigest()
+
+
 def _temporary(target: Path) -> Path:
     return target.with_name(f".{target.name}{TEMPORARY_SUFFIX}")
 
