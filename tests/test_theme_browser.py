@@ -38,8 +38,9 @@ PAGES = {
     "archive": "archive/",
     "year": "2024/",
     "topics": "topics/",
+    "older-page": "page/2/",
 }
-WINDOWS = {360: 740, 390: 844, 1280: 900}
+WINDOWS = {360: 740, 390: 844, 1280: 900, 1920: 1080}
 """Width → height of the windows the layout is checked in."""
 
 
