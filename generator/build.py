@@ -107,9 +107,8 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport
             *collect_static(theme),
         )
         check_unique_paths([*(p.output_path for p in pages), *(f.path for f in extras)])
-        diagnostics = tuple(
-            sorted(notes + loaded.diagnostics + assembled.diagnostics, key=sort_key)
-        )
+        found = loaded.diagnostics + assembled.diagnostics
+        diagnostics = tuple(sorted(notes + found, key=sort_key))
         if options.strict:
             diagnostics = tuple(replace(d, severity=Severity.ERROR) for d in diagnostics)
         written, rendered = None, 0
@@ -120,7 +119,7 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport
             written, rendered = _write(output, prune, env, site, pages, extras, cache, salt, jobs)
             manifest = manifest_digest(output) or ""
             counts = (len(site.articles), len(pages), len(feeds))
-            cache.put_last_build(LastBuild(inputs, manifest, *counts, diagnostics))
+            cache.put_last_build(LastBuild(inputs, manifest, *counts, found))
     finally:
         cache.close()
     return BuildReport(

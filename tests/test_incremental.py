@@ -1,0 +1,132 @@
+"""Incremental and parallel builds give exactly the bytes of a clean serial build."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import SITE_YAML, article
+from generator import BuildOptions, build
+from generator.cache import CACHE_DIR
+
+TOPICS = ["Rail", "Energy", "C++", "Économie", "ai", "AI"]
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and not p.name.startswith(".")
+    }
+
+
+def _article_text(n: int, version: int) -> str:
+    topics = ", ".join(f'"{TOPICS[(n + i) % len(TOPICS)]}"' for i in range(1 + n % 3))
+    return article(
+        f"Story {n} v{version}",
+        f"2024-0{1 + n % 6}-{10 + n % 17}T{n % 24:02d}:00:00Z",
+        body=f"Body of story {n}, version {version}.",
+        topics=f"[{topics}]",
+        webUrl=f"https://news.example/{n}",
+    )
+
+
+def _clean_build(content: Path, tmp: Path) -> dict[str, bytes]:
+    site = tmp / "clean"
+    shutil.rmtree(site, ignore_errors=True)
+    site.mkdir()
+    (site / "site.yaml").write_text(SITE_YAML)
+    shutil.copytree(content, site / "content")
+    build(site, BuildOptions(jobs=1, cache=False))
+    return _tree(site / "output")
+
+
+ACTIONS = st.lists(
+    st.tuples(st.sampled_from(["add", "edit", "rename", "delete"]), st.integers(0, 30)),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(ACTIONS, min_size=1, max_size=3))
+def test_any_sequence_of_changes_builds_like_a_clean_build(tmp_path: Path, steps: list) -> None:  # type: ignore[type-arg]
+    site = tmp_path / "site"
+    shutil.rmtree(site, ignore_errors=True)
+    content = site / "content"
+    content.mkdir(parents=True)
+    (site / "site.yaml").write_text(SITE_YAML)
+    for n in range(8):
+        (content / f"a{n}.md").write_text(_article_text(n, 0))
+    build(site, BuildOptions(jobs=1))
+    for version, actions in enumerate(steps, start=1):
+        for action, n in actions:
+            path = content / f"a{n}.md"
+            if action == "add" or (action == "edit" and path.exists()):
+                path.write_text(_article_text(n, version))
+            elif action == "rename" and path.exists():
+                path.rename(content / f"renamed-{n}-{version}.md")
+            elif action == "delete" and path.exists():
+                path.unlink()
+        build(site, BuildOptions(jobs=1))
+        assert _tree(site / "output") == _clean_build(content, tmp_path)
+
+
+def _big_site(root: Path, count: int = 160) -> Path:
+    (root / "content").mkdir(parents=True)
+    (root / "site.yaml").write_text(SITE_YAML)
+    for n in range(count):
+        (root / "content" / f"a{n}.md").write_text(_article_text(n, 0))
+    return root
+
+
+def test_parallel_and_serial_builds_are_identical(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site")
+    one = build(site, BuildOptions(output_dir=tmp_path / "one", jobs=1, cache=False))
+    build(site, BuildOptions(output_dir=tmp_path / "two", jobs=2, cache=False))
+    assert one.pages > 128  # enough pages for the pool to be used
+    assert _tree(tmp_path / "one") == _tree(tmp_path / "two")
+
+
+def test_unchanged_rebuild_writes_nothing_and_an_edit_rewrites_little(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site")
+    first = build(site, BuildOptions(jobs=2))
+    assert first.written is not None and first.written.written > 100
+    again = build(site, BuildOptions(jobs=2))
+    assert again.written is not None and again.written.written == 0
+    (site / "content" / "a5.md").write_text(_article_text(5, 1))
+    edited = build(site, BuildOptions(jobs=2))
+    assert edited.written is not None and 0 < edited.written.written < first.written.written / 4
+    assert edited.parsed == 1
+
+
+def test_corrupt_cache_is_discarded_with_a_warning(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=5)
+    build(site, BuildOptions(jobs=1))
+    expected = _tree(site / "output")
+    (site / CACHE_DIR / "cache.sqlite").write_bytes(b"this is not a database" * 100)
+    report = build(site, BuildOptions(jobs=1))
+    assert [str(d) for d in report.diagnostics] == [
+        f"{CACHE_DIR}/cache.sqlite: warning: cache was unreadable; discarded it"
+    ]
+    assert _tree(site / "output") == expected
+    assert build(site, BuildOptions(jobs=1)).diagnostics == ()
+
+
+def test_foreign_cache_entries_are_not_trusted(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=5)
+    build(site, BuildOptions(jobs=1))
+    import sqlite3
+
+    with sqlite3.connect(site / CACHE_DIR / "cache.sqlite") as db:
+        db.execute("UPDATE files SET result = x'00ff00ff'")
+        db.execute("DELETE FROM builds")
+    (site / "content" / "a1.md").touch()
+    report = build(site, BuildOptions(jobs=1))
+    assert report.errors == 0 and report.articles == 5
+    assert report.parsed == 5
