@@ -12,7 +12,7 @@ import feedparser
 import pytest
 
 from conftest import REPO, SITE_YAML, BuildSite, MakeSite, article
-from generator import BuildOptions, build
+from generator import BuildOptions, BuildReport, build
 from site_checks import broken_links, page_links, reachable_pages
 
 FULL_ARTICLE = (Path(__file__).parent / "fixtures" / "full_article.txt").read_text("utf-8")
@@ -238,13 +238,24 @@ def test_pages_are_numbered_from_the_oldest(make_site: MakeSite, build_site: Bui
     assert {"Story 6", "Story 5", "Story 4"} <= set(titles("index.html"))
     assert not (output / "page/3").exists()
     page_one = (output / "page/1/index.html").read_bytes()
-    # Two more articles: page 1 and 2 keep their articles and bytes; page 3 appears.
-    for n in (7, 8):
+    page_two = (output / "page/2/index.html").read_bytes()
+
+    def add(n: int) -> BuildReport:
         (site / f"content/a{n}.md").write_text(article(f"Story {n}", f"2024-05-{10 + n}T09:00:00Z"))
-    report = build_site(site)
+        return build_site(site)
+
+    # Two more articles fill the newest chunk, which the latest page shows: pages 1 and 2
+    # keep their bytes.
+    add(7)
+    report = add(8)
     assert (output / "page/1/index.html").read_bytes() == page_one
-    assert set(titles("page/3/index.html")) == {"Story 6", "Story 7", "Story 8"}
+    assert (output / "page/2/index.html").read_bytes() == page_two
+    assert {"Story 8", "Story 7", "Story 6"} <= set(titles("index.html"))
     assert report.written is not None and report.written.written < report.pages
+    # The tenth starts a new chunk: page 3 appears; page 1 is still untouched.
+    add(9)
+    assert set(titles("page/3/index.html")) == {"Story 6", "Story 7", "Story 8"}
+    assert (output / "page/1/index.html").read_bytes() == page_one
 
 
 def test_full_content_feeds(make_site: MakeSite, build_site: BuildSite) -> None:
