@@ -1,12 +1,42 @@
 """The writer: puts the built files into the output folder, safely.
 
-The only stage that writes `output/`. New bytes are first written to temporary
-files (`.NAME.broadsheet-tmp`) beside their targets; only when the whole build has
-succeeded are they renamed into place (deepest paths first, so pages exist before the
-listings and home page that link to them), then files of an earlier build that no
-longer belong to the site are removed, then the manifest is replaced. A failed build
-leaves the previous site as it was; a file is never seen half-written. Files whose
-bytes did not change are not touched, so a sync to a host uploads only what changed.
+The only stage that writes `output/`. The rule it keeps: whenever a build stops —
+it fails, the disk fills up, or the process is killed with `kill -9` — every file in
+`output/` is complete and every internal link on every page reachable from the home
+page resolves. How:
+
+1. **Lock.** A build takes an exclusive `flock` on `output/.broadsheet-lock` before it
+   touches anything, so two builds never interleave; the second one waits for the first
+   (up to `LOCK_TIMEOUT` seconds, then stops with an error). The kernel drops the lock
+   when its process dies, so a killed build never leaves a stale lock.
+2. **Recover.** If the last build was killed while committing, its journal
+   (`output/.broadsheet-journal`) is still there: its remaining steps are done first
+   (see 5), which leaves the folder exactly as that build meant to. If a build was
+   killed while rendering (`output/.broadsheet-staging` is still there), its leftover
+   temporary files are deleted. Temporary files are never linked to.
+3. **Stage.** New bytes are written to temporary files (`.NAME.broadsheet-tmp`) beside
+   their targets while pages render. Nothing visible changes; a failure deletes them.
+4. **Journal.** Once everything is rendered, the list of renames, the stale files to
+   remove and the new manifest are written to the journal (atomically).
+5. **Commit,** in an order that keeps every link from a reachable page working after
+   each single step:
+   a. files that did not exist yet (new articles, new listing pages) are renamed into
+      place: nothing links to them until step c, so they may link to each other freely;
+   b. existing files that no earlier build of this tool wrote are replaced: no page of
+      the site links to them yet either;
+   c. the site's own files are replaced. Every file a new page links to exists by now,
+      and every file an old page links to still exists;
+   d. files of the previous build that no longer belong to the site are removed: no
+      page links to them any more;
+   e. the manifest is replaced and the journal deleted.
+   Deeper paths go first within each step, so a site viewed mid-commit rarely mixes
+   old listings with new articles, but correctness rests on the steps, not on depth.
+
+A failure in step 3 (a template error, a full disk, a folder that cannot be written)
+leaves the previous site untouched; a failure or kill in step 5 leaves a working site
+whose journal the next build finishes. Files whose bytes did not change are not
+touched, so a sync to a host uploads only what changed. Durability against power loss
+is left to the file system (nothing is fsynced).
 
 `output/.broadsheet-manifest` lists each file this tool wrote with its SHA-256; files
 not in it are never deleted.
@@ -17,14 +47,27 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
 
 from generator.diagnostics import BuildError, error
 
+if sys.platform != "win32":
+    import fcntl
+
 MANIFEST = ".broadsheet-manifest"
+LOCK = ".broadsheet-lock"
+JOURNAL = ".broadsheet-journal"
+STAGING = ".broadsheet-staging"
+RESERVED = frozenset({MANIFEST, LOCK, JOURNAL, STAGING})
+"""Files of the writer's own at the top of the output folder; never a page's path."""
 TEMPORARY_SUFFIX = ".broadsheet-tmp"
+LOCK_TIMEOUT = 300.0
+"""Seconds a build waits for another build of the same output folder to finish."""
+_JOURNAL_HEADER = "broadsheet-journal 1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +84,8 @@ def safe_target(output_dir: Path, relative: str) -> Path:
         not parts
         or relative.startswith("/")
         or any(p in ("", ".", "..") for p in parts)
-        or "\\" in relative
-        or "\0" in relative
-        or parts[0] == MANIFEST
+        or any(c in relative for c in "\\\0\n\r")
+        or parts[0] in RESERVED
         or parts[-1].endswith(TEMPORARY_SUFFIX)
     )
     if unsafe:
@@ -53,7 +95,17 @@ def safe_target(output_dir: Path, relative: str) -> Path:
 
 def _failure(exc: OSError, fallback: Path) -> BuildError:
     where = exc.filename or str(fallback)
-    return BuildError((error(str(where), None, f"cannot write output: {exc.strerror}"),))
+    reason = exc.strerror or str(exc)
+    return BuildError(
+        (
+            error(
+                str(where),
+                None,
+                f"cannot write output: {reason}; free some space or fix the folder's "
+                "permissions, then build again (the previous site was left working)",
+            ),
+        )
+    )
 
 
 class OutputWriter:
@@ -66,18 +118,29 @@ class OutputWriter:
         self._output = output_dir
         self._prune = prune
         self._folders: set[Path] = set()
+        self._made_folders: list[Path] = []
         self._previous: dict[str, str] = {}
         self._current: dict[str, str] = {}
         self._staged: list[str] = []
         self._created = False
+        self._lock: int | None = None
+        self._journaled = False
+        self._committed = False
 
     def __enter__(self) -> OutputWriter:
         self._created = not self._output.exists()
         try:
             self._output.mkdir(parents=True, exist_ok=True)
+            self._lock = _acquire_lock(self._output, LOCK_TIMEOUT)
+            recover(self._output)
             self._previous = _read_manifest(self._output)
+            (self._output / STAGING).touch()
         except OSError as exc:
+            self._release()
             raise _failure(exc, self._output) from None
+        except BaseException:
+            self._release()
+            raise
         return self
 
     def __exit__(
@@ -86,12 +149,29 @@ class OutputWriter:
         value: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if kind is None:
-            return
-        for relative in self._staged:
-            _temporary(self._output / relative).unlink(missing_ok=True)
-        if self._created:
-            shutil.rmtree(self._output, ignore_errors=True)  # it held only what we staged
+        try:
+            if self._journaled:
+                return  # a commit was under way: the next build finishes its journal
+            if self._committed:
+                (self._output / STAGING).unlink(missing_ok=True)
+                return
+            for relative in self._staged:
+                _temporary(self._output / relative).unlink(missing_ok=True)
+            for folder in reversed(self._made_folders):
+                _prune_empty(folder, self._output)
+            if kind is not None and self._created:
+                shutil.rmtree(self._output, ignore_errors=True)  # it held only our files
+                return
+            (self._output / STAGING).unlink(missing_ok=True)
+        except OSError:
+            pass  # the staging marker stays: the next build clears what is left
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock is not None:
+            os.close(self._lock)  # closing the descriptor releases the flock
+            self._lock = None
 
     def keep(self, relative: str, digest: str) -> bool:
         """Keep the file at `relative` as it is, if an earlier build wrote it with the
@@ -116,34 +196,165 @@ class OutputWriter:
         staged = _temporary(target)
         try:
             if target.parent not in self._folders:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                self._folders.add(target.parent)
+                self._make_folder(target.parent)
             staged.write_bytes(data)
         except OSError as exc:
             raise _failure(exc, staged) from None
         self._staged.append(relative)
         return digest
 
+    def _make_folder(self, folder: Path) -> None:
+        missing = [folder, *folder.parents]
+        missing = [f for f in missing[: missing.index(self._output)] if not f.is_dir()]
+        folder.mkdir(parents=True, exist_ok=True)
+        self._made_folders.extend(reversed(missing))
+        self._folders.add(folder)
+
     def commit(self) -> WriteReport:
-        """Move staged files into place, remove stale ones, write the manifest."""
+        """Journal the commit, then rename, remove stale files and write the manifest."""
+        stale = sorted(set(self._previous) - set(self._current)) if self._prune else []
+        final = self._current if self._prune else {**self._previous, **self._current}
         try:
-            for relative in sorted(self._staged, key=lambda p: (-p.count("/"), p)):
-                target = self._output / relative
-                os.replace(_temporary(target), target)
-            stale = sorted(set(self._previous) - set(self._current)) if self._prune else []
-            for relative in stale:
-                _remove(self._output, relative)
-            if not self._prune:
-                self._current = {**self._previous, **self._current}
-            _write_manifest(self._output, self._current)
+            journal = Journal(self._rename_order(), tuple(stale), final)
+            _write_atomically(self._output / JOURNAL, journal.text())
+            self._journaled = True
+            journal.apply(self._output)
+            self._journaled, self._committed = False, True
         except OSError as exc:
             raise _failure(exc, self._output) from None
-        unchanged = len(self._current) - len(self._staged)
+        unchanged = len(final) - len(self._staged)
         return WriteReport(len(self._staged), max(0, unchanged), len(stale))
+
+    def _rename_order(self) -> tuple[str, ...]:
+        """Staged files: new ones, then ones no build wrote, then the site's own."""
+
+        def step(relative: str) -> int:
+            if not (self._output / relative).exists():
+                return 0
+            return 1 if relative not in self._previous else 2
+
+        return tuple(sorted(self._staged, key=lambda p: (step(p), -p.count("/"), p)))
+
+
+@dataclass(frozen=True, slots=True)
+class Journal:
+    """A commit's steps, written down before the first one so a killed commit can be
+    finished: renames in order, stale files to remove, and the manifest to write."""
+
+    renames: tuple[str, ...]
+    removals: tuple[str, ...]
+    manifest: dict[str, str]
+
+    def text(self) -> str:
+        lines = [_JOURNAL_HEADER]
+        lines += [f"R {p}" for p in self.renames]
+        lines += [f"D {p}" for p in self.removals]
+        lines += [f"M {digest} {p}" for p, digest in sorted(self.manifest.items())]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def parse(cls, text: str) -> Journal | None:
+        lines = text.split("\n")
+        if not lines or lines[0] != _JOURNAL_HEADER or lines[-1] != "":
+            return None  # not ours, or cut short: it was never used
+        renames, removals, manifest = [], [], {}
+        for line in lines[1:-1]:
+            kind, _, rest = line.partition(" ")
+            if kind == "R":
+                renames.append(rest)
+            elif kind == "D":
+                removals.append(rest)
+            elif kind == "M":
+                digest, _, relative = rest.partition(" ")
+                manifest[relative] = digest
+        return cls(tuple(renames), tuple(removals), manifest)
+
+    def apply(self, output_dir: Path) -> None:
+        """Do (or finish) every step; steps already done are skipped, so a commit killed
+        at any point, or killed again while being finished, can always be finished."""
+        manifest = dict(self.manifest)
+        for relative in self.renames:
+            try:
+                target = safe_target(output_dir, relative)
+            except BuildError:
+                manifest.pop(relative, None)
+                continue
+            staged = _temporary(target)
+            if staged.is_file():
+                os.replace(staged, target)
+            elif target.is_file():
+                # Renamed before the kill, or staged no more: record what is there.
+                manifest[relative] = _digest(target)
+            else:
+                manifest.pop(relative, None)
+        for relative in self.removals:
+            _remove(output_dir, relative)
+        _write_manifest(output_dir, manifest)
+        (output_dir / JOURNAL).unlink(missing_ok=True)
+
+
+def recover(output_dir: Path) -> None:
+    """Finish a commit a killed build left half done, and delete temporary files a
+    killed build left behind. Call with the lock held."""
+    journal_path = output_dir / JOURNAL
+    if journal_path.exists():
+        journal = Journal.parse(journal_path.read_text(encoding="utf-8", errors="replace"))
+        if journal is not None:
+            journal.apply(output_dir)
+        journal_path.unlink(missing_ok=True)
+    if (output_dir / STAGING).exists():
+        for folder, _, files in os.walk(output_dir, topdown=False):
+            for name in files:
+                if name.endswith(TEMPORARY_SUFFIX):
+                    (Path(folder) / name).unlink(missing_ok=True)
+            if Path(folder) != output_dir:
+                _prune_empty(Path(folder), output_dir)
+        (output_dir / STAGING).unlink(missing_ok=True)
+
+
+def _acquire_lock(output_dir: Path, timeout: float) -> int:
+    """An open descriptor of the output folder's lock file, exclusively locked."""
+    path = output_dir / LOCK
+    deadline = time.monotonic() + timeout
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        if sys.platform == "win32":
+            return fd  # no flock: concurrent builds are not guarded there
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise BuildError(
+                            (
+                                error(
+                                    str(path),
+                                    None,
+                                    "another build is writing to this output folder; waited "
+                                    f"{timeout:g} s for it to finish. Let it finish and build "
+                                    "again, or build into another folder with -o",
+                                ),
+                            )
+                        ) from None
+                    time.sleep(0.05)
+            # The holder may have deleted the folder (a first build that failed): then
+            # this lock guards nothing, so take the lock of the folder as it is now.
+            if os.path.exists(path) and os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+        output_dir.mkdir(parents=True, exist_ok=True)
 
 
 def manifest_digest(output_dir: Path) -> str | None:
-    """Digest of the manifest, if every file it lists is still in the output folder."""
+    """Digest of the manifest, if every file it lists is still in the output folder and
+    no build was cut short there (no journal or staging marker is left)."""
+    if (output_dir / JOURNAL).exists() or (output_dir / STAGING).exists():
+        return None
     try:
         data = (output_dir / MANIFEST).read_bytes()
     except OSError:
@@ -156,6 +367,10 @@ def manifest_digest(output_dir: Path) -> str | None:
 
 def _temporary(target: Path) -> Path:
     return target.with_name(f".{target.name}{TEMPORARY_SUFFIX}")
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _same_bytes(target: Path, data: bytes) -> bool:
@@ -178,11 +393,15 @@ def _read_manifest(output_dir: Path) -> dict[str, str]:
     return entries
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + TEMPORARY_SUFFIX)
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
 def _write_manifest(output_dir: Path, entries: dict[str, str]) -> None:
     text = "".join(f"{entries[p]} {p}\n" for p in sorted(entries))
-    temporary = output_dir / f".{MANIFEST}.{os.getpid()}.tmp"
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, output_dir / MANIFEST)
+    _write_atomically(output_dir / MANIFEST, text)
 
 
 def _remove(output_dir: Path, relative: str) -> None:
@@ -191,7 +410,11 @@ def _remove(output_dir: Path, relative: str) -> None:
     except BuildError:
         return  # a manifest line this tool would not write: never delete it
     target.unlink(missing_ok=True)
-    folder = target.parent
+    _prune_empty(target.parent, output_dir)
+
+
+def _prune_empty(folder: Path, output_dir: Path) -> None:
+    """Remove `folder` and its parents while they are empty, up to the output folder."""
     while folder != output_dir and folder.is_dir() and not any(folder.iterdir()):
         folder.rmdir()
         folder = folder.parent
