@@ -195,5 +195,5 @@ def _write(
         for file in extras:
             out.add(file.path, file.data)
         report = out.commit()
-    cache.put_pages(records)
+    cache.put_pages(records, previous)
     return report, len(todo)

@@ -130,15 +130,19 @@ class BuildCache:
             for path, digest, output_sha, uses in self._db.execute("SELECT * FROM pages")
         }
 
-    def put_pages(self, records: dict[str, PageRecord]) -> None:
-        """Replace the page records with `records` (those of the build just written)."""
+    def put_pages(self, records: dict[str, PageRecord], previous: dict[str, PageRecord]) -> None:
+        """Make the page records those of the build just written (`records`), given the
+        ones read at its start (`previous`)."""
         if self._db is None:
             return
+        changed = [(p, r) for p, r in records.items() if previous.get(p) != r]
         with self._db:
-            self._db.execute("DELETE FROM pages")
             self._db.executemany(
-                "INSERT INTO pages VALUES (?, ?, ?, ?)",
-                [(p, r.digest, r.output_sha, ",".join(sorted(r.uses))) for p, r in records.items()],
+                "DELETE FROM pages WHERE path = ?", [(p,) for p in previous if p not in records]
+            )
+            self._db.executemany(
+                "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)",
+                [(p, r.digest, r.output_sha, ",".join(sorted(r.uses))) for p, r in changed],
             )
 
     def last_build(self) -> LastBuild | None:
