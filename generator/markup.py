@@ -30,6 +30,7 @@ _ATTRIBUTES = {
     "ol": {"start"},
 }
 _PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
+_HEADING = re.compile(r"<(/?)h([1-6])(\s|>)")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
 
@@ -47,7 +48,8 @@ def render_markdown(text: str) -> str:
         return ""
     converter = _converter()
     converter.reset()
-    raw = converter.convert(text)
+    # The page's headline is its only <h1>: body headings move one level down.
+    raw = _HEADING.sub(_demote, converter.convert(text))
     return str(
         nh3.clean(
             raw,
@@ -57,6 +59,11 @@ def render_markdown(text: str) -> str:
             link_rel="noopener noreferrer",
         )
     )
+
+
+def _demote(match: re.Match[str]) -> str:
+    closing, level, after = match.groups()
+    return f"<{closing}h{min(int(level) + 1, 6)}{after}"
 
 
 def plain_text(fragment: str) -> str:

@@ -306,3 +306,11 @@ def test_keep_stale_on_errors_keeps_a_broken_articles_last_page(
     (site / "content/b.md").unlink()
     build_site(site)
     assert not page.exists()
+
+
+def test_body_headings_sit_below_the_headline(make_site: MakeSite, build_site: BuildSite) -> None:
+    site = make_site({"content/a.md": article("Headline", body="# Part one\n\n## Detail\n\nText.")})
+    build_site(site)
+    html = (site / "output/2024/05/01/headline/index.html").read_text("utf-8")
+    assert html.count("<h1") == 1
+    assert "<h2>Part one</h2>" in html and "<h3>Detail</h3>" in html
