@@ -8,11 +8,14 @@ mistake becomes a `BuildError` naming the template and line.
 from __future__ import annotations
 
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import jinja2
+import jinja2.ext
+import jinja2.nodes
+import jinja2.parser
 
 from generator.config import SiteConfig
 from generator.diagnostics import BuildError, Diagnostic, error
@@ -20,6 +23,33 @@ from generator.model import Page, Site
 from generator.parallel import parallel_map, shared
 from generator.theme import Theme
 from generator.urls import absolute_link_to, link_to
+
+
+class FragmentCache(jinja2.ext.Extension):
+    """`{% cache key, ... %}...{% endcache %}`: renders the block once per build and
+    process for each key. The key must name everything the block shows (an article's
+    `path` and `source_hash` identify it within one build)."""
+
+    tags = {"cache"}  # noqa: RUF012 - Jinja's own attribute
+
+    def __init__(self, environment: jinja2.Environment) -> None:
+        super().__init__(environment)
+        self._store: dict[tuple[object, ...], str] = {}
+
+    def parse(self, parser: jinja2.parser.Parser) -> jinja2.nodes.Node:
+        line = next(parser.stream).lineno
+        key = [parser.parse_expression()]
+        while parser.stream.skip_if("comma"):
+            key.append(parser.parse_expression())
+        body = parser.parse_statements(("name:endcache",), drop_needle=True)
+        call = self.call_method("_fragment", [jinja2.nodes.List(key)])
+        return jinja2.nodes.CallBlock(call, [], [], body).set_lineno(line)
+
+    def _fragment(self, key: list[object], caller: Callable[[], str]) -> str:
+        stored = self._store.get(tuple(key))
+        if stored is None:
+            stored = self._store[tuple(key)] = caller()
+        return stored
 
 
 def display_date(moment: datetime) -> str:
@@ -44,6 +74,8 @@ def make_environment(theme: Theme, config: SiteConfig) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        extensions=[FragmentCache],
+        auto_reload=False,  # templates do not change during a build; skip a stat per page
     )
     env.filters.update(
         url=link_to(config),
