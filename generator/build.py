@@ -118,7 +118,12 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport
             prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
             written, rendered = _write(output, prune, env, site, pages, extras, cache, salt, jobs)
             manifest = manifest_digest(output) or ""
-            counts = (len(site.articles), len(pages), len(feeds))
+            counts = (
+                len(site.articles),
+                len(pages),
+                len(feeds),
+                written.unchanged + written.written,
+            )
             cache.put_last_build(LastBuild(inputs, manifest, *counts, found))
     finally:
         cache.close()
@@ -143,14 +148,13 @@ def _inputs_digest(site_dir: Path, theme: Theme, options: BuildOptions, salt: st
 
 
 def _nothing_to_do(last: LastBuild, notes: tuple[Diagnostic, ...], started: float) -> BuildReport:
-    files = last.pages + last.feeds
     return BuildReport(
         articles=last.articles,
         pages=last.pages,
         feeds=last.feeds,
         diagnostics=tuple(sorted(notes + last.diagnostics, key=sort_key)),
         seconds=time.perf_counter() - started,
-        written=WriteReport(written=0, unchanged=files, removed=0),
+        written=WriteReport(written=0, unchanged=last.files, removed=0),
     )
 
 
@@ -161,7 +165,7 @@ def _open_cache(
         return BuildCache.disabled(), ()
     # Parse results depend on the generator and its Markdown and sanitiser versions;
     # the time zone is part of each file's digest.
-    stamp = f"{__version__}|markdown {version('markdown')}|nh3 {version('nh3')}"
+    stamp = f"{__version__}|cache 2|markdown {version('markdown')}|nh3 {version('nh3')}"
     return BuildCache.open(site_dir, stamp)
 
 

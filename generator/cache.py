@@ -62,6 +62,8 @@ class LastBuild:
     articles: int
     pages: int
     feeds: int
+    files: int
+    """Files in the output it wrote."""
     diagnostics: tuple[Diagnostic, ...]
 
 
