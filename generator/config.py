@@ -18,6 +18,8 @@ import yaml
 from generator.diagnostics import BuildError, Diagnostic, error
 
 CONFIG_FILE = "site.yaml"
+DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
+"""Largest article file read, in bytes (`max_file_size`); larger ones are set aside."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,7 @@ class SiteConfig:
     theme: str = "default"
     feeds: FeedSettings = field(default_factory=FeedSettings)
     hide_unpublished: bool = False
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
 
     @property
     def tz(self) -> ZoneInfo:
@@ -98,6 +101,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "per_page": _check_type(int, minimum=1),
     "theme": _check_type(str),
     "hide_unpublished": _check_type(bool),
+    "max_file_size": _check_type(int, minimum=1024),
 }
 _FEED_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "items": _check_type(int, minimum=1),

@@ -2,6 +2,12 @@
 
 Owns decoding (UTF-8, BOM, CRLF/CR), the `---` fences, YAML parsing with line
 numbers, and finding the line of a key. Knows nothing about what the keys mean.
+
+The text is hostile, so this stage also refuses what no article should hold (NUL
+bytes, UTF-16, duplicate keys, aliases that expand without bound, nesting too deep
+to handle) and removes characters that no HTML page or XML feed may carry (C0 and C1
+control characters other than tab and line ends, and Unicode non-characters), with
+a warning naming the line or key.
 """
 
 from __future__ import annotations
@@ -12,22 +18,77 @@ from typing import Any
 
 import yaml
 
+MAX_DEPTH = 50
+"""Deepest nesting of lists and mappings accepted in front matter."""
+MAX_VALUES = 100_000
+"""Most values front matter may expand to through aliases (`*name`)."""
+
+Note = tuple[int | None, str]
+"""A problem found in a file: its line (1-based, if known) and the message."""
+
 
 class FrontMatterError(Exception):
-    """The text has no usable front matter; `line` is 1-based within the file."""
+    """The text has no usable front matter; `line` is 1-based within the file.
 
-    def __init__(self, line: int | None, message: str) -> None:
+    `problems` holds every problem found, the first being (`line`, `message`).
+    """
+
+    def __init__(self, line: int | None, message: str, more: tuple[Note, ...] = ()) -> None:
         super().__init__(message)
         self.line = line
         self.message = message
+        self.problems: tuple[Note, ...] = ((line, message), *more)
+
+
+_NONCHARACTERS = "\ufdd0-\ufdef\ufffe\uffff" + "".join(
+    chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(1, 17)
+)
+_CONTROLS = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_NONCHARACTERS}\ud800-\udfff]")
+"""Characters an HTML page or XML feed may not carry: C0 controls except tab and line
+ends, DEL, C1 controls, non-characters and lone surrogates."""
+
+
+def strip_controls(text: str) -> str:
+    return _CONTROLS.sub("", text)
+
+
+def _describe(found: list[str]) -> str:
+    names = sorted({f"U+{ord(c):04X}" for c in found})
+    shown = ", ".join(names[:3]) + (" …" if len(names) > 3 else "")
+    return f"{len(found)} control character{'s' if len(found) != 1 else ''} ({shown})"
 
 
 class _Loader(yaml.CSafeLoader):
-    """The C safe loader without YAML 1.1 timestamps.
+    """The C safe loader without YAML 1.1 timestamps, noting duplicate keys.
 
     Dates stay strings so the schema parses them itself and reports a bad one
-    (`2023-02-30`) against its key instead of as a YAML error.
+    (`2023-02-30`) against its key instead of as a YAML error. PyYAML keeps the last
+    of two equal keys silently; this loader notes each, so the file can be fixed.
     """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[int, str]] = []
+        self.last_node: yaml.Node | None = None
+        """The node constructed last: where a value Python cannot hold is written."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        self.last_node = node
+        return super().construct_object(node, deep=deep)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[tuple[str, str], int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key, line = (key_node.tag, key_node.value), key_node.start_mark.line
+            if key in seen:
+                first = seen[key] + _FIRST_YAML_LINE
+                message = f"duplicate key '{key_node.value}' (first set at line {first})"
+                self.duplicates.append((line, f"{message}; keep one of them"))
+            else:
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -37,6 +98,7 @@ _Loader.yaml_implicit_resolvers = {
 
 _FENCE = re.compile(r"^---[ \t]*$")
 _CLOSING_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
+_FIRST_YAML_LINE = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +108,8 @@ class FrontMatter:
     yaml_text: str
     first_line: int
     """File line of the first YAML line (the line after the opening `---`)."""
+    notes: tuple[Note, ...] = ()
+    """Warnings: what was removed from the text, and where."""
 
     def line_of(self, key: str) -> int | None:
         """File line where top-level `key` is written, if it can be found."""
@@ -57,7 +121,16 @@ class FrontMatter:
 
 
 def decode(raw: bytes) -> str:
-    """UTF-8 text with a BOM dropped and line ends made `\\n`; `FrontMatterError` if not UTF-8."""
+    """UTF-8 text with a BOM dropped and line ends made `\\n`; `FrontMatterError` if the
+    bytes are not UTF-8 text."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FrontMatterError(1, "the file is UTF-16 text; save it as UTF-8")
+    nul = raw.find(b"\0")
+    if nul >= 0:
+        line = raw.count(b"\n", 0, nul) + 1
+        raise FrontMatterError(
+            line, "contains a NUL byte: this is a binary file, not text; save it as UTF-8 text"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -73,8 +146,21 @@ def decode(raw: bytes) -> str:
 
 def split(text: str) -> FrontMatter:
     """Parse decoded text into front matter and body; `FrontMatterError` when it can't."""
+    notes: list[Note] = []
+    found = _CONTROLS.findall(text)
+    if found:
+        first = _CONTROLS.search(text)
+        line = text.count("\n", 0, first.start()) + 1 if first else None
+        notes.append((line, f"removed {_describe(found)}, the first here; delete them"))
+        text = strip_controls(text)
+    if not text.strip():
+        raise FrontMatterError(
+            1,
+            "no front matter: the file is empty; start it with a '---' line, then "
+            "title and publishedDateTime, then a '---' line",
+        )
     lines = text.split("\n")
-    if not lines or not _FENCE.match(lines[0]):
+    if not _FENCE.match(lines[0]):
         raise FrontMatterError(1, "no front matter: the file must start with a '---' line")
     for index in range(1, len(lines)):
         if _CLOSING_FENCE.match(lines[index]):
@@ -83,24 +169,163 @@ def split(text: str) -> FrontMatter:
         raise FrontMatterError(1, "front matter is not closed: add a '---' line after the last key")
     yaml_text = "\n".join(lines[1:index])
     body = "\n".join(lines[index + 1 :])
-    try:
-        data = yaml.load(yaml_text, Loader=_Loader)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = 2 + mark.line if mark is not None else 1
-        message = f"invalid YAML: {exc.problem or exc.context}"
-        if exc.problem and exc.context and exc.context_mark is not None:
-            message += f" ({exc.context} at line {2 + exc.context_mark.line})"
-        raise FrontMatterError(line, message) from None
-    except yaml.YAMLError as exc:
-        raise FrontMatterError(1, f"invalid YAML: {exc}") from None
-    except (ValueError, OverflowError, RecursionError) as exc:
-        # Values YAML accepts but Python cannot hold, e.g. an integer of 5,000 digits.
-        raise FrontMatterError(2, f"invalid YAML value: {exc}") from None
+    data = _load_yaml(yaml_text)
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise FrontMatterError(2, "front matter must be a mapping of key: value")
-    return FrontMatter(
-        data={str(k): v for k, v in data.items()}, body=body, yaml_text=yaml_text, first_line=2
+        raise FrontMatterError(
+            _FIRST_YAML_LINE, "front matter must be a mapping of key: value lines"
+        )
+    front = FrontMatter(
+        data={str(k): v for k, v in data.items()},
+        body=body,
+        yaml_text=yaml_text,
+        first_line=_FIRST_YAML_LINE,
     )
+    cleaned: dict[str, Any] = {}
+    for key, value in front.data.items():
+        removed: list[str] = []
+        cleaned[strip_controls(key)] = _clean(value, removed)
+        if removed or _CONTROLS.search(key):
+            notes.append(
+                (
+                    front.line_of(key),
+                    f"{strip_controls(key)}: removed {_describe(removed)}; "
+                    "delete them from the value",
+                )
+            )
+    return FrontMatter(cleaned, body, yaml_text, _FIRST_YAML_LINE, tuple(notes))
+
+
+def _clean(value: Any, removed: list[str]) -> Any:
+    """`value` with control characters removed from every string in it."""
+    if isinstance(value, str):
+        found = _CONTROLS.findall(value)
+        if not found:
+            return value
+        removed.extend(found)
+        return strip_controls(value)
+    if isinstance(value, dict):
+        return {_clean(k, removed): _clean(v, removed) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean(v, removed) for v in value]
+    return value
+
+
+def _load_yaml(yaml_text: str) -> Any:
+    """The YAML document, or `FrontMatterError` naming the line and the fix."""
+    loader = _Loader(yaml_text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_shape(node)
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        raise _yaml_error(exc, yaml_text) from None
+    except yaml.reader.ReaderError as exc:
+        line = yaml_text.count("\n", 0, exc.position) + _FIRST_YAML_LINE
+        raise FrontMatterError(
+            line,
+            f"invalid YAML: character U+{exc.character:04X} is not allowed; delete it"
+            if isinstance(exc.character, int)
+            else f"invalid YAML: {exc.reason}; delete it",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise FrontMatterError(_FIRST_YAML_LINE, f"invalid YAML: {exc}") from None
+    except FrontMatterError:
+        raise
+    except Exception as exc:
+        # Values YAML accepts but Python cannot hold, e.g. an integer of 5,000 digits
+        # or `!!bool maybe`.
+        reason = str(exc).split(";")[0] or type(exc).__name__
+        node = loader.last_node
+        line = _FIRST_YAML_LINE + (node.start_mark.line if node is not None else 0)
+        raise FrontMatterError(
+            line,
+            f"invalid YAML value ({reason}); put the value in quotes, or remove its '!!' tag",
+        ) from None
+    finally:
+        loader.dispose()
+    if loader.duplicates:
+        (line, message), *more = [(line + _FIRST_YAML_LINE, m) for line, m in loader.duplicates]
+        raise FrontMatterError(line, message, tuple(more))
+    return data
+
+
+def _yaml_error(exc: yaml.MarkedYAMLError, yaml_text: str) -> FrontMatterError:
+    mark = exc.problem_mark or exc.context_mark
+    line = _FIRST_YAML_LINE + mark.line if mark is not None else _FIRST_YAML_LINE
+    message = f"invalid YAML: {exc.problem or exc.context}"
+    if exc.problem and exc.context and exc.context_mark is not None:
+        message += f" ({exc.context} at line {_FIRST_YAML_LINE + exc.context_mark.line})"
+    text_lines = yaml_text.split("\n")
+    here = text_lines[mark.line] if mark is not None and mark.line < len(text_lines) else ""
+    return FrontMatterError(line, f"{message}; {_hint(exc.problem or '', here)}")
+
+
+def _hint(problem: str, line: str) -> str:
+    """What would most likely fix a YAML error."""
+    if "\t" in line[: len(line) - len(line.lstrip())]:
+        return "YAML does not allow tabs for indentation: indent with spaces"
+    if "unhashable key" in problem:
+        return "a key must be plain text: write key: value"
+    if "constructor for the tag" in problem:
+        return "remove the '!' tag before the value, or put the value in quotes"
+    if "undefined alias" in problem:
+        return "define the '&anchor' before using '*anchor', or put the value in quotes"
+    if "mapping values are not allowed" in problem:
+        return "put the value in quotes (it holds ': ')"
+    if "escape" in problem:
+        return "write the character itself instead of the backslash escape"
+    if "nesting depth" in problem:
+        return f"nest lists and mappings at most {MAX_DEPTH} levels deep"
+    return "check the quotes, colons and indentation on that line"
+
+
+def _check_shape(root: yaml.Node) -> None:
+    """Refuse documents whose aliases recurse or expand past `MAX_VALUES` values, or
+    that nest deeper than `MAX_DEPTH`. Iterative, and each node is sized once."""
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        children = _children(node)
+        if children_done:
+            on_path.discard(key)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            line = node.start_mark.line + _FIRST_YAML_LINE
+            if depth[key] > MAX_DEPTH:
+                raise FrontMatterError(
+                    line,
+                    f"front matter is nested more than {MAX_DEPTH} levels deep; flatten the value",
+                )
+            if size[key] > MAX_VALUES:
+                raise FrontMatterError(
+                    line,
+                    f"aliases expand to more than {MAX_VALUES:,} values (an alias "
+                    "bomb); write the values out instead of repeating '*' aliases",
+                )
+            continue
+        if key in size:
+            continue
+        if key in on_path:
+            raise FrontMatterError(
+                node.start_mark.line + _FIRST_YAML_LINE,
+                "an alias refers to the value that holds it (a loop); remove the '*' alias",
+            )
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in size)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []

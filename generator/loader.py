@@ -1,8 +1,10 @@
 """The loader: finds article files under `content/` and turns each into an `Article`.
 
 Owns which files count as articles, the read -> decode -> split -> validate steps for
-one file, and reusing cached results for files that did not change. The only stage
-that reads `content/`; it never writes there. Changed files are parsed in parallel.
+one file, and reusing cached results for files that did not change. Files over
+`max_file_size`, symlinks leading out of the site and anything but a regular file
+are set aside before a byte of them is read. The only stage that reads `content/`;
+it never writes there. Changed files are parsed in parallel.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import hashlib
 import os
 from dataclasses import dataclass, replace
 from pathlib import Path
+from stat import S_ISREG
 from zoneinfo import ZoneInfo
 
 from generator.cache import BuildCache, CachedFile
+from generator.config import DEFAULT_MAX_FILE_SIZE
 from generator.diagnostics import Diagnostic, error, warning
 from generator.frontmatter import FrontMatterError, decode, split
 from generator.markup import render_markdown
@@ -69,30 +73,71 @@ def parse_file(
     try:
         front = split(decode(raw))
     except FrontMatterError as exc:
-        return None, (error(shown, exc.line, exc.message),)
+        return None, tuple(error(shown, line, message) for line, message in exc.problems)
+    notes = tuple(warning(shown, line, message) for line, message in front.notes)
     article, problems = parse_article(front, shown, stem, tz, render_markdown(front.body))
     if article is not None:
         article = replace(article, source_hash=source_hash)
-    return article, problems
+    return article, notes + problems
 
 
 def load_file(
-    path: Path, shown: str, site_dir: Path, tz: ZoneInfo
+    path: Path,
+    shown: str,
+    site_dir: Path,
+    tz: ZoneInfo,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> tuple[Article | None, tuple[Diagnostic, ...]]:
     """Read and validate one article file."""
-    raw, problem = _read(path, shown, site_dir)
+    raw, problem = _read(path, shown, site_dir, max_file_size)
     if raw is None:
         return None, (problem,) if problem else ()
     return parse_file(raw, shown, path.stem, tz, _sha(raw, tz))
 
 
-def _read(path: Path, shown: str, site_dir: Path) -> tuple[bytes | None, Diagnostic | None]:
+def _too_large(shown: str, size: int, limit: int) -> Diagnostic:
+    return error(
+        shown,
+        None,
+        f"the file is {_size(size)}, over the max_file_size limit of {_size(limit)}; "
+        "shorten it, or raise max_file_size in site.yaml",
+    )
+
+
+def _size(count: int) -> str:
+    return f"{count / 1_048_576:.1f} MB" if count >= 1_048_576 else f"{count:,} bytes"
+
+
+def _read(
+    path: Path, shown: str, site_dir: Path, limit: int
+) -> tuple[bytes | None, Diagnostic | None]:
+    """The file's bytes, or why they were not read. Refuses symlinks that leave the
+    site, anything but a regular file (a FIFO would block the build), and files over
+    `limit` bytes, which are never read whole."""
     if path.is_symlink() and not path.resolve().is_relative_to(site_dir.resolve()):
-        return None, warning(shown, None, "skipped: a symlink pointing outside the site")
+        return None, warning(
+            shown,
+            None,
+            "skipped: a symlink pointing outside the site; copy the file into content/ "
+            "if it belongs to the site",
+        )
     try:
-        return path.read_bytes(), None
+        status = path.stat()
+        if not S_ISREG(status.st_mode):
+            return None, warning(
+                shown, None, "skipped: not a regular file; replace it with an article file"
+            )
+        if status.st_size > limit:
+            return None, _too_large(shown, status.st_size, limit)
+        with path.open("rb") as file:
+            raw = file.read(limit + 1)
     except OSError as exc:
-        return None, error(shown, None, f"cannot read: {exc.strerror}")
+        return None, error(
+            shown, None, f"cannot read: {exc.strerror}; check the file's permissions"
+        )
+    if len(raw) > limit:  # it grew since it was measured
+        return None, _too_large(shown, len(raw), limit)
+    return raw, None
 
 
 def _sha(raw: bytes, tz: ZoneInfo) -> str:
@@ -107,12 +152,16 @@ def _parse_job(
 
 
 def load_articles(
-    site_dir: Path, tz: ZoneInfo, cache: BuildCache | None = None, jobs: int = 1
+    site_dir: Path,
+    tz: ZoneInfo,
+    cache: BuildCache | None = None,
+    jobs: int = 1,
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
 ) -> Loaded:
     """Load every article under `site_dir/content`; bad files become diagnostics.
 
     Files whose size and modification time (or, failing that, bytes) match the cache
-    are not parsed again.
+    are not parsed again. Files over `max_file_size` bytes are set aside unread.
     """
     cache = cache or BuildCache.disabled()
     cached = cache.files()
@@ -127,10 +176,13 @@ def load_articles(
             stat = path.stat()
         except OSError:
             stat = None
+        if stat and stat.st_size > max_file_size:
+            results[shown] = (None, (_too_large(shown, stat.st_size, max_file_size),))
+            continue
         if entry and stat and (entry.mtime_ns, entry.size) == (stat.st_mtime_ns, stat.st_size):
             results[shown] = (entry.article, entry.diagnostics)
             continue
-        raw, problem = _read(path, shown, site_dir)
+        raw, problem = _read(path, shown, site_dir, max_file_size)
         if raw is None:
             results[shown] = (None, (problem,) if problem else ())
             continue
