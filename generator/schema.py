@@ -18,6 +18,9 @@ from generator.markup import derive_excerpt
 from generator.model import Article, Image, Provider, RelatedItem, Term
 from generator.slugs import identity_key, slugify
 
+MIN_YEAR = 1000
+"""The earliest year accepted in dates: URLs spell years with four digits."""
+
 
 class FieldError(Exception):
     """A value that cannot be used; the message says what would fix it."""
@@ -29,6 +32,12 @@ def _type_name(value: Any) -> str:
     )
 
 
+def _shown(value: Any, limit: int = 60) -> str:
+    """`repr` of a value as quoted in a message, cut short if it is long."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def to_text(value: Any) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise FieldError(f"must be text, not {_type_name(value)}; put the value in quotes")
@@ -37,7 +46,9 @@ def to_text(value: Any) -> str:
 
 def to_int(value: Any, low: int | None = None, high: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldError(f"must be a whole number, not {_type_name(value)} {value!r}")
+        raise FieldError(
+            f"must be a whole number, not {_type_name(value)} {_shown(value)}; write digits only"
+        )
     if low is not None and value < low:
         limit = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise FieldError(f"must be {limit}, not {value}")
@@ -48,7 +59,7 @@ def to_int(value: Any, low: int | None = None, high: int | None = None) -> int:
 
 def to_bool(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise FieldError(f"must be true or false, not {_type_name(value)} {value!r}")
+        raise FieldError(f"must be true or false, not {_type_name(value)} {_shown(value)}")
     return value
 
 
@@ -56,22 +67,24 @@ def to_url(value: Any) -> str:
     """An http(s) or relative URL; every other scheme is refused."""
     text = to_text(value)
     if any(ord(c) < 32 or ord(c) == 127 for c in text):
-        raise FieldError("contains control characters; remove them")
+        raise FieldError("contains control characters (tabs or line breaks); remove them")
     try:
         parts = urlsplit(text)
     except ValueError as exc:
-        raise FieldError(f"is not a valid URL ({exc})") from None
+        raise FieldError(f"is not a valid URL ({exc}); write https://host/path") from None
     scheme = parts.scheme.lower()
     if scheme in ("http", "https"):
         if not parts.netloc:
-            raise FieldError(f"{text!r} has no host; write https://host/path")
-        return text
+            raise FieldError(f"{_shown(text)} has no host; write https://host/path")
+        return scheme + text[len(scheme) :]
     if scheme:
         raise FieldError(
-            f"unsafe URL scheme '{scheme}:'; only http(s) and relative URLs are allowed"
+            f"unsafe URL scheme '{_shown(scheme, 20)[1:-1]}:'; only http(s) and relative URLs "
+            "are allowed: link to an https:// page or remove the value"
         )
-    if text.startswith("//") or text.startswith("\\"):
-        raise FieldError(f"{text!r} is protocol-relative; write it with https://")
+    # Browsers read a backslash as a slash, so `/\\host` leaves the site too.
+    if text.replace("\\", "/").startswith("//"):
+        raise FieldError(f"{_shown(text)} is protocol-relative; write it with https://")
     return text
 
 
@@ -82,14 +95,21 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
         moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=tz)
-        return moment.astimezone(tz)
+        moment = moment.astimezone(tz)
     except ValueError as exc:
         reason = "" if "Invalid isoformat" in str(exc) else f" ({exc})"
         raise FieldError(
-            f"{text!r} is not an ISO 8601 date or time{reason}; write e.g. 2024-05-01T09:30:00Z"
+            f"{_shown(text)} is not an ISO 8601 date or time{reason}; "
+            "write e.g. 2024-05-01T09:30:00Z"
         ) from None
     except OverflowError:
-        raise FieldError(f"{text!r} is out of the supported range of dates") from None
+        raise FieldError(
+            f"{_shown(text)} is out of the supported range of dates; check the date"
+        ) from None
+    if moment.year < MIN_YEAR:
+        # Archive URLs have four-digit years.
+        raise FieldError(f"{_shown(text)} is before the year {MIN_YEAR}; check the date")
+    return moment
 
 
 def to_topics(value: Any) -> tuple[str, ...]:
@@ -135,7 +155,7 @@ def _sub(mapping: dict[str, Any], key: str, convert: Callable[[Any], Any], defau
     try:
         return convert(value)
     except FieldError as exc:
-        raise FieldError(f"{key} {exc}") from None
+        raise FieldError(f"{key}: {exc}") from None
 
 
 def _mappings(value: Any) -> list[dict[str, Any]]:
