@@ -18,6 +18,12 @@ MAX_SLUG_LENGTH = 80
 # otherwise vanish, making distinct topics share a URL.
 _SYMBOLS = (("++", " plus plus "), ("+", " plus "), ("#", " sharp "), ("&", " and "), ("@", " at "))
 _LEADING_DOT = re.compile(r"(?:(?<=\s)|^)\.(?=\w)")
+# Names Windows reserves for devices in every folder: a site holding a folder `con/`
+# could not be copied to, or served from, a Windows machine.
+WINDOWS_DEVICE_NAMES = frozenset(
+    {"con", "prn", "aux", "nul", *(f"{port}{n}" for port in ("com", "lpt") for n in range(10))}
+)
+DEVICE_NAME_SUFFIX = "-x"
 
 
 def identity_key(text: str) -> str:
@@ -30,14 +36,17 @@ def identity_key(text: str) -> str:
 def slugify(text: str, fallback_seed: str = "") -> str:
     """A lowercase ASCII slug; never empty, never longer than `MAX_SLUG_LENGTH`.
 
-    Text with no transliterable letters (emoji only, say) gets a short stable hash.
+    Text with no transliterable letters (emoji only, say) gets a short stable hash;
+    a Windows device name (`con`, `nul`, `lpt1` …) gets the suffix `-x`.
     """
     spelled = _LEADING_DOT.sub("dot", text)
     for symbol, word in _SYMBOLS:
         spelled = spelled.replace(symbol, word)
-    slug = _slugify(spelled, max_length=MAX_SLUG_LENGTH, word_boundary=True)
+    slug = str(_slugify(spelled, max_length=MAX_SLUG_LENGTH, word_boundary=True))
+    if slug in WINDOWS_DEVICE_NAMES:
+        return slug + DEVICE_NAME_SUFFIX
     if slug:
-        return str(slug)
+        return slug
     digest = hashlib.sha1((fallback_seed or text).encode("utf-8")).hexdigest()[:8]
     return f"n-{digest}"
 
