@@ -44,6 +44,7 @@ not in it are never deleted.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -68,6 +69,21 @@ TEMPORARY_SUFFIX = ".broadsheet-tmp"
 LOCK_TIMEOUT = 300.0
 """Seconds a build waits for another build of the same output folder to finish."""
 _JOURNAL_HEADER = "broadsheet-journal 1"
+_HELD_LOCKS: set[int] = set()
+"""Descriptors of the lock files this process holds."""
+
+
+def _drop_inherited_locks() -> None:
+    # A forked worker shares its parent's lock. If the parent is killed while a worker
+    # lingers, the lock must go with the parent, so workers close their copies.
+    for fd in _HELD_LOCKS:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD_LOCKS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +186,7 @@ class OutputWriter:
 
     def _release(self) -> None:
         if self._lock is not None:
+            _HELD_LOCKS.discard(self._lock)
             os.close(self._lock)  # closing the descriptor releases the flock
             self._lock = None
 
@@ -342,6 +359,7 @@ def _acquire_lock(output_dir: Path, timeout: float) -> int:
             # The holder may have deleted the folder (a first build that failed): then
             # this lock guards nothing, so take the lock of the folder as it is now.
             if os.path.exists(path) and os.stat(path).st_ino == os.fstat(fd).st_ino:
+                _HELD_LOCKS.add(fd)
                 return fd
         except BaseException:
             os.close(fd)
