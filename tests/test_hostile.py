@@ -9,6 +9,7 @@ no file outside the output folder, no character an HTML page or XML feed may not
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -18,13 +19,18 @@ import sys
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import feedparser
 import html5lib
 import pytest
 
-from conftest import REPO
+from conftest import REPO, SITE_YAML
 from generator import BuildOptions, BuildReport, build
+from generator.cli import main
+from generator.config import parse_config
+from generator.diagnostics import BuildError
+from generator.loader import load_articles
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
 FOLDER = "content/hostile"
@@ -415,3 +421,37 @@ def test_control_characters_are_gone_from_pages(hostile: Built) -> None:
     assert "<h1>Raw bell in the title</h1>" in page
     assert "Raw escape [31m in the body." in page
     assert "<h1>Bell and escape[31m red</h1>" in _page(hostile, "control-escaped.md")
+
+
+def test_strict_fails_on_any_warning_before_writing_anything(tmp_path: Path) -> None:
+    site = make_example_site(tmp_path)
+    assert build(site, BuildOptions(jobs=1)).exit_code == 0
+    before = {p: p.read_bytes() for p in (site / "output").rglob("*") if p.is_file()}
+    shutil.copy(HOSTILE / "control-escaped.md", site / "content" / "control-escaped.md")
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["build", "--strict", str(site)], out=out, err=err)
+    assert code == 1
+    lines = err.getvalue().splitlines()
+    assert lines[0].startswith("content/control-escaped.md:2: error: title: removed 2 control")
+    assert lines[-1] == "--strict: problems found, nothing was written"
+    after = {p: p.read_bytes() for p in (site / "output").rglob("*") if p.is_file()}
+    assert after == before
+    assert main(["build", str(site)], out=out, err=io.StringIO()) == 0  # a warning only
+
+
+def test_max_file_size_is_a_setting(tmp_path: Path) -> None:
+    config = parse_config(SITE_YAML + "max_file_size: 4096\n")
+    assert config.max_file_size == 4096
+    assert parse_config(SITE_YAML).max_file_size == 2 * 1024 * 1024
+    with pytest.raises(BuildError, match="'max_file_size' must be at least 1024, not 10"):
+        parse_config(SITE_YAML + "max_file_size: 10\n")
+    site = tmp_path / "site"
+    (site / "content").mkdir(parents=True)
+    (site / "content" / "long.md").write_text(_article("Long", "2024-05-01") + "x" * 5000)
+    (site / "content" / "short.md").write_text(_article("Short", "2024-05-01"))
+    loaded = load_articles(site, ZoneInfo("UTC"), max_file_size=4096)
+    assert [a.title for a in loaded.articles] == ["Short"]
+    assert [str(d) for d in loaded.diagnostics] == [
+        "content/long.md: error: the file is 5,058 bytes, over the max_file_size limit of "
+        "4,096 bytes; shorten it, or raise max_file_size in site.yaml"
+    ]
