@@ -105,7 +105,11 @@ def safe_target(output_dir: Path, relative: str) -> Path:
         or parts[-1].endswith(TEMPORARY_SUFFIX)
     )
     if unsafe:
-        raise BuildError((error(relative, None, "refusing to write outside the output folder"),))
+        message = (
+            "refusing to write outside the output folder or over the writer's own files; "
+            "rename the file (no '..', backslashes, line breaks or '.broadsheet-' names)"
+        )
+        raise BuildError((error(relative, None, message),))
     return output_dir.joinpath(*parts)
 
 

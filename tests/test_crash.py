@@ -616,3 +616,13 @@ def test_a_killed_build_never_holds_the_lock(tmp_path: Path) -> None:
             os.close(fd)
     finally:
         kill(process)  # and its lingering workers
+
+
+@pytest.mark.parametrize(
+    "relative",
+    ["../x", "a/../../b", "/etc/passwd", "a\\b", "a\nb", LOCK, JOURNAL, MANIFEST, STAGING,
+     f"x/.index.html{TEMPORARY_SUFFIX}", ""],
+)  # fmt: skip
+def test_no_path_leaves_the_output_folder_or_touches_the_writers_files(relative: str) -> None:
+    with pytest.raises(BuildError, match="refusing to write outside the output folder"):
+        writer_module.safe_target(Path("/site/output"), relative)
