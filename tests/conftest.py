@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -31,6 +32,25 @@ def article(
     lines = ["---", f'title: "{title}"', f"publishedDateTime: {date}"]
     lines += [f"{key}: {value}" for key, value in fields.items()]
     return "\n".join([*lines, "---", body])
+
+
+FULL_ARTICLE = REPO / "tests" / "fixtures" / "full_article.txt"
+
+
+def build_example(target: Path, with_full_article: bool = False) -> Path:
+    """Copy the repository's example site into `target` (plus, if asked, the article
+    that has every key of the format) and build it; returns the output folder."""
+    for name in ("site.yaml", "content", "static"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, target / name)
+        elif source.is_file():
+            shutil.copy(source, target / name)
+    if with_full_article:
+        shutil.copy(FULL_ARTICLE, target / "content" / "zz-full.txt")
+    report = build(target, BuildOptions())
+    assert report.errors == 0, [str(d) for d in report.diagnostics]
+    return target / "output"
 
 
 MakeSite = Callable[[dict[str, str]], Path]

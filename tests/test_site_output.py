@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -11,28 +10,17 @@ from xml.etree import ElementTree as ET
 import feedparser
 import pytest
 
-from conftest import REPO, SITE_YAML, BuildSite, MakeSite, article
+from conftest import SITE_YAML, BuildSite, MakeSite, article, build_example
 from generator import BuildOptions, BuildReport, build
 from site_checks import broken_links, page_links, reachable_pages
 
-FULL_ARTICLE = (Path(__file__).parent / "fixtures" / "full_article.txt").read_text("utf-8")
 SECRET = "SECRET-Qm9yZWFsaXMgdHVyYmluZSBrZXkgbWF0ZXJpYWwgbmV2ZXIgdG8gYmUgcHVibGlzaGVk"
 
 
 @pytest.fixture(scope="module")
 def example_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The repository's example site, built once into a temporary folder."""
-    site = tmp_path_factory.mktemp("example")
-    for name in ("site.yaml", "content", "static"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, site / name)
-        else:
-            shutil.copy(source, site / name)
-    (site / "content" / "zz-full.txt").write_text(FULL_ARTICLE, encoding="utf-8")
-    report = build(site, BuildOptions())
-    assert report.errors == 0, [str(d) for d in report.diagnostics]
-    return site / "output"
+    return build_example(tmp_path_factory.mktemp("example"), with_full_article=True)
 
 
 def test_every_page_kind_exists(example_output: Path) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 import http.server
 import json
-import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -24,7 +23,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from browser import chromium
-from conftest import REPO, SITE_YAML, article
+from conftest import REPO, SITE_YAML, article, build_example
 from generator import BuildOptions, build
 
 AXE = REPO / "tests" / "tools" / "node_modules" / "axe-core" / "axe.min.js"
@@ -61,19 +60,6 @@ def serve(folder: Path) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
-
-
-def build_example(target: Path) -> Path:
-    """Build the repository's example site in `target`; returns the output folder."""
-    for name in ("site.yaml", "content", "static"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, target / name)
-        elif source.is_file():
-            shutil.copy(source, target / name)
-    report = build(target, BuildOptions())
-    assert report.errors == 0, [str(d) for d in report.diagnostics]
-    return target / "output"
 
 
 @pytest.fixture(scope="module")

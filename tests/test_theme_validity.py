@@ -13,28 +13,16 @@ from xml.etree.ElementTree import Element
 import html5lib
 import pytest
 
-from conftest import REPO, BuildSite, MakeSite, article
-from generator import BuildOptions, build
+from conftest import REPO, BuildSite, MakeSite, article, build_example
 
 VNU = REPO / "tests" / "tools" / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
-FULL_ARTICLE = REPO / "tests" / "fixtures" / "full_article.txt"
 BASE_URL = "https://gazette.example.org/"
 
 
 @pytest.fixture(scope="module")
 def example_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The example site plus the reference-shaped article, built once."""
-    site = tmp_path_factory.mktemp("theme-validity")
-    for name in ("site.yaml", "content", "static"):
-        source = REPO / name
-        if source.is_dir():
-            shutil.copytree(source, site / name)
-        elif source.is_file():
-            shutil.copy(source, site / name)
-    shutil.copy(FULL_ARTICLE, site / "content" / "zz-full.txt")
-    report = build(site, BuildOptions())
-    assert report.errors == 0, [str(d) for d in report.diagnostics]
-    return site / "output"
+    return build_example(tmp_path_factory.mktemp("theme-validity"), with_full_article=True)
 
 
 def parse(page: Path) -> Element:
