@@ -607,8 +607,15 @@ def test_a_killed_build_never_holds_the_lock(tmp_path: Path) -> None:
     process = start_build(site)
     try:
         assert wait_for(site / "output" / STAGING, process)
+        children = Path(f"/proc/{process.pid}/task/{process.pid}/children")
+        deadline = time.monotonic() + 30
+        while not children.read_text().split() and time.monotonic() < deadline:
+            time.sleep(0.001)  # until the workers are forked
+        workers = children.read_text().split()
+        assert workers, "the build forked no workers"
         os.kill(process.pid, signal.SIGKILL)
         process.wait()
+        assert any(Path(f"/proc/{pid}").exists() for pid in workers)  # they linger
         fd = os.open(site / "output" / LOCK, os.O_RDWR)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # BlockingIOError if held
