@@ -184,9 +184,9 @@ def split(text: str) -> FrontMatter:
     )
     cleaned: dict[str, Any] = {}
     for key, value in front.data.items():
-        removed: list[str] = []
+        removed: list[str] = _CONTROLS.findall(key)
         cleaned[strip_controls(key)] = _clean(value, removed)
-        if removed or _CONTROLS.search(key):
+        if removed:
             notes.append(
                 (
                     front.line_of(key),
