@@ -95,7 +95,7 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport
             return _nothing_to_do(last, notes, started)
         env = make_environment(theme, config)
         check_templates(env)
-        loaded = load_articles(site_dir, config.tz, cache, jobs)
+        loaded = load_articles(site_dir, config.tz, cache, jobs, config.max_file_size)
         assembled = assemble_site(config, loaded.articles, drafts=options.drafts)
         site = assembled.site
         pages = plan_pages(site)
@@ -165,7 +165,7 @@ def _open_cache(
         return BuildCache.disabled(), ()
     # Parse results depend on the generator and its Markdown and sanitiser versions;
     # the time zone is part of each file's digest.
-    stamp = f"{__version__}|cache 2|markdown {version('markdown')}|nh3 {version('nh3')}"
+    stamp = f"{__version__}|cache 3|markdown {version('markdown')}|nh3 {version('nh3')}"
     return BuildCache.open(site_dir, stamp)
 
 

@@ -7,8 +7,11 @@ travel. Results come back in input order, so parallel output equals serial outpu
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -16,6 +19,7 @@ from typing import Any, TypeVar
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
+_PR_SET_PDEATHSIG = 1
 _SHARED: dict[str, Any] = {}
 """Data set by the parent before the pool starts; forked workers read it."""
 
@@ -27,6 +31,16 @@ def default_jobs() -> int:
 def shared(name: str) -> Any:
     """Inside a worker (or the parent), the value published under `name`."""
     return _SHARED[name]
+
+
+def _die_with_parent() -> None:
+    """Ask Linux to kill this worker when the build that started it dies (even by
+    `kill -9`), so no orphan is left waiting for work that never comes."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass  # not Linux: orphans end when their pipe closes
 
 
 def _run_batch(function: Callable[[Item], Result], batch: Sequence[Item]) -> list[Result]:
@@ -53,7 +67,9 @@ def parallel_map(
         return
     batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
     context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+    with ProcessPoolExecutor(
+        max_workers=jobs, mp_context=context, initializer=_die_with_parent
+    ) as pool:
         futures = [pool.submit(_run_batch, function, batch) for batch in batches]
         try:
             for future in futures:

@@ -256,3 +256,20 @@ def test_heat_below_minus_one_names_the_limit() -> None:
 
     with pytest.raises(FieldError, match=r"must be at least -1, not -5"):
         to_int(-5, -1)
+
+
+def test_max_file_size_from_site_yaml_sets_big_files_aside(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    from conftest import SITE_YAML
+
+    site = make_site({
+        "site.yaml": SITE_YAML + "max_file_size: 1024\n",
+        "content/small.md": article("Small"),
+        "content/big.md": article("Big", body="word " * 300),
+    })  # fmt: skip
+    report = build_site(site)
+    messages = [str(d) for d in report.diagnostics]
+    assert len(messages) == 1 and messages[0].startswith("content/big.md: error: ")
+    assert "over the max_file_size limit" in messages[0]
+    assert (site / "output/2024/05/01/small/index.html").is_file()
