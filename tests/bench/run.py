@@ -517,10 +517,10 @@ def render_report(
 ) -> str:
     cold = {(s.tool, s.size): s for s in steps if s.name == "cold build"}
     pelican_note = ""
-    if any(s.tool == "Pelican" and len(s.runs) == 1 for s in cold.values()):
+    if args.repeat > 1 and any(s.tool == "Pelican" and len(s.runs) == 1 for s in cold.values()):
         pelican_note = (
-            f" Pelican's cold build runs **once** from {PELICAN_SINGLE_RUN_FROM:,} articles"
-            " (about a minute or more each); the 'median' there is that single run."
+            f"\n  Pelican's cold build runs **once** from {PELICAN_SINGLE_RUN_FROM:,} articles"
+            " (`--full-pelican`\n  repeats it): its median there is that single run."
         )
     parts = [
         "# Benchmarks",
