@@ -15,12 +15,12 @@ from pathlib import Path
 
 import jinja2
 
-from generator.cache import BuildCache, LastBuild, PageRecord
+from generator.cache import CACHE_DIR, BuildCache, LastBuild, PageRecord
 from generator.config import SiteConfig, load_config
 from generator.diagnostics import Diagnostic, Severity, sort_key
 from generator.feeds import render_feeds
 from generator.fingerprint import PageDigests
-from generator.loader import content_signature, load_articles
+from generator.loader import ArticleFiles, content_signature, find_article_files, load_articles
 from generator.model import OutputFile, Page, Site
 from generator.parallel import default_jobs
 from generator.plan import check_unique_paths, plan_pages
@@ -88,14 +88,16 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport
     salt = f"{__version__}|{config!r}|{theme_digest(theme)}"
     cache, notes = _open_cache(site_dir, config, options)
     try:
-        inputs = _inputs_digest(site_dir, theme, options, salt)
+        files = find_article_files(site_dir)
+        inputs = _inputs_digest(files, theme, options, salt)
         last = cache.last_build()
         same = options.write and last is not None and last.inputs == inputs
         if same and last is not None and last.manifest == manifest_digest(output):
             return _nothing_to_do(last, notes, started)
-        env = make_environment(theme, config)
+        compiled = site_dir / CACHE_DIR / "templates" if options.cache and options.write else None
+        env = make_environment(theme, config, compiled)
         check_templates(env)
-        loaded = load_articles(site_dir, config.tz, cache, jobs, config.max_file_size)
+        loaded = load_articles(site_dir, config.tz, cache, jobs, config.max_file_size, files)
         assembled = assemble_site(config, loaded.articles, drafts=options.drafts)
         site = assembled.site
         pages = plan_pages(site)
@@ -139,11 +141,11 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport
     )
 
 
-def _inputs_digest(site_dir: Path, theme: Theme, options: BuildOptions, salt: str) -> str:
+def _inputs_digest(files: ArticleFiles, theme: Theme, options: BuildOptions, salt: str) -> str:
     """Everything a build reads, down to each file's size and time: equal digests (and an
     intact output) mean the build would write exactly what is there."""
     chosen = replace(options, jobs=0)
-    parts = (salt, repr(chosen), content_signature(site_dir), static_signature(theme))
+    parts = (salt, repr(chosen), content_signature(files), static_signature(theme))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

@@ -54,10 +54,13 @@ def find_article_files(site_dir: Path) -> tuple[tuple[Path, str], ...]:
     return tuple(sorted(found, key=lambda item: item[1]))
 
 
-def content_signature(site_dir: Path) -> str:
+ArticleFiles = tuple[tuple[Path, str], ...]
+
+
+def content_signature(files: ArticleFiles) -> str:
     """Digest of the name, size and modification time of every article file."""
     digest = hashlib.sha256()
-    for path, shown in find_article_files(site_dir):
+    for path, shown in files:
         try:
             stat = path.stat()
             digest.update(f"{shown}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
@@ -157,6 +160,7 @@ def load_articles(
     cache: BuildCache | None = None,
     jobs: int = 1,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
+    files: ArticleFiles | None = None,
 ) -> Loaded:
     """Load every article under `site_dir/content`; bad files become diagnostics.
 
@@ -169,7 +173,7 @@ def load_articles(
     fresh: dict[str, CachedFile] = {}
     jobs_to_parse: list[tuple[bytes, str, str, str, str]] = []
     stats: dict[str, os.stat_result] = {}
-    files = find_article_files(site_dir)
+    files = find_article_files(site_dir) if files is None else files
     for path, shown in files:
         entry = cached.get(shown)
         try:

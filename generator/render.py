@@ -7,10 +7,12 @@ mistake becomes a `BuildError` naming the template and line.
 
 from __future__ import annotations
 
+import contextlib
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import jinja2
 import jinja2.ext
@@ -60,7 +62,16 @@ def display_time(moment: datetime) -> str:
     return f"{moment:%H:%M}"
 
 
-def make_environment(theme: Theme, config: SiteConfig) -> jinja2.Environment:
+def make_environment(
+    theme: Theme, config: SiteConfig, bytecode_dir: Path | None = None
+) -> jinja2.Environment:
+    """The template environment; compiled templates are kept in `bytecode_dir` if given
+    (Jinja checks each one against its source)."""
+    bytecode = None
+    if bytecode_dir is not None:
+        with contextlib.suppress(OSError):
+            bytecode_dir.mkdir(parents=True, exist_ok=True)
+            bytecode = jinja2.FileSystemBytecodeCache(str(bytecode_dir))
     theme_loader = jinja2.FileSystemLoader(str(theme.theme_templates))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(
@@ -75,7 +86,8 @@ def make_environment(theme: Theme, config: SiteConfig) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         extensions=[FragmentCache],
-        auto_reload=False,  # templates do not change during a build; skip a stat per page
+        auto_reload=False,
+        bytecode_cache=bytecode,  # templates do not change during a build; skip a stat per page
     )
     env.filters.update(
         url=link_to(config),
