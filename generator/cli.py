@@ -11,7 +11,7 @@ import signal
 import sys
 import threading
 import webbrowser
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -136,8 +136,19 @@ def _report_outcome(outcome: BuildOutcome, site_dir: Path, out: TextIO, err: Tex
     out.flush()
 
 
-def _interrupt(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt
+def _interrupt_once() -> Callable[[int, FrameType | None], None]:
+    """A signal handler that interrupts the main thread on the first Ctrl-C or SIGTERM
+    and ignores the rest, so repeated signals (`timeout` signals the whole process group
+    too) cannot cut the clean stop short."""
+    interrupted = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal interrupted
+        if not interrupted:
+            interrupted = True
+            raise KeyboardInterrupt
+
+    return handler
 
 
 def _run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -153,7 +164,9 @@ def _run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         return EXIT_FAILED
     on_main = threading.current_thread() is threading.main_thread()
     # SIGTERM stops the preview as cleanly as Ctrl-C does.
-    previous = signal.signal(signal.SIGTERM, _interrupt) if on_main else None
+    handler = _interrupt_once()
+    previous = signal.signal(signal.SIGTERM, handler) if on_main else None
+    interrupt = signal.signal(signal.SIGINT, handler) if on_main else None
     try:
         preview.start()
         port = preview.server.port
@@ -172,6 +185,7 @@ def _run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         preview.stop()
         if on_main:
             signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, interrupt)
     print("stopped; output/ holds the last complete build", file=out, flush=True)
     return EXIT_OK
 

@@ -389,3 +389,32 @@ def test_the_command_takes_the_next_port_and_stops_cleanly_on_ctrl_c(
         taken.close()
     index = (site / "output/index.html").read_text(encoding="utf-8")
     assert "</html>" in index and "__broadsheet" not in index
+
+
+def test_a_second_signal_during_the_stop_does_not_cut_it_short(make_site: MakeSite) -> None:
+    site = make_site(FILES)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "generator", "serve", str(site), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = _lines(process.stdout)
+        served = _line_matching(lines, r"serving .* at http://127\.0\.0\.1:(\d+)/")
+        events = EventStream(int(served.group(1)))  # an open stream makes the stop wait
+        events.next()
+        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGTERM)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+        _line_matching(lines, r"^stopped")
+        rest = []
+        while not lines.empty():
+            rest.append(lines.get())
+        assert not any("Traceback" in line for line in rest)
+        events.close()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
