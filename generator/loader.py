@@ -84,20 +84,6 @@ def parse_file(
     return article, notes + problems
 
 
-def load_file(
-    path: Path,
-    shown: str,
-    site_dir: Path,
-    tz: ZoneInfo,
-    max_file_size: int = DEFAULT_MAX_FILE_SIZE,
-) -> tuple[Article | None, tuple[Diagnostic, ...]]:
-    """Read and validate one article file."""
-    raw, problem = _read(path, shown, site_dir, max_file_size)
-    if raw is None:
-        return None, (problem,) if problem else ()
-    return parse_file(raw, shown, path.stem, tz, _sha(raw, tz))
-
-
 def _too_large(shown: str, size: int, limit: int) -> Diagnostic:
     return error(
         shown,
