@@ -167,7 +167,7 @@ def _open_cache(
         return BuildCache.disabled(), ()
     # Parse results depend on the generator and its Markdown and sanitiser versions;
     # the time zone is part of each file's digest.
-    stamp = f"{__version__}|cache 3|markdown {version('markdown')}|nh3 {version('nh3')}"
+    stamp = f"{__version__}|cache 4|cmarkgfm {version('cmarkgfm')}|nh3 {version('nh3')}"
     return BuildCache.open(site_dir, stamp)
 
 
