@@ -46,10 +46,27 @@ _NONCHARACTERS = "\ufdd0-\ufdef\ufffe\uffff" + "".join(
 _CONTROLS = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_NONCHARACTERS}\ud800-\udfff]")
 """Characters an HTML page or XML feed may not carry: C0 controls except tab and line
 ends, DEL, C1 controls, non-characters and lone surrogates."""
+_BMP_CONTROLS = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufdd0-\ufdef\ufffe\uffff\ud800-\udfff]"
+)
+"""`_CONTROLS` without the non-characters beyond U+FFFF, which make it several times
+slower to search with."""
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")
+
+
+def _controls(text: str) -> re.Pattern[str]:
+    """The pattern that finds every control character in `text`, the faster if it will."""
+    if text.isascii() or _ASTRAL.search(text) is None:
+        return _BMP_CONTROLS
+    return _CONTROLS
+
+
+def find_controls(text: str) -> list[str]:
+    return _controls(text).findall(text)
 
 
 def strip_controls(text: str) -> str:
-    return _CONTROLS.sub("", text)
+    return _controls(text).sub("", text)
 
 
 def _describe(found: list[str]) -> str:
@@ -147,9 +164,10 @@ def decode(raw: bytes) -> str:
 def split(text: str) -> FrontMatter:
     """Parse decoded text into front matter and body; `FrontMatterError` when it can't."""
     notes: list[Note] = []
-    found = _CONTROLS.findall(text)
+    controls = _controls(text)
+    found = controls.findall(text)
     if found:
-        first = _CONTROLS.search(text)
+        first = controls.search(text)
         line = text.count("\n", 0, first.start()) + 1 if first else None
         notes.append((line, f"removed {_describe(found)}, the first here; delete them"))
         text = strip_controls(text)
@@ -184,7 +202,7 @@ def split(text: str) -> FrontMatter:
     )
     cleaned: dict[str, Any] = {}
     for key, value in front.data.items():
-        removed: list[str] = _CONTROLS.findall(key)
+        removed = find_controls(key)
         cleaned[strip_controls(key)] = _clean(value, removed)
         if removed:
             notes.append(
@@ -200,7 +218,7 @@ def split(text: str) -> FrontMatter:
 def _clean(value: Any, removed: list[str]) -> Any:
     """`value` with control characters removed from every string in it."""
     if isinstance(value, str):
-        found = _CONTROLS.findall(value)
+        found = find_controls(value)
         if not found:
             return value
         removed.extend(found)
@@ -219,7 +237,8 @@ def _load_yaml(yaml_text: str) -> Any:
         node = loader.get_single_node()
         if node is None:
             return None
-        _check_shape(node)
+        if _may_exceed_limits(yaml_text):
+            _check_shape(node)
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, yaml_text) from None
@@ -281,6 +300,24 @@ def _hint(problem: str, line: str) -> str:
     if "nesting depth" in problem:
         return f"nest lists and mappings at most {MAX_DEPTH} levels deep"
     return "check the quotes, colons and indentation on that line"
+
+
+_BLOCK_PREFIX = re.compile(r"^[ \t]*(?:[-?](?:[ \t]+|$))*", re.MULTILINE)
+"""The indentation and the `- ` and `? ` markers that start a line."""
+
+
+def _may_exceed_limits(yaml_text: str) -> bool:
+    """False when the text is sure to nest less than `MAX_DEPTH` and expand to fewer than
+    `MAX_VALUES` values, so `_check_shape` can be skipped: it has no anchors (so no
+    aliases), fewer characters than `MAX_VALUES` (each value takes one at least), and
+    flow brackets plus block nesting below `MAX_DEPTH`. Block nesting goes one level
+    deeper at most for each column of indentation or line markers, plus one: a
+    sequence may sit at its key's column."""
+    if "&" in yaml_text or len(yaml_text) >= MAX_VALUES:
+        return True
+    columns = max((len(m) for m in _BLOCK_PREFIX.findall(yaml_text)), default=0)
+    flow = yaml_text.count("[") + yaml_text.count("{")
+    return 2 * (columns + 1) + flow >= MAX_DEPTH
 
 
 def _check_shape(root: yaml.Node) -> None:

@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import SITE_YAML
-from generator import BuildOptions, build
+from generator import BuildOptions, build, frontmatter
 from generator.loader import parse_file
 from generator.slugs import MAX_SLUG_LENGTH, WINDOWS_DEVICE_NAMES, slugify
 
@@ -173,3 +173,49 @@ def test_pages_and_feeds_built_from_any_front_matter_are_well_formed(
             assert not parsed.bozo, (feed, parsed.get("bozo_exception"))
     everything = b"".join(p.read_bytes() for p in output.rglob("*") if p.is_file())
     assert not any(secret in everything for secret in secrets)
+
+
+CONTROL_SAMPLES = "\x00\x07\x1b\x7f\x85\x9f\ufdd0\ufdef\ufffe\uffff\U0001fffe\U0010ffff\ud800"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec=None) | st.sampled_from(CONTROL_SAMPLES)))
+def test_the_fast_control_character_search_finds_what_the_full_one_does(text: str) -> None:
+    assert frontmatter.find_controls(text) == frontmatter._CONTROLS.findall(text)
+    assert frontmatter.strip_controls(text) == frontmatter._CONTROLS.sub("", text)
+
+
+def _nested(kinds: str) -> str:
+    """YAML nested once per letter of `kinds`, as tightly as YAML allows: `m` a block
+    mapping one column right of its parent, `s` a block sequence (at its key's column
+    when it is a mapping's value), `f` a flow sequence, which ends the block part."""
+    text, map_column, seq_column = "", 0, 0
+    for number, kind in enumerate(kinds):
+        if kind == "m":
+            text += "\n" + " " * map_column + "k:"
+            map_column, seq_column = map_column + 1, map_column
+        elif kind == "s":
+            text += "\n" + " " * seq_column + "-"
+            map_column = seq_column = seq_column + 1
+        else:
+            flow = len(kinds) - number
+            return text + " " + "[" * flow + "x" + "]" * flow + "\n"
+    return text + " x\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="msf", min_size=1, max_size=120))
+def test_documents_that_may_nest_too_deep_are_always_checked(kinds: str) -> None:
+    text = _nested(kinds)
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    depth, level = 0, [(node, 1)]
+    while level:
+        current, d = level.pop()
+        depth = max(depth, d)
+        if isinstance(current, yaml.SequenceNode):
+            level.extend((child, d + 1) for child in current.value)
+        elif isinstance(current, yaml.MappingNode):
+            level.extend((child, d + 1) for pair in current.value for child in pair)
+    assert depth >= len(kinds)
+    if depth > frontmatter.MAX_DEPTH:
+        assert frontmatter._may_exceed_limits(text)
