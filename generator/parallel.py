@@ -12,14 +12,17 @@ import ctypes.util
 import multiprocessing
 import os
 import signal
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
 _PR_SET_PDEATHSIG = 1
+_IN_FLIGHT_PER_JOB = 4
+"""Batches submitted ahead per worker."""
 _SHARED: dict[str, Any] = {}
 """Data set by the parent before the pool starts; forked workers read it."""
 
@@ -65,15 +68,21 @@ def parallel_map(
     if jobs <= 1 or len(items) < 2 * batch_size or not fork:
         yield from (function(item) for item in items)
         return
-    batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
+    batches = (items[i : i + batch_size] for i in range(0, len(items), batch_size))
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(
         max_workers=jobs, mp_context=context, initializer=_die_with_parent
     ) as pool:
-        futures = [pool.submit(_run_batch, function, batch) for batch in batches]
+        # A few batches per worker are in flight; a result is dropped once yielded, so
+        # memory holds a window of results, not all of them, however slow the consumer.
+        pending: deque[Future[list[Result]]] = deque()
         try:
-            for future in futures:
-                yield from future.result()
+            for batch in batches:
+                pending.append(pool.submit(_run_batch, function, batch))
+                if len(pending) >= _IN_FLIGHT_PER_JOB * jobs:
+                    yield from pending.popleft().result()
+            while pending:
+                yield from pending.popleft().result()
         finally:
-            for future in futures:
+            for future in pending:
                 future.cancel()
