@@ -7,6 +7,7 @@ could be built. Never prints, never exits.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import time
 from dataclasses import dataclass, replace
@@ -17,19 +18,19 @@ import jinja2
 
 from generator.cache import CACHE_DIR, BuildCache, LastBuild, PageRecord
 from generator.config import SiteConfig, load_config
-from generator.diagnostics import Diagnostic, Severity, sort_key
+from generator.diagnostics import BuildError, Diagnostic, Severity, sort_key
 from generator.feeds import render_feeds
 from generator.fingerprint import PageDigests
 from generator.loader import ArticleFiles, content_signature, find_article_files, load_articles
 from generator.model import OutputFile, Page, Site
-from generator.parallel import default_jobs
+from generator.parallel import default_jobs, parallel_map, shared
 from generator.plan import check_unique_paths, plan_pages
-from generator.render import check_templates, make_environment, render_pages
+from generator.render import check_templates, make_environment, render_page, render_pages
 from generator.site import assemble_site
 from generator.sitemap import render_robots, render_sitemaps
 from generator.theme import Theme, collect_static, find_theme, static_signature, theme_digest
 from generator.version import __version__
-from generator.writer import OutputWriter, WriteReport, manifest_digest
+from generator.writer import OutputWriter, Staged, WriteReport, manifest_digest, stage
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +79,19 @@ class BuildReport:
 
 
 def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport:
+    # A build makes hundreds of thousands of long-lived objects and no garbage cycles
+    # worth collecting; the cycle collector would walk them all again and again, and in
+    # forked workers its marks would copy memory pages that could stay shared.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _build(site_dir, options)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build(site_dir: Path, options: BuildOptions) -> BuildReport:
     started = time.perf_counter()
     config = load_config(site_dir)
     if options.base_url:
@@ -195,11 +209,31 @@ def _write(
                 records[page.output_path] = record
             else:
                 todo.append(page)
-        for page, result in zip(todo, render_pages(env, site, todo, jobs), strict=True):
-            sha = out.add(result.path, result.data)
-            records[result.path] = PageRecord(digests.of(page, result.uses), sha, result.uses)
+        share = {"env": env, "site": site, "pages": todo, "digests": digests}
+        share.update(out=out.output_dir, previous=out.previous)
+        for result in parallel_map(_render_and_stage, range(len(todo)), jobs, share=share):
+            if isinstance(result, Diagnostic):
+                raise BuildError((result,))
+            staged, record = result
+            out.record(staged)
+            records[staged.relative] = record
         for file in extras:
             out.add(file.path, file.data)
         report = out.commit()
     cache.put_pages(records, previous)
     return report, len(todo)
+
+
+def _render_and_stage(index: int) -> tuple[Staged, PageRecord] | Diagnostic:
+    """Render one page, stage its file and fingerprint it: in a worker, with the pages,
+    templates and last manifest inherited from the parent, so only small results travel."""
+    page = shared("pages")[index]
+    rendered = render_page(shared("env"), shared("site"), page)
+    if isinstance(rendered, Diagnostic):
+        return rendered
+    try:
+        staged = stage(shared("out"), shared("previous"), rendered.path, rendered.data)
+    except BuildError as exc:
+        return exc.diagnostics[0]
+    digest = shared("digests").of(page, rendered.uses)
+    return staged, PageRecord(digest, staged.digest, rendered.uses)

@@ -93,6 +93,19 @@ class WriteReport:
     removed: int
 
 
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """One file handed to the writer: what `stage` did for it."""
+
+    relative: str
+    digest: str
+    """SHA-256 of its bytes."""
+    written: bool
+    """A temporary file holds the new bytes (False: the file already holds them)."""
+    folders: tuple[str, ...] = ()
+    """Folders made for it, outermost first, relative to the output folder."""
+
+
 def safe_target(output_dir: Path, relative: str) -> Path:
     """The path of `relative` inside `output_dir`; `BuildError` if it would leave it."""
     parts = PurePosixPath(relative).parts
@@ -137,7 +150,6 @@ class OutputWriter:
     def __init__(self, output_dir: Path, prune: bool = True) -> None:
         self._output = output_dir
         self._prune = prune
-        self._folders: set[Path] = set()
         self._made_folders: list[Path] = []
         self._previous: dict[str, str] = {}
         self._current: dict[str, str] = {}
@@ -182,6 +194,8 @@ class OutputWriter:
             if kind is not None and self._created:
                 shutil.rmtree(self._output, ignore_errors=True)  # it held only our files
                 return
+            if kind is not None:
+                _sweep(self._output)  # files staged by workers whose results never came
             (self._output / STAGING).unlink(missing_ok=True)
         except OSError:
             pass  # the staging marker stays: the next build clears what is left
@@ -193,6 +207,15 @@ class OutputWriter:
             _HELD_LOCKS.discard(self._lock)
             os.close(self._lock)  # closing the descriptor releases the flock
             self._lock = None
+
+    @property
+    def output_dir(self) -> Path:
+        return self._output
+
+    @property
+    def previous(self) -> dict[str, str]:
+        """The SHA-256 of each file the last build wrote, by path: pass it to `stage`."""
+        return self._previous
 
     def keep(self, relative: str, digest: str) -> bool:
         """Keep the file at `relative` as it is, if an earlier build wrote it with the
@@ -207,29 +230,16 @@ class OutputWriter:
     def add(self, relative: str, data: bytes) -> str:
         """Stage `data` for `relative`, unless the file there already holds these bytes.
         Returns the SHA-256 of `data`."""
-        target = safe_target(self._output, relative)
-        digest = hashlib.sha256(data).hexdigest()
-        self._current[relative] = digest
-        if self._previous.get(relative) == digest and target.is_file():
-            return digest
-        if relative not in self._previous and _same_bytes(target, data):
-            return digest
-        staged = _temporary(target)
-        try:
-            if target.parent not in self._folders:
-                self._make_folder(target.parent)
-            staged.write_bytes(data)
-        except OSError as exc:
-            raise _failure(exc, staged) from None
-        self._staged.append(relative)
-        return digest
+        staged = stage(self._output, self._previous, relative, data)
+        self.record(staged)
+        return staged.digest
 
-    def _make_folder(self, folder: Path) -> None:
-        missing = [folder, *folder.parents]
-        missing = [f for f in missing[: missing.index(self._output)] if not f.is_dir()]
-        folder.mkdir(parents=True, exist_ok=True)
-        self._made_folders.extend(reversed(missing))
-        self._folders.add(folder)
+    def record(self, staged: Staged) -> None:
+        """Take in a file staged by `stage`, perhaps in a worker process."""
+        self._current[staged.relative] = staged.digest
+        if staged.written:
+            self._staged.append(staged.relative)
+        self._made_folders.extend(self._output / folder for folder in staged.folders)
 
     def commit(self) -> WriteReport:
         """Journal the commit, then rename, remove stale files and write the manifest."""
@@ -324,13 +334,56 @@ def recover(output_dir: Path) -> None:
             journal.apply(output_dir)
         journal_path.unlink(missing_ok=True)
     if (output_dir / STAGING).exists():
-        for folder, _, files in os.walk(output_dir, topdown=False):
-            for name in files:
-                if name.endswith(TEMPORARY_SUFFIX):
-                    (Path(folder) / name).unlink(missing_ok=True)
-            if Path(folder) != output_dir:
-                _prune_empty(Path(folder), output_dir)
+        _sweep(output_dir)
         (output_dir / STAGING).unlink(missing_ok=True)
+
+
+def _sweep(output_dir: Path) -> None:
+    """Delete every temporary file in the output folder, and the folders left empty."""
+    for folder, _, files in os.walk(output_dir, topdown=False):
+        for name in files:
+            if name.endswith(TEMPORARY_SUFFIX):
+                (Path(folder) / name).unlink(missing_ok=True)
+        if Path(folder) != output_dir:
+            _prune_empty(Path(folder), output_dir)
+
+
+def stage(output_dir: Path, previous: dict[str, str], relative: str, data: bytes) -> Staged:
+    """Write `data` to a temporary file beside `relative`'s target in `output_dir`, unless
+    the target already holds these bytes (`previous` is the last build's manifest).
+    Changes nothing visible, so worker processes may stage files while the
+    `OutputWriter` holds the lock; it `record`s what they staged."""
+    target = safe_target(output_dir, relative)
+    digest = hashlib.sha256(data).hexdigest()
+    if previous.get(relative) == digest and target.is_file():
+        return Staged(relative, digest, written=False)
+    if relative not in previous and _same_bytes(target, data):
+        return Staged(relative, digest, written=False)
+    temporary = _temporary(target)
+    folders: list[Path] = []
+    try:
+        try:
+            temporary.write_bytes(data)
+        except FileNotFoundError:
+            folders = _make_folders(target.parent, output_dir)
+            temporary.write_bytes(data)
+    except OSError as exc:
+        raise _failure(exc, temporary) from None
+    made = tuple(f.relative_to(output_dir).as_posix() for f in folders)
+    return Staged(relative, digest, written=True, folders=made)
+
+
+def _make_folders(folder: Path, output_dir: Path) -> list[Path]:
+    """Make `folder` and its missing parents; returns the ones made, outermost first.
+    Another process may be making the same ones."""
+    missing = []
+    while folder != output_dir and not folder.is_dir():
+        missing.append(folder)
+        folder = folder.parent
+    missing.reverse()
+    for made in missing:
+        made.mkdir(exist_ok=True)
+    return missing
 
 
 def _acquire_lock(output_dir: Path, timeout: float) -> int:

@@ -642,3 +642,33 @@ def test_a_killed_build_never_holds_the_lock(tmp_path: Path) -> None:
 def test_no_path_leaves_the_output_folder_or_touches_the_writers_files(relative: str) -> None:
     with pytest.raises(BuildError, match="refusing to write outside the output folder"):
         writer_module.safe_target(Path("/site/output"), relative)
+
+
+def test_a_full_disk_in_a_worker_keeps_the_previous_site(
+    built_site: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every page is rendered again (the template changed), by two workers, each of which
+    # inherits this patch and fails on its fifth file while the other may still write.
+    site, before = built_site
+    (site / "templates").mkdir()
+    theme = Path(__file__).parent.parent / "themes" / "default" / "templates"
+    (site / "templates" / "base.html").write_text(
+        (theme / "base.html").read_text(encoding="utf-8") + "<!-- changed -->\n",
+        encoding="utf-8",
+    )
+    assert len(list((site / "output").rglob("*.html"))) > 2 * 64  # enough to go parallel
+    real = Path.write_bytes
+    calls = [0]
+
+    def write_bytes(path: Path, data: bytes) -> int:  # type: ignore[override]
+        calls[0] += 1
+        if calls[0] == 5 and os.getpid() != parent:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        return real(path, data)
+
+    parent = os.getpid()
+    monkeypatch.setattr(Path, "write_bytes", write_bytes)
+    code = main(["build", str(site), "--jobs", "2"], out=io.StringIO(), err=(err := io.StringIO()))
+    assert code == 2
+    assert "cannot write output: No space left on device" in err.getvalue()
+    assert tree(site / "output") == before
