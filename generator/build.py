@@ -133,7 +133,7 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildReport:
         elif not (options.strict and diagnostics):
             prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
             written, rendered = _write(output, prune, env, site, pages, extras, cache, salt, jobs)
-            manifest = manifest_digest(output) or ""
+            manifest = written.manifest
             counts = (
                 len(site.articles),
                 len(pages),

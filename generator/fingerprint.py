@@ -10,7 +10,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +23,14 @@ _COVERED_BY_SOURCE = frozenset({"body_html"})
 
 
 @functools.cache
-def _field_names(kind: type) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(kind))
+def _fields_of(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """The names of a dataclass's digested fields, and a function getting their values."""
+    skip = _COVERED_BY_SOURCE if kind is Article else frozenset()
+    names = tuple(f.name for f in dataclasses.fields(kind) if f.name not in skip)
+    getter = operator.attrgetter(*names) if names else (lambda _: ())
+    if len(names) == 1:
+        return names, lambda value: (getter(value),)
+    return names, getter
 
 
 class Fingerprinter:
@@ -41,12 +48,13 @@ class Fingerprinter:
 
     def _part(self, value: object) -> str:
         # Memoised objects are kept alive, so their ids cannot be reused meanwhile.
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or kind is float or value is None:
+            return repr(value)
         key = id(value)
         cached = self._memo.get(key)
         if cached is not None:
             return cached
-        if value is None or isinstance(value, str | int | float | bool):
-            return repr(value)
         if isinstance(value, datetime):
             return value.isoformat()
         text = self._compose(value)
@@ -59,21 +67,16 @@ class Fingerprinter:
         return text
 
     def _compose(self, value: Any) -> str:
+        part = self._part
         if isinstance(value, tuple | list):
-            return "(" + ",".join(self._part(v) for v in value) + ")"
+            return "(" + ",".join([part(v) for v in value]) + ")"
         if isinstance(value, Mapping):
-            return (
-                "{" + ",".join(f"{self._part(k)}:{self._part(v)}" for k, v in value.items()) + "}"
-            )
+            return "{" + ",".join([f"{part(k)}:{part(v)}" for k, v in value.items()]) + "}"
         if isinstance(value, Article) and value.source_hash:
             return self._article(value)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            skip = _COVERED_BY_SOURCE if isinstance(value, Article) else frozenset()
-            fields = (
-                f"{name}={self._part(getattr(value, name))}"
-                for name in _field_names(type(value))
-                if name not in skip
-            )
+            names, values = _fields_of(type(value))
+            fields = [f"{n}={part(v)}" for n, v in zip(names, values(value), strict=True)]
             return type(value).__name__ + "(" + ",".join(fields) + ")"
         return type(value).__name__ + ":" + repr(value)
 

@@ -91,6 +91,8 @@ class WriteReport:
     written: int
     unchanged: int
     removed: int
+    manifest: str = ""
+    """SHA-256 of the manifest written (what `manifest_digest` gives while it stands)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +224,8 @@ class OutputWriter:
         SHA-256 `digest` and it is still there."""
         if self._previous.get(relative) != digest:
             return False
-        if not safe_target(self._output, relative).is_file():
+        # Only looked at, never written: the path was checked when it was written.
+        if not os.path.isfile(os.path.join(self._output, relative)):
             return False
         self._current[relative] = digest
         return True
@@ -249,12 +252,12 @@ class OutputWriter:
             journal = Journal(self._rename_order(), tuple(stale), final)
             _write_atomically(self._output / JOURNAL, journal.text())
             self._journaled = True
-            journal.apply(self._output)
+            manifest = journal.apply(self._output)
             self._journaled, self._committed = False, True
         except OSError as exc:
             raise _failure(exc, self._output) from None
         unchanged = len(final) - len(self._staged)
-        return WriteReport(len(self._staged), max(0, unchanged), len(stale))
+        return WriteReport(len(self._staged), max(0, unchanged), len(stale), manifest)
 
     def _rename_order(self) -> tuple[str, ...]:
         """Staged files: new ones, then ones no build wrote, then the site's own."""
@@ -300,9 +303,10 @@ class Journal:
                 manifest[relative] = digest
         return cls(tuple(renames), tuple(removals), manifest)
 
-    def apply(self, output_dir: Path) -> None:
+    def apply(self, output_dir: Path) -> str:
         """Do (or finish) every step; steps already done are skipped, so a commit killed
-        at any point, or killed again while being finished, can always be finished."""
+        at any point, or killed again while being finished, can always be finished.
+        Returns the digest of the manifest written."""
         manifest = dict(self.manifest)
         for relative in self.renames:
             try:
@@ -320,8 +324,9 @@ class Journal:
                 manifest.pop(relative, None)
         for relative in self.removals:
             _remove(output_dir, relative)
-        _write_manifest(output_dir, manifest)
+        digest = _write_manifest(output_dir, manifest)
         (output_dir / JOURNAL).unlink(missing_ok=True)
+        return digest
 
 
 def recover(output_dir: Path) -> None:
@@ -474,9 +479,10 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def _write_manifest(output_dir: Path, entries: dict[str, str]) -> None:
+def _write_manifest(output_dir: Path, entries: dict[str, str]) -> str:
     text = "".join(f"{entries[p]} {p}\n" for p in sorted(entries))
     _write_atomically(output_dir / MANIFEST, text)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _remove(output_dir: Path, relative: str) -> None:
