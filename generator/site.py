@@ -7,12 +7,14 @@ links, previous/next and the site-wide feed list. Pure: it only reads its inputs
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
 from generator.config import SiteConfig
 from generator.diagnostics import Diagnostic, error, warning
 from generator.grouping import canonical_terms, group_articles, group_by_date
-from generator.model import Article, FeedLink, Link, Site, Term
+from generator.model import Article, FeedLink, Link, Site
 from generator.ranking import more_from_topics, rank_top_stories
 from generator.slugs import unique_slug
 
@@ -32,10 +34,9 @@ def assemble_site(
         for a in articles
         if (drafts or not a.draft) and (a.is_published or not config.hide_unpublished)
     )
-    named = _canonical_names(visible)
-    placed, diagnostics = _place(named)
+    placed, diagnostics = _place(visible)
     ordered = tuple(sorted(placed, key=lambda a: a.sort_key))
-    linked = _link(ordered)
+    linked = _link(ordered, _canonical_names(visible))
     site = Site(
         config=config,
         articles=linked,
@@ -56,17 +57,16 @@ def assemble_site(
     return Assembled(site, diagnostics, len(visible) - len(placed))
 
 
-def _canonical_names(articles: tuple[Article, ...]) -> tuple[Article, ...]:
+def _canonical_names(articles: tuple[Article, ...]) -> Callable[[Article], dict[str, Any]]:
+    """The fields that name an article's topics and source as most articles spell them."""
     topics = canonical_terms(t for a in articles for t in a.topics)
     sources = canonical_terms(a.source for a in articles if a.source)
 
-    def source_of(article: Article) -> Term | None:
-        return sources[article.source.key] if article.source else None
+    def names(article: Article) -> dict[str, Any]:
+        source = sources[article.source.key] if article.source else None
+        return {"topics": tuple(topics[t.key] for t in article.topics), "source": source}
 
-    return tuple(
-        replace(a, topics=tuple(topics[t.key] for t in a.topics), source=source_of(a))
-        for a in articles
-    )
+    return names
 
 
 def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Diagnostic, ...]]:
@@ -118,9 +118,12 @@ def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Di
     return tuple(placed), tuple(diagnostics)
 
 
-def _link(articles: tuple[Article, ...]) -> tuple[Article, ...]:
-    """Previous/next links (by date), related items that point at our own pages, and the
-    nearest earlier articles on the same topics."""
+def _link(
+    articles: tuple[Article, ...], names: Callable[[Article], dict[str, Any]]
+) -> tuple[Article, ...]:
+    """Previous/next links (by date), related items that point at our own pages, the
+    nearest earlier articles on the same topics, and the canonical `names` (one
+    `replace` per article: it is the assembler's largest cost)."""
     topic_positions: dict[str, list[int]] = defaultdict(list)
     for index, article in enumerate(articles):
         for topic in article.topics:
@@ -143,6 +146,7 @@ def _link(articles: tuple[Article, ...]) -> tuple[Article, ...]:
         linked.append(
             replace(
                 article,
+                **names(article),
                 related=related,
                 next=Link(newer.title, newer.path) if newer else None,
                 previous=Link(older.title, older.path) if older else None,
