@@ -6,8 +6,9 @@ stage mutates these; a later stage makes new values with `dataclasses.replace`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import operator
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -260,3 +261,26 @@ class OutputFile:
     path: str
     data: bytes
     origin: str
+
+
+def _pickled_by_position(*classes: type) -> None:
+    """Give frozen, slotted dataclasses a faster pickle state: their field values in
+    order. (The default looks every field up again for each object; articles and
+    the cache's parse results are pickled and unpickled by the ten thousand.)"""
+    for kind in classes:
+        names = tuple(f.name for f in fields(kind))
+        assert len(names) > 1, "attrgetter of one name gives a value, not a tuple"
+        values = operator.attrgetter(*names)
+
+        def getstate(self: object, values: Callable[[object], Any] = values) -> Any:
+            return values(self)
+
+        def setstate(self: object, state: Any, names: tuple[str, ...] = names) -> None:
+            for name, value in zip(names, state, strict=True):
+                object.__setattr__(self, name, value)
+
+        setattr(kind, "__getstate__", getstate)  # noqa: B010 - mypy would refuse the assignment
+        setattr(kind, "__setstate__", setstate)  # noqa: B010
+
+
+_pickled_by_position(Term, Provider, Image, RelatedItem, Link, Article)
