@@ -1,10 +1,12 @@
 """Measuring one command: wall time, CPU time, peak memory of its process tree, output.
 
 Owns the low-level measurements the runner reports, using only the standard library
-and Linux's /proc: a sampler thread sums the resident memory of the process and all
-its descendants every ~50 ms and keeps the highest sum; a snapshot of an output folder
-(size, mtime_ns and a hash of every file) tells which files a build created, changed
-or removed. It runs commands and reads files; it never changes anything.
+and Linux's /proc: a sampler thread sums the resident memory (RSS, from
+/proc/PID/statm) and the proportional set size (PSS, from /proc/PID/smaps_rollup) of
+the process and all its descendants every ~50 ms and keeps the highest sum of each; a
+snapshot of an output folder (size, mtime_ns and a hash of every file) tells which
+files a build created, changed or removed. It runs commands and reads files; it never
+changes anything (it only asks the kernel to flush dirty pages, `sync`, before a run).
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ class Run:
     """User plus system time of the process and every descendant it waited for."""
     peak_rss_bytes: int
     """Highest sum of the resident set sizes of the process tree seen while polling."""
+    peak_pss_bytes: int
+    """Highest sum of the proportional set sizes of the process tree seen while polling:
+    a page shared by k processes counts 1/k in each, so copy-on-write pages shared by
+    forked workers count once in all."""
     stdout: str
     stderr: str
 
@@ -62,29 +68,45 @@ def _rss_bytes(pid: int) -> int:
         return 0  # the process ended between listing and reading
 
 
-def tree_rss_bytes(root: int) -> int:
-    """Sum of the resident memory of `root` and all its descendants, right now."""
-    total, stack, seen = 0, [root], set()
+def _pss_bytes(pid: int) -> int:
+    """The `Pss:` line of /proc/PID/smaps_rollup (in kB), in bytes; 0 if unreadable."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass  # the process ended between listing and reading, or no smaps_rollup
+    return 0
+
+
+def tree_memory_bytes(root: int) -> tuple[int, int]:
+    """(RSS sum, PSS sum) of `root` and all its descendants, right now, in one pass."""
+    rss, pss, stack, seen = 0, 0, [root], set()
     while stack:
         pid = stack.pop()
         if pid in seen:
             continue
         seen.add(pid)
-        total += _rss_bytes(pid)
+        rss += _rss_bytes(pid)
+        pss += _pss_bytes(pid)
         stack += _children(pid)
-    return total
+    return rss, pss
 
 
 class _PeakSampler(threading.Thread):
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid = pid
-        self.peak = 0
+        self.peak_rss = 0
+        self.peak_pss = 0
         self._stop_event = threading.Event()
 
     def run(self) -> None:
         while not self._stop_event.is_set():
-            self.peak = max(self.peak, tree_rss_bytes(self.pid))
+            rss, pss = tree_memory_bytes(self.pid)
+            self.peak_rss = max(self.peak_rss, rss)
+            self.peak_pss = max(self.peak_pss, pss)
             self._stop_event.wait(POLL_SECONDS)
 
     def stop(self) -> None:
@@ -100,7 +122,13 @@ def _children_cpu() -> float:
 def run_measured(
     argv: Sequence[str], cwd: Path | None = None, env: Mapping[str, str] | None = None
 ) -> Run:
-    """Run `argv` to completion, timing it and sampling its memory; output is captured."""
+    """Run `argv` to completion, timing it and sampling its memory; output is captured.
+
+    The file systems are synced (`os.sync()`) before the clock starts, so write-back
+    still pending from the preparation (a copy, a change) or from the previous run is
+    not charged to this one.
+    """
+    os.sync()
     cpu_before = _children_cpu()
     start = time.perf_counter()
     process = subprocess.Popen(
@@ -123,7 +151,8 @@ def run_measured(
         returncode=process.returncode,
         wall_seconds=wall,
         cpu_seconds=_children_cpu() - cpu_before,
-        peak_rss_bytes=sampler.peak,
+        peak_rss_bytes=sampler.peak_rss,
+        peak_pss_bytes=sampler.peak_pss,
         stdout=stdout,
         stderr=stderr,
     )

@@ -8,7 +8,8 @@ built with Hugo and Pelican. It prints a Markdown report and can write it to a f
 (`--output BENCHMARKS.md`). Nothing is written into the repository except that file.
 
 Usage: `.venv/bin/python tests/bench/run.py [--sizes 1000 10000] [--large]
-[--skip-others] [--jobs N] [--repeat 3] [--output BENCHMARKS.md]`.
+[--skip-others] [--others-up-to N] [--jobs N] [--repeat 3] [--repeat-large R]
+[--output BENCHMARKS.md]`.
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ from synth import DEFAULT_SEED, add_articles, edit_title, iter_articles, make_ar
 ADDED_PER_STEP = 10
 PELICAN_SINGLE_RUN_FROM = 10_000
 """From this size on, Pelican's cold build runs once unless `--full-pelican` is given."""
+LARGE_FROM = 100_000
+"""From this size on, each measurement runs `--repeat-large` times instead of `--repeat`."""
 
 SUMMARY = re.compile(
     r"(?P<articles>\d+) articles?, (?P<pages>\d+) pages?, (?P<feeds>\d+) feeds?, "
@@ -162,7 +165,8 @@ def _check(run: Run, what: str) -> None:
 def _log(step: Step, run: Run, rep: int, total: int) -> None:
     _progress(
         f"  [{step.size}] {step.tool} {step.name} {rep}/{total}: "
-        f"{run.wall_seconds:.2f} s, {run.peak_rss_bytes / 2**20:.0f} MiB"
+        f"{run.wall_seconds:.2f} s, {run.peak_rss_bytes / 2**20:.0f} MiB RSS, "
+        f"{run.peak_pss_bytes / 2**20:.0f} MiB PSS"
     )
 
 
@@ -404,8 +408,9 @@ def machine_table(tools: Tools, jobs: int | None, load_at_start: str) -> list[st
 def broadsheet_table(steps: list[Step]) -> list[str]:
     lines = [
         "| articles | build | wall s (median) | each run, s | CPU s | reported s "
-        "| pages written | unchanged | files rewritten | files removed | peak RSS MiB |",
-        "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| pages written | unchanged | files rewritten | files removed | peak RSS MiB "
+        "| peak PSS MiB |",
+        "|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for step in steps:
         summaries = step.summaries
@@ -424,6 +429,7 @@ def broadsheet_table(steps: list[Step]) -> list[str]:
                     step.median_of([c.rewritten for c in step.changes]),
                     step.median_of([c.removed for c in step.changes]),
                     _mib(statistics.median(r.peak_rss_bytes for r in step.runs)),
+                    _mib(statistics.median(r.peak_pss_bytes for r in step.runs)),
                 ]
             )
             + " |"
@@ -434,8 +440,8 @@ def broadsheet_table(steps: list[Step]) -> list[str]:
 def comparison_table(cold: dict[tuple[str, int], Step], sizes: Sequence[int]) -> list[str]:
     lines = [
         "| articles | tool | wall s (median) | each run, s | CPU s | files in output "
-        "| peak RSS MiB | Broadsheet / tool |",
-        "|---:|---|---:|---|---:|---:|---:|---:|",
+        "| peak RSS MiB | peak PSS MiB | Broadsheet / tool |",
+        "|---:|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for size in sizes:
         ours = cold.get(("Broadsheet", size))
@@ -454,6 +460,7 @@ def comparison_table(cold: dict[tuple[str, int], Step], sizes: Sequence[int]) ->
                 + f" | {step.median_of([r.cpu_seconds for r in step.runs], 2)}"
                 + f" | {step.median_of([c.total for c in step.changes])}"
                 + f" | {_mib(statistics.median(r.peak_rss_bytes for r in step.runs))}"
+                + f" | {_mib(statistics.median(r.peak_pss_bytes for r in step.runs))}"
                 + f" | {ratio} |"
             )
     return lines
@@ -468,16 +475,16 @@ NOTES = """\
   Hugo uses the minimal layouts in `tests/bench/hugo_layouts/`, Pelican its default
   theme with date archives, no content cache and `RELATIVE_URLS = False`.
 - **Cold build**: a fresh copy of the generated site (no `.broadsheet-cache/`) and an
-  empty output folder for every run; median of {repeat}. Hugo and Pelican likewise
-  (Hugo with a fresh `--cacheDir`).{pelican_note}
+  empty output folder for every run; median of {repeat}{repeat_large}. Hugo and Pelican
+  likewise (Hugo with a fresh `--cacheDir`).{pelican_note}{others_note}
 - **Incremental builds** start from the state the last cold build left and are run
-  {repeat} times each, in place: every repetition applies a *new* change of the same
-  kind to the state the previous one left (a no-change rebuild changes nothing; *add
-  10* adds 10 more articles newer than all others; *edit one title* gives the article
-  in the middle of the numbering a new headline, which also changes its slug and URL;
-  *template change* writes the site override `templates/article.html` — a copy of the
-  theme's with one HTML comment line added inside `{{% block content %}}`, a different
-  comment each time, so every article page changes). Wall time is the median.
+  {repeat_times}{repeat_large} each, in place: every repetition applies a *new* change
+  of the same kind to the state the previous one left (a no-change rebuild changes
+  nothing; *add 10* adds 10 more articles newer than all others; *edit one title* gives
+  the article in the middle of the numbering a new headline, which also changes its slug
+  and URL; *template change* writes the site override `templates/article.html` — a copy
+  of the theme's with one HTML comment line added inside `{{% block content %}}`, a
+  different comment each time, so every article page changes). Wall time is the median.
 - **wall s**: elapsed time of the whole command, Python start-up included. **CPU s**:
   user + system time of the process and its children. **reported s**, **pages
   written**, **unchanged**: from Broadsheet's summary line (`n/a` when the line has no
@@ -485,11 +492,16 @@ NOTES = """\
   bytes or `mtime_ns` changed, from a snapshot before and after the build (it counts
   every file, `.broadsheet-manifest` included). **peak RSS**: the highest sum of the
   resident memory of the process and all its descendants, polled every 50 ms (shared
-  pages of worker processes are counted once per process).
+  pages of worker processes are counted once per process). **peak PSS**: the highest
+  sum of their proportional set sizes (`Pss` in `/proc/PID/smaps_rollup`: each shared
+  page divided among the processes sharing it), read in the same poll, i.e. the memory
+  the tree really occupies; this is the figure to compare with a memory budget across
+  processes.
 - The OS file cache is warm for every run (the files were just written), and one
-  untimed build of a tiny site runs first. Nothing else on the machine is stopped: a
-  load average above `nproc` means other work competed for the CPUs, which lengthens
-  wall times more than CPU times.
+  untimed build of a tiny site runs first. The file system is synced (`sync`) before
+  each timed run, so one run's write-back is not charged to the next. Nothing else on
+  the machine is stopped: a load average above `nproc` means other work competed for
+  the CPUs, which lengthens wall times more than CPU times.
 """
 
 
@@ -508,6 +520,35 @@ def diagnostics_note(steps: list[Step]) -> str:
     return "- Every Broadsheet build reported 0 errors and 0 warnings."
 
 
+def repeat_for(size: int, args: argparse.Namespace) -> int:
+    """Runs per measurement at `size`: `--repeat-large` from LARGE_FROM on, else `--repeat`."""
+    return int(args.repeat_large if size >= LARGE_FROM else args.repeat)
+
+
+def others_run_at(size: int, args: argparse.Namespace) -> bool:
+    """Whether Hugo and Pelican are built at `size` (`--skip-others`, `--others-up-to`)."""
+    return not args.skip_others and (args.others_up_to is None or size <= args.others_up_to)
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else f"{n} times"
+
+
+def repeat_texts(sizes: Sequence[int], args: argparse.Namespace) -> dict[str, str]:
+    """The NOTES fields for the run counts: `repeat`, `repeat_times` and `repeat_large`.
+
+    `repeat_large` is empty when every size ran `--repeat` times, else e.g.
+    ` (1 at 100,000)`; when every size is large, the large count is the only one.
+    """
+    small = [n for n in sizes if repeat_for(n, args) == args.repeat]
+    large = [n for n in sizes if repeat_for(n, args) != args.repeat]
+    usual = int(args.repeat if small else args.repeat_large)
+    extra = ""
+    if small and large:
+        extra = f" ({args.repeat_large} at {', '.join(f'{n:,}' for n in large)})"
+    return {"repeat": str(usual), "repeat_times": _times(usual), "repeat_large": extra}
+
+
 def render_report(
     steps: list[Step],
     sizes: Sequence[int],
@@ -517,11 +558,26 @@ def render_report(
 ) -> str:
     cold = {(s.tool, s.size): s for s in steps if s.name == "cold build"}
     pelican_note = ""
-    if args.repeat > 1 and any(s.tool == "Pelican" and len(s.runs) == 1 for s in cold.values()):
+    if any(s.tool == "Pelican" and len(s.runs) < repeat_for(s.size, args) for s in cold.values()):
         pelican_note = (
             f"\n  Pelican's cold build runs **once** from {PELICAN_SINGLE_RUN_FROM:,} articles"
             " (`--full-pelican`\n  repeats it): its median there is that single run."
         )
+    others_note = ""
+    if args.others_up_to is not None and not args.skip_others:
+        omitted = [n for n in sizes if not others_run_at(n, args)]
+        others_note = (
+            f"\n  Hugo and Pelican run only up to {args.others_up_to:,} articles"
+            f" (`--others-up-to {args.others_up_to}`)"
+        )
+        if omitted:
+            others_note += (
+                ":\n  the comparison has only Broadsheet at "
+                + ", ".join(f"{n:,}" for n in omitted)
+                + " articles."
+            )
+        else:
+            others_note += "."
     parts = [
         "# Benchmarks",
         "",
@@ -544,7 +600,12 @@ def render_report(
     parts += [
         "## Notes",
         "",
-        NOTES.format(seed=args.seed, repeat=args.repeat, pelican_note=pelican_note).rstrip(),
+        NOTES.format(
+            seed=args.seed,
+            pelican_note=pelican_note,
+            others_note=others_note,
+            **repeat_texts(sizes, args),
+        ).rstrip(),
         diagnostics_note(steps),
     ]
     return "\n".join(parts)
@@ -565,9 +626,16 @@ def bench_size(size: int, tools: Tools, args: argparse.Namespace, root: Path) ->
     base = folder / "base"
     _progress(f"[{size}] writing the synthetic site")
     write_site(size, base, args.seed)
-    steps = bench_broadsheet(tools, size, args.seed, base, folder / "broadsheet", args.repeat)
+    repeat = repeat_for(size, args)
+    steps = bench_broadsheet(tools, size, args.seed, base, folder / "broadsheet", repeat)
     shutil.rmtree(folder / "broadsheet", ignore_errors=True)
     if args.skip_others:
+        return steps
+    if not others_run_at(size, args):
+        _progress(
+            f"  [{size}] Hugo and Pelican skipped: larger than --others-up-to {args.others_up_to}"
+        )
+        shutil.rmtree(folder, ignore_errors=True)
         return steps
     articles = list(iter_articles(size, args.seed))
     if tools.hugo is None:
@@ -575,16 +643,18 @@ def bench_size(size: int, tools: Tools, args: argparse.Namespace, root: Path) ->
     else:
         write_hugo_site(articles, folder / "hugo" / "site")
         argv = hugo_argv(tools.hugo, folder / "hugo" / "site")
-        steps.append(bench_other("Hugo", size, argv, folder / "hugo" / "site", args.repeat))
+        steps.append(bench_other("Hugo", size, argv, folder / "hugo" / "site", repeat))
     if tools.pelican is None:
         _progress("  pelican not found: skipped (pip install -e '.[bench]')")
     else:
         site = folder / "pelican" / "site"
         write_pelican_site(articles, site)
-        repeat = args.repeat
+        pelican_repeat = repeat
         if size >= PELICAN_SINGLE_RUN_FROM and not args.full_pelican:
-            repeat = 1
-        steps.append(bench_other("Pelican", size, pelican_argv(tools.pelican), site, repeat))
+            pelican_repeat = 1
+        steps.append(
+            bench_other("Pelican", size, pelican_argv(tools.pelican), site, pelican_repeat)
+        )
     shutil.rmtree(folder, ignore_errors=True)
     return steps
 
@@ -596,8 +666,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--large", action="store_true", help="also run 100,000 articles")
     parser.add_argument("--skip-others", action="store_true", help="skip Hugo and Pelican")
+    parser.add_argument(
+        "--others-up-to",
+        type=int,
+        metavar="N",
+        help="run Hugo and Pelican only for sizes up to N articles (default: all sizes)",
+    )
     parser.add_argument("--jobs", type=int, help="passed to `broadsheet build` if it has --jobs")
     parser.add_argument("--repeat", type=int, default=3, help="runs per measurement")
+    parser.add_argument(
+        "--repeat-large",
+        type=int,
+        metavar="R",
+        help=f"runs per measurement from {LARGE_FROM:,} articles (default: --repeat)",
+    )
     parser.add_argument(
         "--full-pelican",
         action="store_true",
@@ -609,8 +691,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder")
     args = parser.parse_args(argv)
     sizes = sorted(set(args.sizes + ([100_000] if args.large else [])))
-    if args.repeat < 1 or any(n < 1 for n in sizes):
-        parser.error("--repeat and sizes must be at least 1")
+    if args.repeat_large is None:
+        args.repeat_large = args.repeat
+    if args.repeat < 1 or args.repeat_large < 1 or any(n < 1 for n in sizes):
+        parser.error("--repeat, --repeat-large and sizes must be at least 1")
 
     load_at_start = load_average()
     try:
