@@ -119,7 +119,12 @@ def _read(
         if status.st_size > limit:
             return None, _too_large(shown, status.st_size, limit)
         with path.open("rb") as file:
-            raw = file.read(limit + 1)
+            # Ask for the measured size (plus one byte, to see growth), not the limit:
+            # a buffer of the limit's size would be a memory map of its own, shrunk
+            # but never merged, and 100,000 of them exhaust the process's maps.
+            raw = file.read(status.st_size + 1)
+            if len(raw) > status.st_size:
+                raw += file.read(limit + 1 - len(raw))
     except OSError as exc:
         return None, error(
             shown, None, f"cannot read: {exc.strerror}; check the file's permissions"
