@@ -113,10 +113,10 @@ class BuildCache:
         """Store new parse results; forget files not in `keep` (deleted or renamed)."""
         if self._db is None:
             return
-        rows = [
+        rows = (  # pickled one at a time: all of them at once would double the memory
             (path, e.mtime_ns, e.size, e.sha, pickle.dumps((e.article, e.diagnostics), 5))
             for path, e in entries
-        ]
+        )
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
             known = [row[0] for row in self._db.execute("SELECT path FROM files")]

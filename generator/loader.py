@@ -138,11 +138,37 @@ def _sha(raw: bytes, tz: ZoneInfo) -> str:
     return hashlib.sha256(raw + b"\0" + str(tz).encode()).hexdigest()
 
 
-def _parse_job(
-    job: tuple[bytes, str, str, str, str],
-) -> tuple[Article | None, tuple[Diagnostic, ...]]:
-    raw, shown, stem, zone, sha = job
-    return parse_file(raw, shown, stem, ZoneInfo(zone), sha)
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """A file to read and, unless its bytes are those cached, parse (in a worker)."""
+
+    path: Path
+    shown: str
+    site_dir: Path
+    zone: str
+    limit: int
+    cached_sha: str
+    """SHA-256 of the cached parse's bytes; "" if there is none."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    sha: str
+    """"" when the file could not be read."""
+    result: tuple[Article | None, tuple[Diagnostic, ...]] | None
+    """None when the bytes are those cached."""
+
+
+def _read_and_parse(job: _Job) -> _Outcome:
+    # Workers read the files themselves, so the parent never holds them all.
+    raw, problem = _read(job.path, job.shown, job.site_dir, job.limit)
+    if raw is None:
+        return _Outcome("", (None, (problem,) if problem else ()))
+    tz = ZoneInfo(job.zone)
+    sha = _sha(raw, tz)
+    if sha == job.cached_sha:
+        return _Outcome(sha, None)
+    return _Outcome(sha, parse_file(raw, job.shown, job.path.stem, tz, sha))
 
 
 def load_articles(
@@ -162,42 +188,40 @@ def load_articles(
     cached = cache.files()
     results: dict[str, tuple[Article | None, tuple[Diagnostic, ...]]] = {}
     fresh: dict[str, CachedFile] = {}
-    jobs_to_parse: list[tuple[bytes, str, str, str, str]] = []
-    stats: dict[str, os.stat_result] = {}
+    to_read: list[_Job] = []
+    stats: dict[str, os.stat_result | None] = {}
     files = find_article_files(site_dir) if files is None else files
     for path, shown in files:
         entry = cached.get(shown)
         try:
-            stat = path.stat()
+            stat: os.stat_result | None = path.stat()
         except OSError:
             stat = None
+        stats[shown] = stat
         if stat and stat.st_size > max_file_size:
             results[shown] = (None, (_too_large(shown, stat.st_size, max_file_size),))
             continue
         if entry and stat and (entry.mtime_ns, entry.size) == (stat.st_mtime_ns, stat.st_size):
             results[shown] = (entry.article, entry.diagnostics)
             continue
-        raw, problem = _read(path, shown, site_dir, max_file_size)
-        if raw is None:
-            results[shown] = (None, (problem,) if problem else ())
+        sha = entry.sha if entry else ""
+        to_read.append(_Job(path, shown, site_dir, str(tz), max_file_size, sha))
+    parsed = 0
+    for job, outcome in zip(to_read, parallel_map(_read_and_parse, to_read, jobs), strict=True):
+        stat, entry = stats[job.shown], cached.get(job.shown)
+        if outcome.result is None and entry is not None:  # same bytes, touched
+            results[job.shown] = (entry.article, entry.diagnostics)
+            if stat:
+                fresh[job.shown] = replace(entry, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
             continue
-        sha = _sha(raw, tz)
-        if entry and stat and entry.sha == sha:
-            results[shown] = (entry.article, entry.diagnostics)
-            fresh[shown] = replace(entry, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
-            continue
-        if stat:
-            stats[shown] = stat
-        jobs_to_parse.append((raw, shown, path.stem, str(tz), sha))
-    for job, result in zip(
-        jobs_to_parse, parallel_map(_parse_job, jobs_to_parse, jobs), strict=True
-    ):
-        shown = job[1]
-        results[shown] = result
-        if shown in stats:
-            st = stats[shown]
-            fresh[shown] = CachedFile(st.st_mtime_ns, st.st_size, job[4], *result)
+        assert outcome.result is not None
+        results[job.shown] = outcome.result
+        if outcome.sha:
+            parsed += 1
+            if stat:
+                st = (stat.st_mtime_ns, stat.st_size)
+                fresh[job.shown] = CachedFile(*st, outcome.sha, *outcome.result)
     cache.put_files(fresh.items(), keep={shown for _, shown in files})
     articles = tuple(a for _, shown in files if (a := results[shown][0]) is not None)
     diagnostics = tuple(d for _, shown in files for d in results[shown][1])
-    return Loaded(articles, diagnostics, len(files), len(jobs_to_parse))
+    return Loaded(articles, diagnostics, len(files), parsed)
