@@ -113,6 +113,10 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildReport:
         check_templates(env)
         loaded = load_articles(site_dir, config.tz, cache, jobs, config.max_file_size, files)
         assembled = assemble_site(config, loaded.articles, drafts=options.drafts)
+        # The assembled site holds new copies of the articles: let the loaded ones go
+        # before workers fork, so they neither inherit nor copy them.
+        parsed, found = loaded.parsed, loaded.diagnostics + assembled.diagnostics
+        del loaded
         site = assembled.site
         pages = plan_pages(site)
         feeds = render_feeds(site)
@@ -123,7 +127,6 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildReport:
             *collect_static(theme),
         )
         check_unique_paths([*(p.output_path for p in pages), *(f.path for f in extras)])
-        found = loaded.diagnostics + assembled.diagnostics
         diagnostics = tuple(sorted(notes + found, key=sort_key))
         if options.strict:
             diagnostics = tuple(replace(d, severity=Severity.ERROR) for d in diagnostics)
@@ -150,7 +153,7 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildReport:
         diagnostics=diagnostics,
         seconds=time.perf_counter() - started,
         written=written,
-        parsed=loaded.parsed,
+        parsed=parsed,
         rendered=rendered,
     )
 
