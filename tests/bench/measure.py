@@ -3,10 +3,11 @@
 Owns the low-level measurements the runner reports, using only the standard library
 and Linux's /proc: a sampler thread sums the resident memory (RSS, from
 /proc/PID/statm) and the proportional set size (PSS, from /proc/PID/smaps_rollup) of
-the process and all its descendants every ~50 ms and keeps the highest sum of each; a
-snapshot of an output folder (size, mtime_ns and a hash of every file) tells which
-files a build created, changed or removed. It runs commands and reads files; it never
-changes anything (it only asks the kernel to flush dirty pages, `sync`, before a run).
+the process and all its descendants (RSS every ~50 ms, PSS every ~0.5 s) and keeps
+the highest sum of each; a snapshot of an output folder (size, mtime_ns and a hash of
+every file) tells which files a build created, changed or removed. It runs commands
+and reads files; it never changes anything (it only asks the kernel to flush dirty
+pages, `sync`, before a run).
 """
 
 from __future__ import annotations
@@ -23,6 +24,10 @@ from pathlib import Path
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 POLL_SECONDS = 0.05
+PSS_EVERY = 10
+"""Polls between two readings of PSS (0.5 s). Reading smaps_rollup makes the kernel walk
+the process's page tables: at every poll it took a large share of a core from the
+measured build and slowed its page faults."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,8 +85,9 @@ def _pss_bytes(pid: int) -> int:
     return 0
 
 
-def tree_memory_bytes(root: int) -> tuple[int, int]:
-    """(RSS sum, PSS sum) of `root` and all its descendants, right now, in one pass."""
+def tree_memory_bytes(root: int, with_pss: bool = True) -> tuple[int, int]:
+    """(RSS sum, PSS sum) of `root` and all its descendants, right now, in one pass;
+    the PSS sum is 0 unless `with_pss`."""
     rss, pss, stack, seen = 0, 0, [root], set()
     while stack:
         pid = stack.pop()
@@ -89,7 +95,7 @@ def tree_memory_bytes(root: int) -> tuple[int, int]:
             continue
         seen.add(pid)
         rss += _rss_bytes(pid)
-        pss += _pss_bytes(pid)
+        pss += _pss_bytes(pid) if with_pss else 0
         stack += _children(pid)
     return rss, pss
 
@@ -103,8 +109,10 @@ class _PeakSampler(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
+        polls = 0
         while not self._stop_event.is_set():
-            rss, pss = tree_memory_bytes(self.pid)
+            rss, pss = tree_memory_bytes(self.pid, with_pss=polls % PSS_EVERY == 0)
+            polls += 1
             self.peak_rss = max(self.peak_rss, rss)
             self.peak_pss = max(self.peak_pss, pss)
             self._stop_event.wait(POLL_SECONDS)
