@@ -3,11 +3,11 @@
 Owns the low-level measurements the runner reports, using only the standard library
 and Linux's /proc: a sampler thread sums the resident memory (RSS, from
 /proc/PID/statm) and the proportional set size (PSS, from /proc/PID/smaps_rollup) of
-the process and all its descendants (RSS every ~50 ms, PSS every ~0.5 s) and keeps
-the highest sum of each; a snapshot of an output folder (size, mtime_ns and a hash of
-every file) tells which files a build created, changed or removed. It runs commands
-and reads files; it never changes anything (it only asks the kernel to flush dirty
-pages, `sync`, before a run).
+the process and all its descendants (RSS every ~50 ms, PSS every 0.2 to 0.5 s) and
+keeps the highest sum of each; a snapshot of an output folder (size, mtime_ns and a
+hash of every file) tells which files a build created, changed or removed. It runs
+commands and reads files; it never changes anything (it only asks the kernel to flush
+dirty pages, `sync`, before a run).
 """
 
 from __future__ import annotations
@@ -25,9 +25,11 @@ from pathlib import Path
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 POLL_SECONDS = 0.05
 PSS_EVERY = 10
-"""Polls between two readings of PSS (0.5 s). Reading smaps_rollup makes the kernel walk
+"""Polls between two readings of PSS (0.5 s), unless the RSS sum reached a new high
+(then at most every `PSS_AFTER_PEAK` polls). Reading smaps_rollup makes the kernel walk
 the process's page tables: at every poll it took a large share of a core from the
 measured build and slowed its page faults."""
+PSS_AFTER_PEAK = 4
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,10 +111,15 @@ class _PeakSampler(threading.Thread):
         self._stop_event = threading.Event()
 
     def run(self) -> None:
-        polls = 0
+        since_pss = PSS_EVERY  # polls since PSS was read: read it at once
         while not self._stop_event.is_set():
-            rss, pss = tree_memory_bytes(self.pid, with_pss=polls % PSS_EVERY == 0)
-            polls += 1
+            rss, _ = tree_memory_bytes(self.pid, with_pss=False)
+            rising = rss > self.peak_rss and since_pss >= PSS_AFTER_PEAK
+            pss = 0
+            if rising or since_pss >= PSS_EVERY:
+                rss, pss = tree_memory_bytes(self.pid)
+                since_pss = 0
+            since_pss += 1
             self.peak_rss = max(self.peak_rss, rss)
             self.peak_pss = max(self.peak_pss, pss)
             self._stop_event.wait(POLL_SECONDS)

@@ -494,9 +494,10 @@ NOTES = """\
   resident memory of the process and all its descendants, polled every 50 ms (shared
   pages of worker processes are counted once per process). **peak PSS**: the highest
   sum of their proportional set sizes (`Pss` in `/proc/PID/smaps_rollup`: each shared
-  page divided among the processes sharing it), read every 0.5 s (more often, the
-  reading itself slows the build), i.e. the memory the tree really occupies; this is
-  the figure to compare with a memory budget across processes.
+  page divided among the processes sharing it), read every 0.2 s while the RSS sum
+  rises and every 0.5 s otherwise (more often, the reading itself slows the build),
+  i.e. the memory the tree really occupies; this is the figure to compare with a memory
+  budget across processes.
 - The OS file cache is warm for every run (the files were just written), and one
   untimed build of a tiny site runs first. The file system is synced (`sync`) before
   each timed run, so one run's write-back is not charged to the next. Nothing else on
