@@ -51,7 +51,7 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import TracebackType
 
 from generator.diagnostics import BuildError, error
@@ -110,11 +110,16 @@ class Staged:
 
 def safe_target(output_dir: Path, relative: str) -> Path:
     """The path of `relative` inside `output_dir`; `BuildError` if it would leave it."""
-    parts = PurePosixPath(relative).parts
+    return Path(_safe_path(str(output_dir), relative))
+
+
+def _safe_path(output_dir: str, relative: str) -> str:
+    """`safe_target` on strings, for the loops over every file of a build."""
+    parts = [p for p in relative.split("/") if p and p != "."]
     unsafe = (
         not parts
         or relative.startswith("/")
-        or any(p in ("", ".", "..") for p in parts)
+        or ".." in parts
         or any(c in relative for c in "\\\0\n\r")
         or parts[0] in RESERVED
         or parts[-1].endswith(TEMPORARY_SUFFIX)
@@ -125,7 +130,7 @@ def safe_target(output_dir: Path, relative: str) -> Path:
             "rename the file (no '..', backslashes, line breaks or '.broadsheet-' names)"
         )
         raise BuildError((error(relative, None, message),))
-    return output_dir.joinpath(*parts)
+    return os.path.join(output_dir, *parts)
 
 
 def _failure(exc: OSError, fallback: Path) -> BuildError:
@@ -262,8 +267,10 @@ class OutputWriter:
     def _rename_order(self) -> tuple[str, ...]:
         """Staged files: new ones, then ones no build wrote, then the site's own."""
 
+        output = str(self._output)
+
         def step(relative: str) -> int:
-            if not (self._output / relative).exists():
+            if not os.path.exists(os.path.join(output, relative)):
                 return 0
             return 1 if relative not in self._previous else 2
 
@@ -308,20 +315,22 @@ class Journal:
         at any point, or killed again while being finished, can always be finished.
         Returns the digest of the manifest written."""
         manifest = dict(self.manifest)
+        output = str(output_dir)
         for relative in self.renames:
             try:
-                target = safe_target(output_dir, relative)
+                target = _safe_path(output, relative)
             except BuildError:
                 manifest.pop(relative, None)
                 continue
-            staged = _temporary(target)
-            if staged.is_file():
-                os.replace(staged, target)
-            elif target.is_file():
-                # Renamed before the kill, or staged no more: record what is there.
-                manifest[relative] = _digest(target)
-            else:
-                manifest.pop(relative, None)
+            folder, name = os.path.split(target)
+            try:
+                os.replace(os.path.join(folder, f".{name}{TEMPORARY_SUFFIX}"), target)
+            except FileNotFoundError:
+                if os.path.isfile(target):
+                    # Renamed before the kill, or staged no more: record what is there.
+                    manifest[relative] = _digest(Path(target))
+                else:
+                    manifest.pop(relative, None)
         for relative in self.removals:
             _remove(output_dir, relative)
         digest = _write_manifest(output_dir, manifest)
