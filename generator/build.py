@@ -79,19 +79,29 @@ class BuildReport:
 
 
 def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport:
-    # A build makes hundreds of thousands of long-lived objects and no garbage cycles
-    # worth collecting; the cycle collector would walk them all again and again, and in
-    # forked workers its marks would copy memory pages that could stay shared.
+    # Loading and assembling make hundreds of thousands of long-lived objects and no
+    # garbage cycles: the cycle collector would walk them all again and again. It is
+    # paused until the site is planned, then resumed with those objects frozen out of
+    # its reach (`_resume_collector`), since rendering does leave cycles behind.
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(site_dir, options)
+        return _build(site_dir, options, collecting)
     finally:
+        gc.unfreeze()
         if collecting:
             gc.enable()
 
 
-def _build(site_dir: Path, options: BuildOptions) -> BuildReport:
+def _resume_collector(collecting: bool) -> None:
+    """Freeze what the build holds (forked workers then never touch it to mark it, so
+    its memory pages stay shared) and let the collector run again for what follows."""
+    gc.freeze()
+    if collecting:
+        gc.enable()
+
+
+def _build(site_dir: Path, options: BuildOptions, collecting: bool = True) -> BuildReport:
     started = time.perf_counter()
     config = load_config(site_dir)
     if options.base_url:
@@ -131,6 +141,7 @@ def _build(site_dir: Path, options: BuildOptions) -> BuildReport:
         if options.strict:
             diagnostics = tuple(replace(d, severity=Severity.ERROR) for d in diagnostics)
         written, rendered = None, 0
+        _resume_collector(collecting)
         if not options.write:
             rendered = sum(1 for _ in render_pages(env, site, pages, jobs))
         elif not (options.strict and diagnostics):
