@@ -81,7 +81,7 @@ class BuildReport:
 def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport:
     # Loading and assembling make hundreds of thousands of long-lived objects and no
     # garbage cycles: the cycle collector would walk them all again and again. It is
-    # paused until the site is planned, then resumed with those objects frozen out of
+    # paused until the pages to render are known, then resumed with those objects out of
     # its reach (`_resume_collector`), since rendering does leave cycles behind.
     collecting = gc.isenabled()
     gc.disable()
@@ -141,12 +141,14 @@ def _build(site_dir: Path, options: BuildOptions, collecting: bool = True) -> Bu
         if options.strict:
             diagnostics = tuple(replace(d, severity=Severity.ERROR) for d in diagnostics)
         written, rendered = None, 0
-        _resume_collector(collecting)
         if not options.write:
+            _resume_collector(collecting)
             rendered = sum(1 for _ in render_pages(env, site, pages, jobs))
         elif not (options.strict and diagnostics):
             prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
-            written, rendered = _write(output, prune, env, site, pages, extras, cache, salt, jobs)
+            written, rendered = _write(
+                output, prune, env, site, pages, extras, cache, salt, jobs, collecting
+            )
             manifest = written.manifest
             counts = (
                 len(site.articles),
@@ -209,6 +211,7 @@ def _write(
     cache: BuildCache,
     salt: str,
     jobs: int,
+    collecting: bool,
 ) -> tuple[WriteReport, int]:
     """Render the pages whose inputs changed and commit them with the other files."""
     digests = PageDigests(salt, site)
@@ -223,6 +226,7 @@ def _write(
                 records[page.output_path] = record
             else:
                 todo.append(page)
+        _resume_collector(collecting)  # fingerprinting every page above makes no cycles
         share = {"env": env, "site": site, "pages": todo, "digests": digests}
         share.update(out=out.output_dir, previous=out.previous)
         for result in parallel_map(_render_and_stage, range(len(todo)), jobs, share=share):
