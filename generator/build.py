@@ -101,7 +101,7 @@ def _resume_collector(collecting: bool) -> None:
         gc.enable()
 
 
-def _build(site_dir: Path, options: BuildOptions, collecting: bool = True) -> BuildReport:
+def _build(site_dir: Path, options: BuildOptions, collecting: bool) -> BuildReport:
     started = time.perf_counter()
     config = load_config(site_dir)
     if options.base_url:

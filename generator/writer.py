@@ -324,7 +324,7 @@ class Journal:
                 continue
             folder, name = os.path.split(target)
             try:
-                os.replace(os.path.join(folder, f".{name}{TEMPORARY_SUFFIX}"), target)
+                os.replace(os.path.join(folder, _temporary_name(name)), target)
             except FileNotFoundError:
                 if os.path.isfile(target):
                     # Renamed before the kill, or staged no more: record what is there.
@@ -455,7 +455,12 @@ def manifest_digest(output_dir: Path) -> str | None:
 
 
 def _temporary(target: Path) -> Path:
-    return target.with_name(f".{target.name}{TEMPORARY_SUFFIX}")
+    return target.with_name(_temporary_name(target.name))
+
+
+def _temporary_name(name: str) -> str:
+    """The name of the temporary file staged beside the file called `name`."""
+    return f".{name}{TEMPORARY_SUFFIX}"
 
 
 def _digest(path: Path) -> str:
