@@ -10,6 +10,7 @@ import argparse
 import signal
 import sys
 import threading
+import time
 import webbrowser
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -151,6 +152,17 @@ def _interrupt_once() -> Callable[[int, FrameType | None], None]:
     return handler
 
 
+SIGNAL_POLL_SECONDS = 0.2
+
+
+def _wait_for_a_signal() -> None:
+    """Sleep until a signal handler raises. In slices: Linux may hand the signal to
+    any thread, and Python runs its handler on the main thread only when that thread
+    next runs, which a wait without end would never let it do."""
+    while True:
+        time.sleep(SIGNAL_POLL_SECONDS)
+
+
 def _run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     site_dir: Path = args.path.resolve()
     if not site_dir.is_dir():
@@ -178,7 +190,7 @@ def _run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         print(f"watching {', '.join(watched)}; press Ctrl-C to stop", file=out, flush=True)
         if args.open:
             webbrowser.open(preview.url)
-        threading.Event().wait()
+        _wait_for_a_signal()
     except KeyboardInterrupt:
         pass
     finally:

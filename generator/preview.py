@@ -85,7 +85,8 @@ class Preview:
         # the main thread, cannot cut it short: `stop` waits for it instead.
         self._first = threading.Thread(target=self._rebuild, args=(None,), name="broadsheet-build")
         self._first.start()
-        self._first.join()
+        while self._first.is_alive():
+            self._first.join(timeout=0.2)  # in slices, so a signal's handler can run
         self.server.start()
         self._watcher.start()
 

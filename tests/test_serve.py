@@ -418,3 +418,55 @@ def test_a_second_signal_during_the_stop_does_not_cut_it_short(make_site: MakeSi
         if process.poll() is None:
             process.kill()
             process.wait(timeout=5)
+
+
+_SIGNAL_FROM_ANOTHER_THREAD = """
+import signal, sys, threading, time
+from generator import cli
+
+watching = threading.Event()
+
+
+class Out:
+    def write(self, text: str) -> int:
+        sys.stdout.write(text)
+        if "press Ctrl-C" in text:
+            watching.set()
+        return len(text)
+
+    def flush(self) -> None:
+        sys.stdout.flush()
+
+
+def signal_this_thread() -> None:
+    watching.wait()
+    time.sleep(0.5)  # let the main thread settle into its wait
+    signal.pthread_kill(threading.get_ident(), signal.SIGTERM)
+
+
+threading.Thread(target=signal_this_thread, daemon=True).start()
+sys.exit(cli.main(["serve", sys.argv[1], "--port", "0"], out=Out()))
+"""
+
+
+def test_a_signal_received_by_another_thread_still_stops_the_preview(
+    make_site: MakeSite,
+) -> None:
+    # Linux hands a process's signal to any thread that does not block it; Python runs
+    # the handler on the main thread only once that thread runs again.
+    site = make_site(FILES)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SIGNAL_FROM_ANOTHER_THREAD, str(site)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = _lines(process.stdout)
+        _line_matching(lines, r"press Ctrl-C to stop")
+        assert process.wait(timeout=10) == 0
+        _line_matching(lines, r"^stopped")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
