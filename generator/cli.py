@@ -7,6 +7,7 @@ aside, 2 nothing could be built.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from generator import __version__
 from generator.build import BuildOptions, BuildReport, build
@@ -241,3 +242,14 @@ def main(
         print(f"error: {exc}", file=err)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def run() -> NoReturn:
+    """The `broadsheet` command: `main`, then an exit that skips the interpreter's
+    teardown. A build leaves a large web of objects behind (a second or more at
+    100,000 articles to free one by one); the operating system reclaims the memory at
+    once. Output is flushed first, and the build has closed its files and cache."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

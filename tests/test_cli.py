@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -240,3 +241,27 @@ def test_summary_is_the_last_line_of_out(make_site: MakeSite) -> None:
         assert word in last, (word, last)
     assert last.startswith("2 articles, ")
     assert "0 errors, 0 warnings" in last
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_the_command_delivers_all_its_output_and_exit_code_through_pipes(
+    make_site: MakeSite, broken: bool
+) -> None:
+    files = {"content/a.md": article("Alpha", "2024-05-01T09:00:00Z")}
+    if broken:
+        files["content/b.md"] = "---\ntitle: [unclosed\n---\n"
+    site = make_site(files)
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    result = subprocess.run(
+        [sys.executable, "-m", "generator", "build", str(site)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=buffered,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == (1 if broken else 0), result.stderr
+    # Piped output is block-buffered: it arrives only if the exit flushed it.
+    assert result.stdout.splitlines()[-1].startswith("1 article, 9 pages, ")
+    assert ("content/b.md:3: error: invalid YAML" in result.stderr) is broken
