@@ -129,7 +129,7 @@ def _build(site_dir: Path, options: BuildOptions, collecting: bool) -> BuildRepo
         del loaded
         site = assembled.site
         pages = plan_pages(site)
-        feeds = render_feeds(site)
+        feeds = render_feeds(site, cache.bodies)
         extras = (
             *feeds,
             *render_sitemaps(site, pages),
@@ -143,7 +143,7 @@ def _build(site_dir: Path, options: BuildOptions, collecting: bool) -> BuildRepo
         written, rendered = None, 0
         if not options.write:
             _resume_collector(collecting)
-            rendered = sum(1 for _ in render_pages(env, site, pages, jobs))
+            rendered = sum(1 for _ in render_pages(env, site, pages, cache.bodies, jobs))
         elif not (options.strict and diagnostics):
             prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
             written, rendered = _write(
@@ -197,7 +197,7 @@ def _open_cache(
         return BuildCache.disabled(), ()
     # Parse results depend on the generator and its Markdown and sanitiser versions;
     # the time zone is part of each file's digest.
-    stamp = f"{__version__}|cache 4|cmarkgfm {version('cmarkgfm')}|nh3 {version('nh3')}"
+    stamp = f"{__version__}|cache 5|cmarkgfm {version('cmarkgfm')}|nh3 {version('nh3')}"
     return BuildCache.open(site_dir, stamp)
 
 
@@ -228,6 +228,7 @@ def _write(
                 todo.append(page)
         _resume_collector(collecting)  # fingerprinting every page above makes no cycles
         share = {"env": env, "site": site, "pages": todo, "digests": digests}
+        share.update(body_of=cache.bodies)
         share.update(out=out.output_dir, previous=out.previous)
         for result in parallel_map(_render_and_stage, range(len(todo)), jobs, share=share):
             if isinstance(result, Diagnostic):
@@ -246,7 +247,7 @@ def _render_and_stage(index: int) -> tuple[Staged, PageRecord] | Diagnostic:
     """Render one page, stage its file and fingerprint it: in a worker, with the pages,
     templates and last manifest inherited from the parent, so only small results travel."""
     page = shared("pages")[index]
-    rendered = render_page(shared("env"), shared("site"), page)
+    rendered = render_page(shared("env"), shared("site"), page, shared("body_of"))
     if isinstance(rendered, Diagnostic):
         return rendered
     try:

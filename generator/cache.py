@@ -3,20 +3,23 @@
 Owns `.broadsheet-cache/` in the site folder (safe to delete). Parsed articles are
 keyed by file path and checked against the file's size, modification time and, when
 those differ, the SHA-256 of its bytes; page fingerprints say which pages a build may
-skip. Everything is stamped with a fingerprint of the generator version and the
+skip. Article bodies live here too, out of the build's memory: keyed by the digest of
+the file they came from, read back one at a time when a page or feed shows them.
+Everything is stamped with a fingerprint of the generator version and the
 settings that shape it: a cache made under other settings is emptied, and a corrupt
 or foreign one is discarded with a warning, never trusted.
 """
 
 from __future__ import annotations
 
+import os
 import pickle
 import sqlite3
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from generator.diagnostics import Diagnostic, warning
+from generator.diagnostics import BuildError, Diagnostic, error, warning
 from generator.model import Article
 
 CACHE_DIR = ".broadsheet-cache"
@@ -29,6 +32,7 @@ CREATE TABLE IF NOT EXISTS files (
 CREATE TABLE IF NOT EXISTS builds (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS pages (
     path TEXT PRIMARY KEY, digest TEXT, output_sha TEXT, uses TEXT);
+CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html TEXT NOT NULL);
 """
 
 
@@ -67,11 +71,53 @@ class LastBuild:
     diagnostics: tuple[Diagnostic, ...]
 
 
+class Bodies:
+    """Reads the bodies a cache holds, in any process: a forked worker opens its own
+    read-only connection, since a connection must not cross a fork."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._db: sqlite3.Connection | None = None
+        self._pid = 0
+
+    def __call__(self, article: Article) -> str:
+        """The article's body HTML, from the cache if it was stowed there."""
+        if article.body_html is not None:
+            return article.body_html
+        if self._db is None or self._pid != os.getpid():
+            if self._path is None:
+                raise BuildError((_lost(article),))
+            self._db = sqlite3.connect(f"{self._path.as_uri()}?mode=ro", uri=True)
+            self._pid = os.getpid()
+        row = self._db.execute(
+            "SELECT html FROM bodies WHERE key = ?", (article.source_hash,)
+        ).fetchone()
+        if row is None:
+            raise BuildError((_lost(article),))
+        html: str = row[0]
+        return html
+
+    def close(self) -> None:
+        if self._db is not None and self._pid == os.getpid():
+            self._db.close()
+        self._db = None
+
+
+def _lost(article: Article) -> Diagnostic:
+    return error(
+        article.source_path,
+        None,
+        f"its body is missing from {CACHE_DIR}/ (changed during the build?); build again",
+    )
+
+
 class BuildCache:
     """An open cache; `BuildCache.disabled()` remembers nothing."""
 
-    def __init__(self, connection: sqlite3.Connection | None) -> None:
+    def __init__(self, connection: sqlite3.Connection | None, path: Path | None = None) -> None:
         self._db = connection
+        self.bodies = Bodies(path if connection is not None else None)
+        """Reads the bodies `stow` put here (and those still inside their articles)."""
 
     @classmethod
     def disabled(cls) -> BuildCache:
@@ -83,12 +129,12 @@ class BuildCache:
         folder = site_dir / CACHE_DIR
         try:
             folder.mkdir(exist_ok=True)
-            return cls(_connect(folder / _FILE, stamp)), ()
+            return cls(_connect(folder / _FILE, stamp), folder / _FILE), ()
         except (sqlite3.DatabaseError, ValueError):
             (folder / _FILE).unlink(missing_ok=True)
             note = warning(f"{CACHE_DIR}/{_FILE}", None, "cache was unreadable; discarded it")
             try:
-                return cls(_connect(folder / _FILE, stamp)), (note,)
+                return cls(_connect(folder / _FILE, stamp), folder / _FILE), (note,)
             except (sqlite3.Error, OSError):
                 return cls.disabled(), (note,)
         except (sqlite3.Error, OSError) as exc:
@@ -97,17 +143,35 @@ class BuildCache:
             )
 
     def files(self) -> dict[str, CachedFile]:
-        """Every cached parse result; an entry that cannot be read is left out."""
+        """Every cached parse result; an entry that cannot be read, or whose body is
+        gone, is left out."""
         if self._db is None:
             return {}
         found = {}
-        for path, mtime_ns, size, sha, blob in self._db.execute("SELECT * FROM files"):
+        rows = self._db.execute(
+            "SELECT path, mtime_ns, size, sha, result, bodies.key IS NOT NULL"
+            " FROM files LEFT JOIN bodies ON bodies.key = files.sha"
+        )
+        for path, mtime_ns, size, sha, blob, has_body in rows:
             try:
                 article, diagnostics = pickle.loads(blob)
             except Exception:  # a damaged entry is only a cache miss
                 continue
+            if article is not None and article.body_html is None and not has_body:
+                continue
             found[path] = CachedFile(mtime_ns, size, sha, article, diagnostics)
         return found
+
+    def stow(self, article: Article) -> Article:
+        """The article without its body, which the cache now holds (`bodies` reads it
+        back); the article itself when there is no cache to hold it. Stowed bodies are
+        kept once `put_files` commits."""
+        if self._db is None or not article.source_hash or article.body_html is None:
+            return article
+        self._db.execute(
+            "INSERT OR REPLACE INTO bodies VALUES (?, ?)", (article.source_hash, article.body_html)
+        )
+        return replace(article, body_html=None)
 
     def put_files(self, entries: Iterable[tuple[str, CachedFile]], keep: set[str]) -> None:
         """Store new parse results; forget files not in `keep` (deleted or renamed)."""
@@ -123,6 +187,7 @@ class BuildCache:
             self._db.executemany(
                 "DELETE FROM files WHERE path = ?", [(p,) for p in known if p not in keep]
             )
+            self._db.execute("DELETE FROM bodies WHERE key NOT IN (SELECT sha FROM files)")
 
     def pages(self) -> dict[str, PageRecord]:
         if self._db is None:
@@ -166,6 +231,7 @@ class BuildCache:
                 self._db.execute("INSERT INTO builds VALUES ('last', ?)", (pickle.dumps(last, 5),))
 
     def close(self) -> None:
+        self.bodies.close()
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -183,6 +249,7 @@ def _connect(path: Path, stamp: str) -> sqlite3.Connection:
                 connection.execute("DELETE FROM files")
                 connection.execute("DELETE FROM pages")
                 connection.execute("DELETE FROM builds")
+                connection.execute("DELETE FROM bodies")
                 connection.executemany(
                     "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                     [("format", _FORMAT), ("stamp", stamp)],

@@ -2,7 +2,8 @@
 
 Owns the feed formats: absolute URLs, RFC 822 dates in RSS, RFC 3339 in Atom,
 stable guids (the article's permanent URL) and XML that is always well-formed,
-with characters XML forbids removed. Pure: site in, `OutputFile` values out.
+with characters XML forbids removed. Pure: site in, `OutputFile` values out (article
+bodies, kept out of the site, come from the `body_of` function it is given).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 from email.utils import format_datetime
 
-from generator.model import Article, OutputFile, Site
+from generator.model import Article, BodyOf, OutputFile, Site
 from generator.urls import absolute_link_to
 
 GENERATOR = "Broadsheet"
@@ -35,12 +36,13 @@ def serialise_xml(root: ET.Element) -> bytes:
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + body + b"\n"
 
 
-def _content(article: Article, full: bool) -> str:
-    return article.body_html if full and article.body_html else ""
-
-
 def render_rss(
-    site: Site, articles: tuple[Article, ...], title: str, page_path: str, feed_path: str
+    site: Site,
+    articles: tuple[Article, ...],
+    title: str,
+    page_path: str,
+    feed_path: str,
+    body_of: BodyOf,
 ) -> OutputFile:
     config = site.config
     absolute = absolute_link_to(config)
@@ -61,14 +63,20 @@ def render_rss(
         _add(item, "link", absolute(article.path))
         _add(item, "guid", absolute(article.path), isPermaLink="true")
         _add(item, "pubDate", format_datetime(article.published))
-        _add(item, "description", _content(article, config.feeds.full_content) or article.excerpt)
+        full = body_of(article) if config.feeds.full_content else ""
+        _add(item, "description", full or article.excerpt)
         for topic in article.topics:
             _add(item, "category", topic.name)
     return OutputFile(feed_path, serialise_xml(rss), "RSS feed")
 
 
 def render_atom(
-    site: Site, articles: tuple[Article, ...], title: str, page_path: str, feed_path: str
+    site: Site,
+    articles: tuple[Article, ...],
+    title: str,
+    page_path: str,
+    feed_path: str,
+    body_of: BodyOf,
 ) -> OutputFile:
     config = site.config
     absolute = absolute_link_to(config)
@@ -96,23 +104,22 @@ def render_atom(
             _add(entry, "category", term=topic.name)
         if article.excerpt:
             _add(entry, "summary", article.excerpt, type="text")
-        content = _content(article, config.feeds.full_content)
+        content = body_of(article) if config.feeds.full_content else ""
         if content:
             _add(entry, "content", content, type="html")
     return OutputFile(feed_path, serialise_xml(feed), "Atom feed")
 
 
-def render_feeds(site: Site) -> tuple[OutputFile, ...]:
+def render_feeds(site: Site, body_of: BodyOf) -> tuple[OutputFile, ...]:
     """The site's RSS and Atom feeds, and an RSS feed for every topic and source."""
     title = site.config.title
     files = [
-        render_rss(site, site.articles, title, "", "feed.xml"),
-        render_atom(site, site.articles, title, "", "atom.xml"),
+        render_rss(site, site.articles, title, "", "feed.xml", body_of),
+        render_atom(site, site.articles, title, "", "atom.xml", body_of),
     ]
     for group in (*site.topics, *site.sources):
-        files.append(
-            render_rss(site, group.articles, f"{group.name} · {title}", group.path, group.feed_path)
-        )
+        name = f"{group.name} · {title}"
+        files.append(render_rss(site, group.articles, name, group.path, group.feed_path, body_of))
     return tuple(files)
 
 

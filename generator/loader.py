@@ -215,12 +215,15 @@ def load_articles(
                 fresh[job.shown] = replace(entry, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
             continue
         assert outcome.result is not None
-        results[job.shown] = outcome.result
+        article, problems = outcome.result
+        if article is not None:
+            article = cache.stow(article)  # the body goes to the cache, out of memory
+        results[job.shown] = (article, problems)
         if outcome.sha:
             parsed += 1
             if stat:
                 st = (stat.st_mtime_ns, stat.st_size)
-                fresh[job.shown] = CachedFile(*st, outcome.sha, *outcome.result)
+                fresh[job.shown] = CachedFile(*st, outcome.sha, article, problems)
     cache.put_files(fresh.items(), keep={shown for _, shown in files})
     articles = tuple(a for _, shown in files if (a := results[shown][0]) is not None)
     diagnostics = tuple(d for _, shown in files for d in results[shown][1])

@@ -74,7 +74,9 @@ class Article:
     """Aware, in the site's time zone."""
     updated: datetime | None
     excerpt: str
-    body_html: str
+    body_html: str | None
+    """None once the build cache holds it (under `source_hash`): read it back with
+    `generator.cache.Bodies`, as the article page and the feeds do."""
     topics: tuple[Term, ...]
     category: str
     provider: Provider | None
@@ -118,6 +120,10 @@ class Article:
     def sort_key(self) -> tuple[float, str]:
         """Newest first when sorted ascending; the slug path breaks ties."""
         return (-self.published.timestamp(), self.path)
+
+
+BodyOf = Callable[[Article], str]
+"""How stages that show bodies get them (`generator.cache.Bodies`)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import jinja2.parser
 
 from generator.config import SiteConfig
 from generator.diagnostics import BuildError, Diagnostic, error
-from generator.model import Page, Site
+from generator.model import BodyOf, Page, Site
 from generator.parallel import parallel_map, shared
 from generator.theme import Theme
 from generator.urls import absolute_link_to, link_to
@@ -122,8 +122,17 @@ class Rendered:
     """The `site` attributes the templates read."""
 
 
-def render_page(env: jinja2.Environment, site: Site, page: Page) -> Rendered | Diagnostic:
-    """One page's HTML, or the diagnostic naming the template and line that failed."""
+def render_page(
+    env: jinja2.Environment, site: Site, page: Page, body_of: BodyOf
+) -> Rendered | Diagnostic:
+    """One page's HTML, or the diagnostic naming the template and line that failed.
+    An article page gets its article's body from `body_of` (the site keeps none)."""
+    if page.article is not None and page.article.body_html is None:
+        try:
+            body = body_of(page.article)
+        except BuildError as exc:
+            return exc.diagnostics[0]
+        page = replace(page, article=replace(page.article, body_html=body))
     recorder = RecordingSite(site)
     try:
         html = env.get_template(page.template).render(site=recorder, page=page)
@@ -134,14 +143,18 @@ def render_page(env: jinja2.Environment, site: Site, page: Page) -> Rendered | D
 
 def _render_job(index: int) -> Rendered | Diagnostic:
     # Workers are forked with the pages in memory: only the index travels.
-    return render_page(shared("env"), shared("site"), shared("pages")[index])
+    return render_page(shared("env"), shared("site"), shared("pages")[index], shared("body_of"))
 
 
 def render_pages(
-    env: jinja2.Environment, site: Site, pages: Sequence[Page], jobs: int = 1
+    env: jinja2.Environment,
+    site: Site,
+    pages: Sequence[Page],
+    body_of: BodyOf,
+    jobs: int = 1,
 ) -> Iterator[Rendered]:
     """Render pages in order, over `jobs` processes; `BuildError` at the first failure."""
-    share = {"env": env, "site": site, "pages": pages}
+    share = {"env": env, "site": site, "pages": pages, "body_of": body_of}
     for result in parallel_map(_render_job, range(len(pages)), jobs, share=share):
         if isinstance(result, Diagnostic):
             raise BuildError((result,))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 import shutil
+import sqlite3
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -121,8 +123,6 @@ def test_corrupt_cache_is_discarded_with_a_warning(tmp_path: Path) -> None:
 def test_foreign_cache_entries_are_not_trusted(tmp_path: Path) -> None:
     site = _big_site(tmp_path / "site", count=5)
     build(site, BuildOptions(jobs=1))
-    import sqlite3
-
     with sqlite3.connect(site / CACHE_DIR / "cache.sqlite") as db:
         db.execute("UPDATE files SET result = x'00ff00ff'")
         db.execute("DELETE FROM builds")
@@ -130,3 +130,50 @@ def test_foreign_cache_entries_are_not_trusted(tmp_path: Path) -> None:
     report = build(site, BuildOptions(jobs=1))
     assert report.errors == 0 and report.articles == 5
     assert report.parsed == 5
+
+
+def _cached(site: Path) -> tuple[list[object], dict[str, str]]:
+    with sqlite3.connect(site / CACHE_DIR / "cache.sqlite") as db:
+        articles = [pickle.loads(blob)[0] for (blob,) in db.execute("SELECT result FROM files")]
+        bodies = dict(db.execute("SELECT key, html FROM bodies").fetchall())
+    return articles, bodies
+
+
+def test_bodies_are_kept_in_the_cache_not_in_the_articles(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=140)
+    (site / "site.yaml").write_text(SITE_YAML + "feeds:\n  full_content: true\n")
+    build(site, BuildOptions(jobs=2))  # workers read the bodies they render
+    articles, bodies = _cached(site)
+    assert len(articles) == 140 and len(bodies) == 140
+    assert all(a.body_html is None and a.source_hash in bodies for a in articles)  # type: ignore[attr-defined]
+    assert "<p>Body of story 7, version 0.</p>\n" in bodies.values()
+    build(site, BuildOptions(output_dir=tmp_path / "inline", jobs=1, cache=False))
+    assert _tree(site / "output") == _tree(tmp_path / "inline")
+    page = next((site / "output").glob("2024/*/*/story-7-v0/index.html")).read_text()
+    assert "<p>Body of story 7, version 0.</p>" in page
+    assert "<description>&lt;p&gt;Body of story " in (site / "output" / "feed.xml").read_text()
+
+
+def test_bodies_of_deleted_files_leave_the_cache(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=5)
+    build(site, BuildOptions(jobs=1))
+    (site / "content" / "a2.md").unlink()
+    (site / "content" / "a3.md").write_text(_article_text(3, 1))
+    build(site, BuildOptions(jobs=1))
+    articles, bodies = _cached(site)
+    assert sorted(bodies.values()) == sorted(
+        f"<p>Body of story {n}, version {v}.</p>\n" for n, v in ((0, 0), (1, 0), (3, 1), (4, 0))
+    )
+    assert {a.source_hash for a in articles} == set(bodies)  # type: ignore[attr-defined]
+
+
+def test_a_body_missing_from_the_cache_is_parsed_again(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=5)
+    build(site, BuildOptions(jobs=1))
+    expected = _tree(site / "output")
+    with sqlite3.connect(site / CACHE_DIR / "cache.sqlite") as db:
+        db.execute("DELETE FROM bodies WHERE html LIKE '%story 2,%'")
+    (site / "output" / "index.html").unlink()  # so the build does not stop at "nothing to do"
+    report = build(site, BuildOptions(jobs=1))
+    assert report.errors == 0 and report.parsed == 1
+    assert _tree(site / "output") == expected
