@@ -56,11 +56,15 @@ def parallel_map(
     jobs: int,
     share: dict[str, Any] | None = None,
     batch_size: int = 64,
+    per_pool: int | None = None,
 ) -> Iterator[Result]:
     """`map(function, items)`, spread over `jobs` forked processes when that pays.
 
     `share` is published for `shared()` before the workers start. An exception in a
-    worker is raised here, in the parent, with its original type.
+    worker is raised here, in the parent, with its original type. With `per_pool`,
+    fresh workers are forked for every `per_pool` items: a worker's memory (what it
+    caches, and the parent's pages it copies by touching their objects) then stays
+    bounded however many items there are.
     """
     _SHARED.clear()
     _SHARED.update(share or {})
@@ -68,6 +72,14 @@ def parallel_map(
     if jobs <= 1 or len(items) < 2 * batch_size or not fork:
         yield from (function(item) for item in items)
         return
+    step = max(per_pool or len(items), batch_size)
+    for start in range(0, len(items), step):
+        yield from _pooled(function, items[start : start + step], jobs, batch_size)
+
+
+def _pooled(
+    function: Callable[[Item], Result], items: Sequence[Item], jobs: int, batch_size: int
+) -> Iterator[Result]:
     batches = (items[i : i + batch_size] for i in range(0, len(items), batch_size))
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(

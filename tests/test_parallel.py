@@ -1,0 +1,40 @@
+"""The worker pool: order, errors, and fresh workers for long runs."""
+
+from __future__ import annotations
+
+import itertools
+import os
+
+import pytest
+
+from generator.parallel import parallel_map, shared
+
+
+def _square_and_pid(number: int) -> tuple[int, int]:
+    return number * number + shared("offset"), os.getpid()
+
+
+def test_results_come_back_in_order_from_the_workers() -> None:
+    results = list(parallel_map(_square_and_pid, range(1000), 2, share={"offset": 1}))
+    assert [value for value, _ in results] == [n * n + 1 for n in range(1000)]
+    workers = {pid for _, pid in results}
+    assert os.getpid() not in workers and 1 <= len(workers) <= 2
+
+
+def test_fresh_workers_take_over_every_per_pool_items() -> None:
+    results = list(parallel_map(_square_and_pid, range(1000), 2, share={"offset": 0}, per_pool=256))
+    assert [value for value, _ in results] == [n * n for n in range(1000)]
+    segments = [{pid for _, pid in results[i : i + 256]} for i in range(0, 1000, 256)]
+    for earlier, later in itertools.pairwise(segments):
+        assert not earlier & later
+
+
+def _fail_on_seven(number: int) -> int:
+    if number == 7:
+        raise LookupError("seven")
+    return number
+
+
+def test_a_worker_error_is_raised_in_the_parent_with_its_type() -> None:
+    with pytest.raises(LookupError, match="seven"):
+        list(parallel_map(_fail_on_seven, range(500), 2))
