@@ -32,6 +32,11 @@ from generator.theme import Theme, collect_static, find_theme, static_signature,
 from generator.version import __version__
 from generator.writer import OutputWriter, Staged, WriteReport, manifest_digest, stage
 
+PAGES_PER_POOL = 2048
+"""Pages rendered by one set of workers before fresh ones are forked. A worker touches
+the objects of every page it renders, and each touch copies the parent's memory page
+holding the object; fresh workers keep those copies to what a few thousand pages use."""
+
 
 @dataclass(frozen=True, slots=True)
 class BuildOptions:
@@ -226,11 +231,15 @@ def _write(
                 records[page.output_path] = record
             else:
                 todo.append(page)
+        digests.settle()
         _resume_collector(collecting)  # fingerprinting every page above makes no cycles
         share = {"env": env, "site": site, "pages": todo, "digests": digests}
         share.update(body_of=cache.bodies)
         share.update(out=out.output_dir, previous=out.previous)
-        for result in parallel_map(_render_and_stage, range(len(todo)), jobs, share=share):
+        rendering = parallel_map(
+            _render_and_stage, range(len(todo)), jobs, share=share, per_pool=PAGES_PER_POOL
+        )
+        for result in rendering:
             if isinstance(result, Diagnostic):
                 raise BuildError((result,))
             staged, record = result

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from generator.model import Article
+from generator.model import Article, Site
 
 # Fields whose content is covered by `Article.source_hash`: the body is a function of
 # the file's bytes and the settings hashed into it.
@@ -40,6 +40,11 @@ class Fingerprinter:
         self._salt = salt
         self._memo: dict[int, str] = {}
         self._keep: list[object] = []  # keeps memoised objects alive, so ids stay unique
+
+    def forget(self) -> None:
+        """Drop what was remembered (digests stay the same; only slower to make)."""
+        self._memo.clear()
+        self._keep.clear()
 
     def of(self, value: object) -> str:
         digest = hashlib.blake2b(self._salt.encode(), digest_size=16)
@@ -97,7 +102,7 @@ class PageDigests:
     """The digest of a page: its own fingerprint plus those of the `site` attributes its
     templates read. Equal digests mean the page would render to the same bytes."""
 
-    def __init__(self, salt: str, site: object) -> None:
+    def __init__(self, salt: str, site: Site) -> None:
         self._fingerprints = Fingerprinter(salt)
         self._site = site
         self._site_parts: dict[str, str] = {}
@@ -105,6 +110,14 @@ class PageDigests:
     def of(self, page: object, uses: frozenset[str]) -> str:
         parts = [self._fingerprints.of(page), *(self._site_part(name) for name in sorted(uses))]
         return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+
+    def settle(self) -> None:
+        """Digest every attribute of the site now, then forget the digests of the
+        objects inside it. Called before workers fork: they then never walk the whole
+        site (which would copy all of the parent's memory into each of them)."""
+        for field in dataclasses.fields(self._site):
+            self._site_part(field.name)
+        self._fingerprints.forget()
 
     def _site_part(self, name: str) -> str:
         if name not in self._site_parts:

@@ -13,6 +13,11 @@ from hypothesis import strategies as st
 from conftest import SITE_YAML, article
 from generator import BuildOptions, build
 from generator.cache import CACHE_DIR
+from generator.config import load_config
+from generator.fingerprint import PageDigests
+from generator.loader import load_articles
+from generator.plan import plan_pages
+from generator.site import assemble_site
 
 TOPICS = ["Rail", "Energy", "C++", "Économie", "ai", "AI"]
 
@@ -177,3 +182,16 @@ def test_a_body_missing_from_the_cache_is_parsed_again(tmp_path: Path) -> None:
     report = build(site, BuildOptions(jobs=1))
     assert report.errors == 0 and report.parsed == 1
     assert _tree(site / "output") == expected
+
+
+def test_settled_digests_equal_those_made_on_demand(tmp_path: Path) -> None:
+    site_dir = _big_site(tmp_path / "site", count=20)
+    config = load_config(site_dir)
+    site = assemble_site(config, load_articles(site_dir, config.tz).articles).site
+    pages = plan_pages(site)
+    uses = frozenset({"topics", "articles", "top_stories", "updated"})
+    on_demand = PageDigests("salt", site)
+    settled = PageDigests("salt", site)
+    settled.settle()
+    assert [settled.of(p, uses) for p in pages] == [on_demand.of(p, uses) for p in pages]
+    assert len({on_demand.of(p, uses) for p in pages}) == len(pages)
