@@ -20,6 +20,8 @@ from generator.model import Article, Site
 # Fields whose content is covered by `Article.source_hash`: the body is a function of
 # the file's bytes and the settings hashed into it.
 _COVERED_BY_SOURCE = frozenset({"body_html"})
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+"""Types digested as their `repr`."""
 
 
 @functools.cache
@@ -51,10 +53,23 @@ class Fingerprinter:
         digest.update(self._part(value).encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
+    def of_once(self, value: object) -> str:
+        """`of` for a value seen once (a page): the same digest, without remembering the
+        value itself (what it holds is still remembered)."""
+        if type(value) in _PLAIN or id(value) in self._memo or isinstance(value, datetime):
+            return self.of(value)
+        text = self._compose(value)
+        if len(text) > 64:
+            text = hashlib.blake2b(
+                text.encode("utf-8", "surrogatepass"), digest_size=16
+            ).hexdigest()
+        digest = hashlib.blake2b(self._salt.encode(), digest_size=16)
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+
     def _part(self, value: object) -> str:
         # Memoised objects are kept alive, so their ids cannot be reused meanwhile.
-        kind = type(value)
-        if kind is str or kind is int or kind is bool or kind is float or value is None:
+        if type(value) in _PLAIN:
             return repr(value)
         key = id(value)
         cached = self._memo.get(key)
@@ -74,14 +89,17 @@ class Fingerprinter:
     def _compose(self, value: Any) -> str:
         part = self._part
         if isinstance(value, tuple | list):
-            return "(" + ",".join([part(v) for v in value]) + ")"
+            return "(" + ",".join([repr(v) if type(v) in _PLAIN else part(v) for v in value]) + ")"
         if isinstance(value, Mapping):
             return "{" + ",".join([f"{part(k)}:{part(v)}" for k, v in value.items()]) + "}"
         if isinstance(value, Article) and value.source_hash:
             return self._article(value)
         if dataclasses.is_dataclass(value) and not isinstance(value, type):
             names, values = _fields_of(type(value))
-            fields = [f"{n}={part(v)}" for n, v in zip(names, values(value), strict=True)]
+            fields = [
+                f"{n}={v!r}" if type(v) in _PLAIN else f"{n}={part(v)}"
+                for n, v in zip(names, values(value), strict=True)
+            ]
             return type(value).__name__ + "(" + ",".join(fields) + ")"
         return type(value).__name__ + ":" + repr(value)
 
@@ -108,7 +126,8 @@ class PageDigests:
         self._site_parts: dict[str, str] = {}
 
     def of(self, page: object, uses: frozenset[str]) -> str:
-        parts = [self._fingerprints.of(page), *(self._site_part(name) for name in sorted(uses))]
+        parts = [self._fingerprints.of_once(page)]
+        parts.extend(self._site_part(name) for name in sorted(uses))
         return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
 
     def settle(self) -> None:

@@ -24,6 +24,7 @@ from generator.model import (
     PeriodLink,
     Section,
     Site,
+    Term,
 )
 
 
@@ -81,13 +82,19 @@ def _archive_pages(archives: tuple[Archive, ...], per_page: int) -> Iterable[Pag
         yield from _archive_pages(archive.children, per_page)
 
 
-def _article_page(article: Article) -> Page:
-    feeds = tuple(
-        FeedLink(f"{t.name} (RSS)", f"topics/{t.slug}/feed.xml", "application/rss+xml")
-        for t in article.topics
-    )
-    return Page(article.path, "article.html", "article", article.title, article=article,
-                feeds=feeds)  # fmt: skip
+def _article_pages(articles: tuple[Article, ...]) -> Iterable[Page]:
+    # Articles on the same topics share one tuple of feed links: fewer objects to hold,
+    # and one to fingerprint.
+    shared: dict[tuple[Term, ...], tuple[FeedLink, ...]] = {}
+    for article in articles:
+        feeds = shared.get(article.topics)
+        if feeds is None:
+            feeds = shared[article.topics] = tuple(
+                FeedLink(f"{t.name} (RSS)", f"topics/{t.slug}/feed.xml", "application/rss+xml")
+                for t in article.topics
+            )
+        yield Page(article.path, "article.html", "article", article.title, article=article,
+                   feeds=feeds)  # fmt: skip
 
 
 def plan_pages(site: Site) -> tuple[Page, ...]:
@@ -96,7 +103,7 @@ def plan_pages(site: Site) -> tuple[Page, ...]:
     home = Section("home", site.config.title, "", "feed.xml")
     pages: list[Page] = [
         *_listing(home, "home.html", site.articles, per_page),
-        *(_article_page(a) for a in site.articles),
+        *_article_pages(site.articles),
         Page("topics/", "topics.html", "topics", "Topics"),
         *_group_pages(site.topics, per_page),
         Page("sources/", "sources.html", "sources", "Sources"),

@@ -14,7 +14,7 @@ from conftest import SITE_YAML, article
 from generator import BuildOptions, build
 from generator.cache import CACHE_DIR
 from generator.config import load_config
-from generator.fingerprint import PageDigests
+from generator.fingerprint import Fingerprinter, PageDigests
 from generator.loader import load_articles
 from generator.plan import plan_pages
 from generator.site import assemble_site
@@ -195,3 +195,5 @@ def test_settled_digests_equal_those_made_on_demand(tmp_path: Path) -> None:
     settled.settle()
     assert [settled.of(p, uses) for p in pages] == [on_demand.of(p, uses) for p in pages]
     assert len({on_demand.of(p, uses) for p in pages}) == len(pages)
+    fingerprints = Fingerprinter("salt")
+    assert [fingerprints.of_once(p) for p in pages] == [Fingerprinter("salt").of(p) for p in pages]
