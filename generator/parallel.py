@@ -7,6 +7,7 @@ travel. Results come back in input order, so parallel output equals serial outpu
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import multiprocessing
@@ -61,7 +62,8 @@ def parallel_map(
     """`map(function, items)`, spread over `jobs` forked processes when that pays.
 
     `share` is published for `shared()` before the workers start. An exception in a
-    worker is raised here, in the parent, with its original type. With `per_pool`,
+    worker is raised here, in the parent, with its original type. If the system will
+    not start workers, the items are mapped in this process. With `per_pool`,
     fresh workers are forked for every `per_pool` items: a worker's memory (what it
     caches, and the parent's pages it copies by touching their objects) then stays
     bounded however many items there are.
@@ -77,14 +79,36 @@ def parallel_map(
         yield from _pooled(function, items[start : start + step], jobs, batch_size)
 
 
+def _start_pool(jobs: int) -> ProcessPoolExecutor | None:
+    """A pool whose `jobs` workers are running; None if the system would not start them
+    (no processes, threads or memory left), once any that did start are stopped."""
+    before = set(multiprocessing.active_children())
+    pool = ProcessPoolExecutor(
+        max_workers=jobs,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_die_with_parent,
+    )
+    try:
+        pool.submit(int)  # forks every worker and starts the pool's own thread
+    except (OSError, RuntimeError):
+        for child in set(multiprocessing.active_children()) - before:
+            child.terminate()
+            child.join()
+        with contextlib.suppress(Exception):  # a pool that never started may fail to stop
+            pool.shutdown(wait=False, cancel_futures=True)
+        return None
+    return pool
+
+
 def _pooled(
     function: Callable[[Item], Result], items: Sequence[Item], jobs: int, batch_size: int
 ) -> Iterator[Result]:
     batches = (items[i : i + batch_size] for i in range(0, len(items), batch_size))
-    context = multiprocessing.get_context("fork")
-    with ProcessPoolExecutor(
-        max_workers=jobs, mp_context=context, initializer=_die_with_parent
-    ) as pool:
+    started = _start_pool(jobs)
+    if started is None:  # the same results, in this process
+        yield from (function(item) for item in items)
+        return
+    with started as pool:
         # A few batches per worker are in flight; a result is dropped once yielded, so
         # memory holds a window of results, not all of them, however slow the consumer.
         pending: deque[Future[list[Result]]] = deque()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import itertools
+import multiprocessing
 import os
+from concurrent.futures import process as futures_process
 
 import pytest
 
@@ -38,3 +41,34 @@ def _fail_on_seven(number: int) -> int:
 def test_a_worker_error_is_raised_in_the_parent_with_its_type() -> None:
     with pytest.raises(LookupError, match="seven"):
         list(parallel_map(_fail_on_seven, range(500), 2))
+
+
+def _refuse_fork() -> int:
+    raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+
+def _refuse_thread(self: object) -> None:
+    raise RuntimeError("can't start new thread")
+
+
+@pytest.mark.parametrize("failure", ["no fork", "second fork", "no thread"])
+def test_when_workers_cannot_start_the_items_are_mapped_here(
+    monkeypatch: pytest.MonkeyPatch, failure: str
+) -> None:
+    real_fork = os.fork
+    forks: list[int] = []
+
+    def fork_once() -> int:
+        forks.append(1)
+        return real_fork() if len(forks) == 1 else _refuse_fork()
+
+    if failure == "no fork":
+        monkeypatch.setattr(os, "fork", _refuse_fork)
+    elif failure == "second fork":
+        monkeypatch.setattr(os, "fork", fork_once)
+    else:
+        monkeypatch.setattr(futures_process._ExecutorManagerThread, "start", _refuse_thread)
+    before = set(multiprocessing.active_children())
+    results = list(parallel_map(_square_and_pid, range(500), 2, share={"offset": 0}))
+    assert results == [(n * n, os.getpid()) for n in range(500)]
+    assert set(multiprocessing.active_children()) == before  # none left waiting for work
