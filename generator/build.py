@@ -233,9 +233,15 @@ def _write(
                 todo.append(page)
         digests.settle()
         _resume_collector(collecting)  # fingerprinting every page above makes no cycles
-        share = {"env": env, "site": site, "pages": todo, "digests": digests}
-        share.update(body_of=cache.bodies)
-        share.update(out=out.output_dir, previous=out.previous)
+        share = {
+            "env": env,
+            "site": site,
+            "pages": todo,
+            "digests": digests,
+            "body_of": cache.bodies,
+            "out": out.output_dir,
+            "previous": out.previous,
+        }
         rendering = parallel_map(
             _render_and_stage, range(len(todo)), jobs, share=share, per_pool=PAGES_PER_POOL
         )

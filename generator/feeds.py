@@ -36,6 +36,10 @@ def serialise_xml(root: ET.Element) -> bytes:
     return b'<?xml version="1.0" encoding="utf-8"?>\n' + body + b"\n"
 
 
+def _content(article: Article, full: bool, body_of: BodyOf) -> str:
+    return body_of(article) if full else ""
+
+
 def render_rss(
     site: Site,
     articles: tuple[Article, ...],
@@ -63,8 +67,11 @@ def render_rss(
         _add(item, "link", absolute(article.path))
         _add(item, "guid", absolute(article.path), isPermaLink="true")
         _add(item, "pubDate", format_datetime(article.published))
-        full = body_of(article) if config.feeds.full_content else ""
-        _add(item, "description", full or article.excerpt)
+        _add(
+            item,
+            "description",
+            _content(article, config.feeds.full_content, body_of) or article.excerpt,
+        )
         for topic in article.topics:
             _add(item, "category", topic.name)
     return OutputFile(feed_path, serialise_xml(rss), "RSS feed")
@@ -104,7 +111,7 @@ def render_atom(
             _add(entry, "category", term=topic.name)
         if article.excerpt:
             _add(entry, "summary", article.excerpt, type="text")
-        content = body_of(article) if config.feeds.full_content else ""
+        content = _content(article, config.feeds.full_content, body_of)
         if content:
             _add(entry, "content", content, type="html")
     return OutputFile(feed_path, serialise_xml(feed), "Atom feed")

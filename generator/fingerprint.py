@@ -49,20 +49,16 @@ class Fingerprinter:
         self._keep.clear()
 
     def of(self, value: object) -> str:
-        digest = hashlib.blake2b(self._salt.encode(), digest_size=16)
-        digest.update(self._part(value).encode("utf-8", "surrogatepass"))
-        return digest.hexdigest()
+        return self._salted(self._part(value))
 
     def of_once(self, value: object) -> str:
         """`of` for a value seen once (a page): the same digest, without remembering the
         value itself (what it holds is still remembered)."""
         if type(value) in _PLAIN or id(value) in self._memo or isinstance(value, datetime):
             return self.of(value)
-        text = self._compose(value)
-        if len(text) > 64:
-            text = hashlib.blake2b(
-                text.encode("utf-8", "surrogatepass"), digest_size=16
-            ).hexdigest()
+        return self._salted(self._composed(value))
+
+    def _salted(self, text: str) -> str:
         digest = hashlib.blake2b(self._salt.encode(), digest_size=16)
         digest.update(text.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
@@ -77,13 +73,18 @@ class Fingerprinter:
             return cached
         if isinstance(value, datetime):
             return value.isoformat()
+        text = self._composed(value)
+        self._memo[key] = text
+        self._keep.append(value)
+        return text
+
+    def _composed(self, value: object) -> str:
+        """The value spelled out, or the digest of that spelling when it is long."""
         text = self._compose(value)
         if len(text) > 64:
             text = hashlib.blake2b(
                 text.encode("utf-8", "surrogatepass"), digest_size=16
             ).hexdigest()
-        self._memo[key] = text
-        self._keep.append(value)
         return text
 
     def _compose(self, value: Any) -> str:
