@@ -7,6 +7,7 @@ could be built. Never prints, never exits.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import hashlib
 import time
@@ -245,12 +246,15 @@ def _write(
         rendering = parallel_map(
             _render_and_stage, range(len(todo)), jobs, share=share, per_pool=PAGES_PER_POOL
         )
-        for result in rendering:
-            if isinstance(result, Diagnostic):
-                raise BuildError((result,))
-            staged, record = result
-            out.record(staged)
-            records[staged.relative] = record
+        # Closed on the way out, before the writer cleans up: the workers have stopped
+        # staging files by then, so none is left behind.
+        with contextlib.closing(rendering):
+            for result in rendering:
+                if isinstance(result, Diagnostic):
+                    raise BuildError((result,))
+                staged, record = result
+                out.record(staged)
+                records[staged.relative] = record
         for file in extras:
             out.add(file.path, file.data)
         report = out.commit()

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
@@ -58,7 +58,7 @@ def parallel_map(
     share: dict[str, Any] | None = None,
     batch_size: int = 64,
     per_pool: int | None = None,
-) -> Iterator[Result]:
+) -> Generator[Result, None, None]:
     """`map(function, items)`, spread over `jobs` forked processes when that pays.
 
     `share` is published for `shared()` before the workers start. An exception in a
@@ -102,7 +102,7 @@ def _start_pool(jobs: int) -> ProcessPoolExecutor | None:
 
 def _pooled(
     function: Callable[[Item], Result], items: Sequence[Item], jobs: int, batch_size: int
-) -> Iterator[Result]:
+) -> Generator[Result, None, None]:
     batches = (items[i : i + batch_size] for i in range(0, len(items), batch_size))
     started = _start_pool(jobs)
     if started is None:  # the same results, in this process
