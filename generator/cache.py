@@ -116,6 +116,10 @@ class BuildCache:
 
     def __init__(self, connection: sqlite3.Connection | None, path: Path | None = None) -> None:
         self._db = connection
+        self._known: dict[str, str] | None = None
+        """The digest of each cached file, by path, once `files` has read them."""
+        self._stowed: set[str] = set()
+        """Keys of the bodies `stow` added since the last `put_files`."""
         self.bodies = Bodies(path if connection is not None else None)
         """Reads the bodies `stow` put here (and those still inside their articles)."""
 
@@ -148,16 +152,15 @@ class BuildCache:
         if self._db is None:
             return {}
         found = {}
-        rows = self._db.execute(
-            "SELECT path, mtime_ns, size, sha, result, bodies.key IS NOT NULL"
-            " FROM files LEFT JOIN bodies ON bodies.key = files.sha"
-        )
-        for path, mtime_ns, size, sha, blob, has_body in rows:
+        bodies = {key for (key,) in self._db.execute("SELECT key FROM bodies")}
+        self._known = {}
+        for path, mtime_ns, size, sha, blob in self._db.execute("SELECT * FROM files"):
+            self._known[path] = sha
             try:
                 article, diagnostics = pickle.loads(blob)
             except Exception:  # a damaged entry is only a cache miss
                 continue
-            if article is not None and article.body_html is None and not has_body:
+            if article is not None and article.body_html is None and sha not in bodies:
                 continue
             found[path] = CachedFile(mtime_ns, size, sha, article, diagnostics)
         return found
@@ -171,23 +174,33 @@ class BuildCache:
         self._db.execute(
             "INSERT OR REPLACE INTO bodies VALUES (?, ?)", (article.source_hash, article.body_html)
         )
+        self._stowed.add(article.source_hash)
         return replace(article, body_html=None)
 
     def put_files(self, entries: Iterable[tuple[str, CachedFile]], keep: set[str]) -> None:
-        """Store new parse results; forget files not in `keep` (deleted or renamed)."""
+        """Store new parse results; forget files not in `keep` (deleted or renamed), and
+        the bodies no entry refers to any more."""
         if self._db is None:
             return
+        entries = list(entries)
+        known = self._known
+        if known is None:  # `files` was not read: look the entries up
+            known = dict(self._db.execute("SELECT path, sha FROM files").fetchall())
+        gone = [path for path in known if path not in keep]
+        after = {path: sha for path, sha in known.items() if path in keep}
+        after.update((path, entry.sha) for path, entry in entries)
+        dropped = {known[path] for path in gone}
+        dropped.update(known[path] for path, _ in entries if path in known)
+        orphans = (dropped | self._stowed) - set(after.values())
         rows = (  # pickled one at a time: all of them at once would double the memory
             (path, e.mtime_ns, e.size, e.sha, pickle.dumps((e.article, e.diagnostics), 5))
             for path, e in entries
         )
         with self._db:
             self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
-            known = [row[0] for row in self._db.execute("SELECT path FROM files")]
-            self._db.executemany(
-                "DELETE FROM files WHERE path = ?", [(p,) for p in known if p not in keep]
-            )
-            self._db.execute("DELETE FROM bodies WHERE key NOT IN (SELECT sha FROM files)")
+            self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
+            self._db.executemany("DELETE FROM bodies WHERE key = ?", [(k,) for k in orphans])
+        self._known, self._stowed = after, set()
 
     def pages(self) -> dict[str, PageRecord]:
         if self._db is None:

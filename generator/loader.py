@@ -22,7 +22,7 @@ from generator.diagnostics import Diagnostic, error, warning
 from generator.frontmatter import FrontMatterError, decode, split
 from generator.markup import render_markdown
 from generator.model import Article
-from generator.parallel import parallel_map
+from generator.parallel import parallel_map, shared
 from generator.schema import parse_article
 
 CONTENT_DIR = "content"
@@ -40,33 +40,66 @@ class Loaded:
     """Files parsed in this build; the others came from the cache."""
 
 
-def find_article_files(site_dir: Path) -> tuple[tuple[Path, str], ...]:
-    """Every article file as (absolute path, display path), sorted by display path."""
-    content = site_dir / CONTENT_DIR
-    found: list[tuple[Path, str]] = []
-    for folder, dirs, files in os.walk(content):
-        dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
-        for name in files:
-            path = Path(folder) / name
-            if name.startswith((".", "_")) or path.suffix.lower() not in EXTENSIONS:
-                continue
-            found.append((path, path.relative_to(site_dir).as_posix()))
-    return tuple(sorted(found, key=lambda item: item[1]))
+@dataclass(frozen=True, slots=True)
+class ArticleFile:
+    """An article file as found, with the size and time it had then."""
+
+    path: str
+    """Where to read it."""
+    shown: str
+    """Its path from the site folder, with `/` separators: how messages name it."""
+    size: int
+    mtime_ns: int
+    readable: bool = True
+    """False when it could not be measured (a dangling link, say): reading it will say why."""
 
 
-ArticleFiles = tuple[tuple[Path, str], ...]
+def find_article_files(site_dir: Path) -> tuple[ArticleFile, ...]:
+    """Every article file under `content/`, measured once, sorted by display path.
+    Names starting with `.` or `_` are skipped, and so are linked folders."""
+    found: list[ArticleFile] = []
+    _scan(str(site_dir / CONTENT_DIR), f"{CONTENT_DIR}/", found)
+    found.sort(key=lambda file: file.shown)
+    return tuple(found)
+
+
+def _scan(folder: str, shown: str, found: list[ArticleFile]) -> None:
+    try:
+        entries = list(os.scandir(folder))
+    except OSError:
+        return  # a folder that cannot be listed has no articles to offer
+    for entry in entries:
+        name = entry.name
+        if name.startswith((".", "_")):
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        if is_dir:
+            if not entry.is_symlink():
+                _scan(entry.path, f"{shown}{name}/", found)
+            continue
+        if os.path.splitext(name)[1].lower() not in EXTENSIONS:
+            continue
+        try:
+            status = entry.stat()
+            found.append(ArticleFile(entry.path, shown + name, status.st_size, status.st_mtime_ns))
+        except OSError:
+            found.append(ArticleFile(entry.path, shown + name, 0, 0, readable=False))
+
+
+ArticleFiles = tuple[ArticleFile, ...]
 
 
 def content_signature(files: ArticleFiles) -> str:
     """Digest of the name, size and modification time of every article file."""
-    digest = hashlib.sha256()
-    for path, shown in files:
-        try:
-            stat = path.stat()
-            digest.update(f"{shown}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
-        except OSError:
-            digest.update(f"{shown}\0missing\0".encode())
-    return digest.hexdigest()
+    return hashlib.sha256(
+        "".join(
+            f"{f.shown}\0{f.size}\0{f.mtime_ns}\0" if f.readable else f"{f.shown}\0missing\0"
+            for f in files
+        ).encode("utf-8", "surrogateescape")
+    ).hexdigest()
 
 
 def parse_file(
@@ -140,15 +173,19 @@ def _sha(raw: bytes, tz: ZoneInfo) -> str:
 
 @dataclass(frozen=True, slots=True)
 class _Job:
-    """A file to read and, unless its bytes are those cached, parse (in a worker)."""
+    """A file to read and, unless its bytes are those cached, parse (in a worker, which
+    finds the site folder, time zone and size limit in `shared("reading")`)."""
 
-    path: Path
-    shown: str
-    site_dir: Path
-    zone: str
-    limit: int
+    file: ArticleFile
     cached_sha: str
     """SHA-256 of the cached parse's bytes; "" if there is none."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    site_dir: Path
+    tz: ZoneInfo
+    limit: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,14 +198,15 @@ class _Outcome:
 
 def _read_and_parse(job: _Job) -> _Outcome:
     # Workers read the files themselves, so the parent never holds them all.
-    raw, problem = _read(job.path, job.shown, job.site_dir, job.limit)
+    reading: _Reading = shared("reading")
+    path, shown = Path(job.file.path), job.file.shown
+    raw, problem = _read(path, shown, reading.site_dir, reading.limit)
     if raw is None:
         return _Outcome("", (None, (problem,) if problem else ()))
-    tz = ZoneInfo(job.zone)
-    sha = _sha(raw, tz)
+    sha = _sha(raw, reading.tz)
     if sha == job.cached_sha:
         return _Outcome(sha, None)
-    return _Outcome(sha, parse_file(raw, job.shown, job.path.stem, tz, sha))
+    return _Outcome(sha, parse_file(raw, shown, path.stem, reading.tz, sha))
 
 
 def load_articles(
@@ -181,50 +219,47 @@ def load_articles(
 ) -> Loaded:
     """Load every article under `site_dir/content`; bad files become diagnostics.
 
-    Files whose size and modification time (or, failing that, bytes) match the cache
-    are not parsed again. Files over `max_file_size` bytes are set aside unread.
+    Files whose size and modification time (as measured in `files`; or, failing that,
+    bytes) match the cache are not parsed again. Files over `max_file_size` bytes are
+    set aside unread.
     """
     cache = cache or BuildCache.disabled()
     cached = cache.files()
     results: dict[str, tuple[Article | None, tuple[Diagnostic, ...]]] = {}
     fresh: dict[str, CachedFile] = {}
     to_read: list[_Job] = []
-    stats: dict[str, os.stat_result | None] = {}
     files = find_article_files(site_dir) if files is None else files
-    for path, shown in files:
+    for file in files:
+        shown = file.shown
         entry = cached.get(shown)
-        try:
-            stat: os.stat_result | None = path.stat()
-        except OSError:
-            stat = None
-        stats[shown] = stat
-        if stat and stat.st_size > max_file_size:
-            results[shown] = (None, (_too_large(shown, stat.st_size, max_file_size),))
-            continue
-        if entry and stat and (entry.mtime_ns, entry.size) == (stat.st_mtime_ns, stat.st_size):
+        if file.readable and file.size > max_file_size:
+            results[shown] = (None, (_too_large(shown, file.size, max_file_size),))
+        elif entry and file.readable and (entry.mtime_ns, entry.size) == (file.mtime_ns, file.size):
             results[shown] = (entry.article, entry.diagnostics)
-            continue
-        sha = entry.sha if entry else ""
-        to_read.append(_Job(path, shown, site_dir, str(tz), max_file_size, sha))
+        else:
+            to_read.append(_Job(file, entry.sha if entry else ""))
     parsed = 0
-    for job, outcome in zip(to_read, parallel_map(_read_and_parse, to_read, jobs), strict=True):
-        stat, entry = stats[job.shown], cached.get(job.shown)
+    reading = {"reading": _Reading(site_dir, tz, max_file_size)}
+    outcomes = parallel_map(_read_and_parse, to_read, jobs, share=reading)
+    for job, outcome in zip(to_read, outcomes, strict=True):
+        file, entry = job.file, cached.get(job.file.shown)
         if outcome.result is None and entry is not None:  # same bytes, touched
-            results[job.shown] = (entry.article, entry.diagnostics)
-            if stat:
-                fresh[job.shown] = replace(entry, mtime_ns=stat.st_mtime_ns, size=stat.st_size)
+            results[file.shown] = (entry.article, entry.diagnostics)
+            if file.readable:
+                fresh[file.shown] = replace(entry, mtime_ns=file.mtime_ns, size=file.size)
             continue
         assert outcome.result is not None
         article, problems = outcome.result
         if article is not None:
             article = cache.stow(article)  # the body goes to the cache, out of memory
-        results[job.shown] = (article, problems)
+        results[file.shown] = (article, problems)
         if outcome.sha:
             parsed += 1
-            if stat:
-                st = (stat.st_mtime_ns, stat.st_size)
-                fresh[job.shown] = CachedFile(*st, outcome.sha, article, problems)
-    cache.put_files(fresh.items(), keep={shown for _, shown in files})
-    articles = tuple(a for _, shown in files if (a := results[shown][0]) is not None)
-    diagnostics = tuple(d for _, shown in files for d in results[shown][1])
+            if file.readable:
+                fresh[file.shown] = CachedFile(
+                    file.mtime_ns, file.size, outcome.sha, article, problems
+                )
+    cache.put_files(fresh.items(), keep={file.shown for file in files})
+    articles = tuple(a for file in files if (a := results[file.shown][0]) is not None)
+    diagnostics = tuple(d for file in files for d in results[file.shown][1])
     return Loaded(articles, diagnostics, len(files), parsed)
