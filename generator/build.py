@@ -20,7 +20,7 @@ import jinja2
 from generator.cache import CACHE_DIR, BuildCache, LastBuild, PageRecord
 from generator.config import SiteConfig, load_config
 from generator.diagnostics import BuildError, Diagnostic, Severity, sort_key
-from generator.feeds import render_feeds
+from generator.feeds import Feed, plan_feeds, render_feed
 from generator.fingerprint import PageDigests
 from generator.loader import ArticleFiles, content_signature, find_article_files, load_articles
 from generator.model import OutputFile, Page, Site
@@ -135,14 +135,11 @@ def _build(site_dir: Path, options: BuildOptions, collecting: bool) -> BuildRepo
         del loaded
         site = assembled.site
         pages = plan_pages(site)
-        feeds = render_feeds(site, cache.bodies)
-        extras = (
-            *feeds,
-            *render_sitemaps(site, pages),
-            render_robots(site),
-            *collect_static(theme),
+        feeds = plan_feeds(site)
+        extras = (*render_sitemaps(site, pages), render_robots(site), *collect_static(theme))
+        check_unique_paths(
+            [*(p.output_path for p in pages), *(f.path for f in feeds), *(f.path for f in extras)]
         )
-        check_unique_paths([*(p.output_path for p in pages), *(f.path for f in extras)])
         diagnostics = tuple(sorted(notes + found, key=sort_key))
         if options.strict:
             diagnostics = tuple(replace(d, severity=Severity.ERROR) for d in diagnostics)
@@ -150,10 +147,12 @@ def _build(site_dir: Path, options: BuildOptions, collecting: bool) -> BuildRepo
         if not options.write:
             _resume_collector(collecting)
             rendered = sum(1 for _ in render_pages(env, site, pages, cache.bodies, jobs))
+            for feed in feeds:
+                render_feed(site, feed, cache.bodies)
         elif not (options.strict and diagnostics):
             prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
             written, rendered = _write(
-                output, prune, env, site, pages, extras, cache, salt, jobs, collecting
+                output, prune, env, site, pages, feeds, extras, cache, salt, jobs, collecting
             )
             manifest = written.manifest
             counts = (
@@ -213,25 +212,38 @@ def _write(
     env: jinja2.Environment,
     site: Site,
     pages: tuple[Page, ...],
+    feeds: tuple[Feed, ...],
     extras: tuple[OutputFile, ...],
     cache: BuildCache,
     salt: str,
     jobs: int,
     collecting: bool,
 ) -> tuple[WriteReport, int]:
-    """Render the pages whose inputs changed and commit them with the other files."""
+    """Render the pages and feeds whose inputs changed and commit them with the other
+    files. (A feed reads nothing but its own fields and the settings, which the salt
+    holds.)"""
     digests = PageDigests(salt, site)
     previous = cache.pages()
     records: dict[str, PageRecord] = {}
     with OutputWriter(output, prune=prune) as out:
+
+        def kept(path: str, record: PageRecord | None, digest: str) -> bool:
+            """Keep the file at `path` if its record says it was made from `digest`."""
+            if record and record.digest == digest and out.keep(path, record.output_sha):
+                records[path] = record
+                return True
+            return False
+
         todo: list[Page] = []
         for page in pages:
             record = previous.get(page.output_path)
-            unchanged = record and digests.of(page, record.uses) == record.digest
-            if record and unchanged and out.keep(page.output_path, record.output_sha):
-                records[page.output_path] = record
-            else:
+            if not (record and kept(page.output_path, record, digests.of(page, record.uses))):
                 todo.append(page)
+        changed: list[tuple[Feed, str]] = []
+        for feed in feeds:
+            digest = digests.of_feed(feed)
+            if not kept(feed.path, previous.get(feed.path), digest):
+                changed.append((feed, digest))
         digests.settle()
         _resume_collector(collecting)  # fingerprinting every page above makes no cycles
         share = {
@@ -255,6 +267,9 @@ def _write(
                 staged, record = result
                 out.record(staged)
                 records[staged.relative] = record
+        for feed, digest in changed:
+            sha = out.add(feed.path, render_feed(site, feed, cache.bodies).data)
+            records[feed.path] = PageRecord(digest, sha, frozenset())
         for file in extras:
             out.add(file.path, file.data)
         report = out.commit()

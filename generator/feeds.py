@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
 
@@ -38,6 +39,42 @@ def serialise_xml(root: ET.Element) -> bytes:
 
 def _content(article: Article, full: bool, body_of: BodyOf) -> str:
     return body_of(article) if full else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """One feed to render: its format, where it goes and what it lists."""
+
+    format: str
+    """`rss` or `atom`."""
+    title: str
+    page_path: str
+    """The page the feed stands for."""
+    path: str
+    articles: tuple[Article, ...]
+    """The newest `feeds.items` articles, newest first."""
+
+
+def plan_feeds(site: Site) -> tuple[Feed, ...]:
+    """The site's RSS and Atom feeds, and an RSS feed for every topic and source."""
+    title, items = site.config.title, site.config.feeds.items
+    feeds = [
+        Feed("rss", title, "", "feed.xml", site.articles[:items]),
+        Feed("atom", title, "", "atom.xml", site.articles[:items]),
+    ]
+    for group in (*site.topics, *site.sources):
+        name = f"{group.name} · {title}"
+        feeds.append(Feed("rss", name, group.path, group.feed_path, group.articles[:items]))
+    return tuple(feeds)
+
+
+def render_feed(site: Site, feed: Feed, body_of: BodyOf) -> OutputFile:
+    render = render_atom if feed.format == "atom" else render_rss
+    return render(site, feed.articles, feed.title, feed.page_path, feed.path, body_of)
+
+
+def render_feeds(site: Site, body_of: BodyOf) -> tuple[OutputFile, ...]:
+    return tuple(render_feed(site, feed, body_of) for feed in plan_feeds(site))
 
 
 def render_rss(
@@ -115,19 +152,6 @@ def render_atom(
         if content:
             _add(entry, "content", content, type="html")
     return OutputFile(feed_path, serialise_xml(feed), "Atom feed")
-
-
-def render_feeds(site: Site, body_of: BodyOf) -> tuple[OutputFile, ...]:
-    """The site's RSS and Atom feeds, and an RSS feed for every topic and source."""
-    title = site.config.title
-    files = [
-        render_rss(site, site.articles, title, "", "feed.xml", body_of),
-        render_atom(site, site.articles, title, "", "atom.xml", body_of),
-    ]
-    for group in (*site.topics, *site.sources):
-        name = f"{group.name} · {title}"
-        files.append(render_rss(site, group.articles, name, group.path, group.feed_path, body_of))
-    return tuple(files)
 
 
 def _newest(articles: tuple[Article, ...]) -> datetime:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from generator.feeds import Feed
 from generator.model import Article, Site
 
 # Fields whose content is covered by `Article.source_hash`: the body is a function of
@@ -130,6 +131,16 @@ class PageDigests:
         parts = [self._fingerprints.of_once(page)]
         parts.extend(self._site_part(name) for name in sorted(uses))
         return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+
+    def of_feed(self, feed: Feed) -> str:
+        """The digest of a feed. Its items show what their files say (their source
+        digests), where they live and their topics' names: not the links to other
+        articles the assembler gave them, so a neighbour's new title leaves it alone."""
+        if not all(article.source_hash for article in feed.articles):
+            return self.of(feed, frozenset())
+        items = [(a.source_hash, a.path, [t.name for t in a.topics]) for a in feed.articles]
+        spelled = repr((feed.format, feed.title, feed.page_path, feed.path, items))
+        return self._fingerprints.of(spelled)
 
     def settle(self) -> None:
         """Digest every attribute of the site now, then forget the digests of the

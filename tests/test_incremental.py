@@ -5,8 +5,10 @@ from __future__ import annotations
 import pickle
 import shutil
 import sqlite3
+import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -14,8 +16,10 @@ from conftest import SITE_YAML, article
 from generator import BuildOptions, build
 from generator.cache import CACHE_DIR
 from generator.config import load_config
+from generator.feeds import Feed
 from generator.fingerprint import Fingerprinter, PageDigests
 from generator.loader import load_articles
+from generator.model import BodyOf, OutputFile, Site
 from generator.plan import plan_pages
 from generator.site import assemble_site
 
@@ -41,11 +45,13 @@ def _article_text(n: int, version: int) -> str:
     )
 
 
-def _clean_build(content: Path, tmp: Path) -> dict[str, bytes]:
+def _clean_build(content: Path, tmp: Path, full_content: bool = False) -> dict[str, bytes]:
     site = tmp / "clean"
     shutil.rmtree(site, ignore_errors=True)
     site.mkdir()
-    (site / "site.yaml").write_text(SITE_YAML)
+    (site / "site.yaml").write_text(
+        SITE_YAML + ("feeds:\n  full_content: true\n" if full_content else "")
+    )
     shutil.copytree(content, site / "content")
     build(site, BuildOptions(jobs=1, cache=False))
     return _tree(site / "output")
@@ -197,3 +203,39 @@ def test_settled_digests_equal_those_made_on_demand(tmp_path: Path) -> None:
     assert len({on_demand.of(p, uses) for p in pages}) == len(pages)
     fingerprints = Fingerprinter("salt")
     assert [fingerprints.of_once(p) for p in pages] == [Fingerprinter("salt").of(p) for p in pages]
+
+
+def test_only_the_feeds_that_list_a_changed_article_are_rendered_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = _big_site(tmp_path / "site", count=12)
+    build(site, BuildOptions(jobs=1))
+    rendered: list[str] = []
+    module = sys.modules["generator.build"]  # the package's `build` is the function
+    real = module.render_feed
+
+    def render_feed(site: Site, feed: Feed, body_of: BodyOf) -> OutputFile:
+        rendered.append(feed.path)
+        return real(site, feed, body_of)
+
+    monkeypatch.setattr(module, "render_feed", render_feed)
+    (site / "output" / "index.html").unlink()  # so the build does not stop at "nothing to do"
+    build(site, BuildOptions(jobs=1))
+    assert rendered == []
+    # Story 6 is on "Rail" alone. Its neighbours' pages link to it by title, but their
+    # feed entries do not show those links: the feeds of their topics stay as they are.
+    (site / "content" / "a6.md").write_text(_article_text(6, 1))
+    build(site, BuildOptions(jobs=1))
+    assert sorted(rendered) == ["atom.xml", "feed.xml", "topics/rail/feed.xml"]
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+
+
+def test_a_full_content_feed_follows_an_edit_of_a_body_alone(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=4)
+    (site / "site.yaml").write_text(SITE_YAML + "feeds:\n  full_content: true\n")
+    build(site, BuildOptions(jobs=1))
+    text = (site / "content" / "a2.md").read_text()
+    (site / "content" / "a2.md").write_text(text.replace("version 0.", "version 0, revised."))
+    build(site, BuildOptions(jobs=1))
+    assert "story 2, version 0, revised." in (site / "output" / "feed.xml").read_text()
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path, full_content=True)
