@@ -16,6 +16,7 @@ from generator.model import OutputFile, Page, Site
 from generator.urls import absolute_link_to
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
+_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
 URLS_PER_SITEMAP = 50_000
 
 
@@ -39,14 +40,21 @@ def render_sitemaps(
 
 
 def _urlset(pages: list[Page], absolute: Callable[[str], str]) -> bytes:
-    urlset = ET.Element("urlset", {"xmlns": SITEMAP_NS})
+    # Spelled out rather than built as a tree: a sitemap has up to 50,000 entries, and
+    # the text is exactly what ElementTree would write.
+    parts = [f'<urlset xmlns="{SITEMAP_NS}">']
     for page in pages:
-        url = ET.SubElement(urlset, "url")
-        ET.SubElement(url, "loc").text = xml_text(absolute(page.path))
+        parts.append(f"<url><loc>{_escaped(xml_text(absolute(page.path)))}</loc>")
         if page.article is not None:
             modified = page.article.updated or page.article.published
-            ET.SubElement(url, "lastmod").text = modified.isoformat(timespec="seconds")
-    return serialise_xml(urlset)
+            parts.append(f"<lastmod>{modified.isoformat(timespec='seconds')}</lastmod>")
+        parts.append("</url>")
+    parts.append("</urlset>")
+    return _DECLARATION + "".join(parts).encode() + b"\n"
+
+
+def _escaped(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def render_robots(site: Site) -> OutputFile:

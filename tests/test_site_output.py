@@ -12,6 +12,12 @@ import pytest
 
 from conftest import SITE_YAML, BuildSite, MakeSite, article, build_example
 from generator import BuildOptions, BuildReport, build
+from generator.config import load_config
+from generator.loader import load_articles
+from generator.model import Page, Site
+from generator.plan import plan_pages
+from generator.site import assemble_site
+from generator.sitemap import SITEMAP_NS, render_sitemaps
 from site_checks import broken_links, page_links, reachable_pages
 
 SECRET = "SECRET-Qm9yZWFsaXMgdHVyYmluZSBrZXkgbWF0ZXJpYWwgbmV2ZXIgdG8gYmUgcHVibGlzaGVk"
@@ -142,6 +148,61 @@ def test_sitemap_lists_pages_and_robots_points_at_it(example_output: Path) -> No
     assert len(locations) == len(html_pages)
     robots = (example_output / "robots.txt").read_text("utf-8")
     assert "Sitemap: https://gazette.example.org/sitemap.xml" in robots
+
+
+def _site_and_pages(make_site: MakeSite, base_url: str) -> tuple[Site, tuple[Page, ...]]:
+    files = {
+        f"content/a{n}.md": article(f"Item {n} & <co>", f"2024-05-{n + 1:02d}T09:00:00Z")
+        for n in range(7)
+    }
+    folder = make_site({**files, "site.yaml": SITE_YAML.replace("https://test.example/", base_url)})
+    config = load_config(folder)
+    site = assemble_site(config, load_articles(folder, config.tz).articles).site
+    return site, plan_pages(site)
+
+
+def test_sitemap_text_is_what_elementtree_would_write(make_site: MakeSite) -> None:
+    site, pages = _site_and_pages(make_site, "https://test.example/news&views<1>/")
+    (sitemap,) = render_sitemaps(site, pages)
+    assert b"/news&amp;views&lt;1&gt;/2024/05/01/item-0-and-co/</loc>" in sitemap.data
+    ns = {"s": SITEMAP_NS}
+    entries = [
+        (url.findtext("s:loc", None, ns), url.findtext("s:lastmod", None, ns))
+        for url in ET.fromstring(sitemap.data)
+    ]
+    assert entries[:2] == [
+        (
+            "https://test.example/news&views<1>/2024/05/01/item-0-and-co/",
+            "2024-05-01T09:00:00+00:00",
+        ),
+        (
+            "https://test.example/news&views<1>/2024/05/02/item-1-and-co/",
+            "2024-05-02T09:00:00+00:00",
+        ),
+    ]
+    reference = ET.Element("urlset", {"xmlns": SITEMAP_NS})
+    for loc, lastmod in entries:
+        url = ET.SubElement(reference, "url")
+        ET.SubElement(url, "loc").text = loc
+        if lastmod:
+            ET.SubElement(url, "lastmod").text = lastmod
+    written = ET.tostring(reference, encoding="utf-8", xml_declaration=False)
+    assert sitemap.data == b'<?xml version="1.0" encoding="utf-8"?>\n' + written + b"\n"
+
+
+def test_a_large_sitemap_is_split_under_an_index(make_site: MakeSite) -> None:
+    site, pages = _site_and_pages(make_site, "https://test.example/")
+    files = render_sitemaps(site, pages, limit=4)
+    ns = {"s": SITEMAP_NS}
+    index = ET.fromstring(files[0].data)
+    assert files[0].path == "sitemap.xml" and index.tag == f"{{{SITEMAP_NS}}}sitemapindex"
+    named = [loc.text for loc in index.findall("s:sitemap/s:loc", ns)]
+    assert named == [f"https://test.example/{f.path}" for f in files[1:]]
+    urls = [loc.text for f in files[1:] for loc in ET.fromstring(f.data).findall("s:url/s:loc", ns)]
+    assert all(len(ET.fromstring(f.data)) <= 4 for f in files[1:])
+    listed = [f"https://test.example/{p.path}" for p in pages if p.kind != "404"]
+    assert sorted(urls) == sorted(listed)
+    assert urls[0].endswith("/item-0-and-co/")  # articles first, oldest first
 
 
 def _tree(folder: Path) -> dict[str, bytes]:
