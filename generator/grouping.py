@@ -61,13 +61,24 @@ def group_by_date(articles: tuple[Article, ...]) -> tuple[Archive, ...]:
         return day.replace(day=1) if kind == "month" else day.replace(month=1, day=1)
 
     def build(kind: str, items: tuple[Article, ...]) -> tuple[Archive, ...]:
-        buckets: dict[datetime, list[Article]] = defaultdict(list)
+        # Bucketed by the start of `day_path` (`YYYY/MM/DD/`), which sorts as the dates do.
+        width = _PATH_WIDTH[kind]
+        buckets: dict[str, list[Article]] = defaultdict(list)
         for article in items:
-            buckets[start_of(kind, article.published)].append(article)
+            buckets[article.day_path[:width]].append(article)
         child = {"year": "month", "month": "day"}.get(kind)
         return tuple(
-            Archive(kind, start, tuple(members), build(child, tuple(members)) if child else ())
-            for start, members in sorted(buckets.items(), reverse=True)
+            Archive(
+                kind,
+                start_of(kind, members[0].published),
+                tuple(members),
+                build(child, tuple(members)) if child else (),
+            )
+            for _, members in sorted(buckets.items(), reverse=True)
         )
 
     return build("year", articles)
+
+
+_PATH_WIDTH = {"year": 5, "month": 8, "day": 11}
+"""How much of an article's `day_path` names its year, month and day."""

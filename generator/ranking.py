@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from generator.model import Article, Link
 
@@ -49,18 +49,19 @@ def more_from_topics(
     position: int,
     article: Article,
     topic_positions: Mapping[str, list[int]],
-    ordered: tuple[Article, ...],
+    links: Sequence[Link],
     count: int = RELATED_BY_TOPIC,
 ) -> tuple[Link, ...]:
     """The nearest *earlier* articles sharing a topic with `article`.
 
     Only older articles are chosen, so publishing a new one never changes an old page.
-    `topic_positions` maps a topic key to the ascending positions (in `ordered`, newest
-    first) of the articles that carry it.
+    `topic_positions` maps a topic key to the ascending positions (in the site's order,
+    newest first) of the articles that carry it; `links` holds a link to each article,
+    in that order.
     """
     found: set[int] = set()
     for topic in article.topics:
         positions = topic_positions[topic.key]
         start = bisect.bisect_right(positions, position)
         found.update(positions[start : start + count])
-    return tuple(Link(ordered[i].title, ordered[i].path) for i in sorted(found)[:count])
+    return tuple(links[i] for i in sorted(found)[:count])

@@ -14,7 +14,7 @@ from typing import Any
 from generator.config import SiteConfig
 from generator.diagnostics import Diagnostic, error, warning
 from generator.grouping import canonical_terms, group_articles, group_by_date
-from generator.model import Article, FeedLink, Link, Site
+from generator.model import Article, FeedLink, Link, RelatedItem, Site, linked
 from generator.ranking import more_from_topics, rank_top_stories
 from generator.slugs import unique_slug
 
@@ -122,8 +122,8 @@ def _link(
     articles: tuple[Article, ...], names: Callable[[Article], dict[str, Any]]
 ) -> tuple[Article, ...]:
     """Previous/next links (by date), related items that point at our own pages, the
-    nearest earlier articles on the same topics, and the canonical `names` (one
-    `replace` per article: it is the assembler's largest cost)."""
+    nearest earlier articles on the same topics, and the canonical `names` (one copy
+    per article, made by `linked`: it is the assembler's largest cost)."""
     topic_positions: dict[str, list[int]] = defaultdict(list)
     for index, article in enumerate(articles):
         for topic in article.topics:
@@ -133,27 +133,30 @@ def _link(
         for url in (article.web_url, article.original_url):
             if url:
                 by_url.setdefault(_url_key(url), article.path)
-    linked = []
+    # One link to each article, shared by every article pointing at it.
+    links = [Link(article.title, article.path) for article in articles]
+    result = []
     for index, article in enumerate(articles):
-        newer = articles[index - 1] if index > 0 else None
-        older = articles[index + 1] if index + 1 < len(articles) else None
-        related = tuple(
-            replace(item, internal_path=by_url.get(_url_key(item.web_url)))
-            if item.web_url
-            else item
-            for item in article.related
-        )
-        linked.append(
-            replace(
+        related = tuple(_pointed(item, by_url) for item in article.related)
+        result.append(
+            linked(
                 article,
                 **names(article),
                 related=related,
-                next=Link(newer.title, newer.path) if newer else None,
-                previous=Link(older.title, older.path) if older else None,
-                more_from_topics=more_from_topics(index, article, topic_positions, articles),
+                next=links[index - 1] if index > 0 else None,
+                previous=links[index + 1] if index + 1 < len(links) else None,
+                more_from_topics=more_from_topics(index, article, topic_positions, links),
             )
         )
-    return tuple(linked)
+    return tuple(result)
+
+
+def _pointed(item: RelatedItem, by_url: dict[str, str]) -> RelatedItem:
+    """The related item, pointing at our own page for it if there is one."""
+    if not item.web_url:
+        return item
+    path = by_url.get(_url_key(item.web_url))
+    return item if path == item.internal_path else replace(item, internal_path=path)
 
 
 def _url_key(url: str) -> str:
