@@ -26,21 +26,25 @@ _PLAIN = frozenset({str, int, bool, float, type(None)})
 
 
 @functools.cache
-def _fields_of(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
-    """The names of a dataclass's digested fields, and a function getting their values."""
+def _fields_of(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]] | None:
+    """The `name=` prefixes of a dataclass's digested fields, and a function getting their
+    values; None if `kind` is not a dataclass."""
+    if not dataclasses.is_dataclass(kind):
+        return None
     skip = _COVERED_BY_SOURCE if kind is Article else frozenset()
     names = tuple(f.name for f in dataclasses.fields(kind) if f.name not in skip)
     getter = operator.attrgetter(*names) if names else (lambda _: ())
+    prefixes = tuple(f"{name}=" for name in names)
     if len(names) == 1:
-        return names, lambda value: (getter(value),)
-    return names, getter
+        return prefixes, lambda value: (getter(value),)
+    return prefixes, getter
 
 
 class Fingerprinter:
     """Digests values; remembers each article, tuple and dataclass it has seen."""
 
     def __init__(self, salt: str) -> None:
-        self._salt = salt
+        self._salt = salt.encode("utf-8", "surrogatepass")
         self._memo: dict[int, str] = {}
         self._keep: list[object] = []  # keeps memoised objects alive, so ids stay unique
 
@@ -50,17 +54,17 @@ class Fingerprinter:
         self._keep.clear()
 
     def of(self, value: object) -> str:
-        return self._salted(self._part(value))
+        return self.salted(self._part(value))
 
-    def of_once(self, value: object) -> str:
-        """`of` for a value seen once (a page): the same digest, without remembering the
-        value itself (what it holds is still remembered)."""
+    def spelled(self, value: object) -> str:
+        """The text `of` digests, for a value seen once (a page): what the value holds is
+        remembered, the value itself is not."""
         if type(value) in _PLAIN or id(value) in self._memo or isinstance(value, datetime):
-            return self.of(value)
-        return self._salted(self._composed(value))
+            return self._part(value)
+        return self._compose(value)
 
-    def _salted(self, text: str) -> str:
-        digest = hashlib.blake2b(self._salt.encode(), digest_size=16)
+    def salted(self, text: str) -> str:
+        digest = hashlib.blake2b(self._salt, digest_size=16)
         digest.update(text.encode("utf-8", "surrogatepass"))
         return digest.hexdigest()
 
@@ -90,32 +94,45 @@ class Fingerprinter:
 
     def _compose(self, value: Any) -> str:
         part = self._part
+        kind: type = type(value)
+        if kind is tuple or kind is list:
+            # Most members were seen before (the articles of a listing): look them up
+            # first. Plain values are never remembered, so they fall through to `part`.
+            memo = self._memo
+            return "(" + ",".join([memo.get(id(v)) or part(v) for v in value]) + ")"
+        if kind is Article and value.source_hash:
+            return self._article(value)
+        fields = _fields_of(kind)
+        if fields is not None:
+            prefixes, values = fields
+            spelled = [
+                prefix + (repr(v) if type(v) in _PLAIN else part(v))
+                for prefix, v in zip(prefixes, values(value), strict=True)
+            ]
+            return kind.__name__ + "(" + ",".join(spelled) + ")"
         if isinstance(value, tuple | list):
-            return "(" + ",".join([repr(v) if type(v) in _PLAIN else part(v) for v in value]) + ")"
+            return "(" + ",".join([part(v) for v in value]) + ")"
         if isinstance(value, Mapping):
             return "{" + ",".join([f"{part(k)}:{part(v)}" for k, v in value.items()]) + "}"
-        if isinstance(value, Article) and value.source_hash:
-            return self._article(value)
-        if dataclasses.is_dataclass(value) and not isinstance(value, type):
-            names, values = _fields_of(type(value))
-            fields = [
-                f"{n}={v!r}" if type(v) in _PLAIN else f"{n}={part(v)}"
-                for n, v in zip(names, values(value), strict=True)
-            ]
-            return type(value).__name__ + "(" + ",".join(fields) + ")"
-        return type(value).__name__ + ":" + repr(value)
+        return kind.__name__ + ":" + repr(value)
 
     def _article(self, article: Article) -> str:
         # Everything read from the file is covered by its digest; add what the
-        # assembler decided across files, spelled out for speed.
-        terms = [(t.name, t.slug) for t in article.topics]
-        source = (article.source.name, article.source.slug) if article.source else None
-        links = [(link.title, link.path) for link in article.more_from_topics]
-        for link in (article.previous, article.next):
-            links.append((link.title, link.path) if link else ("", ""))
-        related = [r.internal_path for r in article.related]
-        decided = (article.slug, terms, source, links, related)
-        return f"Article({article.source_hash},{decided!r})"
+        # assembler decided across files. Its terms and links are shared by many
+        # articles, so each is spelled once.
+        part = self._part
+        decided = [article.source_hash, repr(article.slug)]
+        decided.extend([part(term) for term in article.topics])
+        decided.append(part(article.source) if article.source else "-")
+        decided.extend([part(link) for link in article.more_from_topics])
+        decided.append(part(article.previous) if article.previous else "-")
+        decided.append(part(article.next) if article.next else "-")
+        decided.append(repr([item.internal_path for item in article.related]))
+        return (
+            f"Article({len(article.topics)},{len(article.more_from_topics)},"
+            + ",".join(decided)
+            + ")"
+        )
 
 
 class PageDigests:
@@ -128,9 +145,9 @@ class PageDigests:
         self._site_parts: dict[str, str] = {}
 
     def of(self, page: object, uses: frozenset[str]) -> str:
-        parts = [self._fingerprints.of_once(page)]
-        parts.extend(self._site_part(name) for name in sorted(uses))
-        return hashlib.blake2b("|".join(parts).encode(), digest_size=16).hexdigest()
+        parts = [self._fingerprints.spelled(page)]
+        parts.extend([self._site_part(name) for name in sorted(uses)])
+        return self._fingerprints.salted("|".join(parts))
 
     def of_feed(self, feed: Feed) -> str:
         """The digest of a feed. Its items show what their files say (their source
@@ -140,7 +157,7 @@ class PageDigests:
             return self.of(feed, frozenset())
         items = [(a.source_hash, a.path, [t.name for t in a.topics]) for a in feed.articles]
         spelled = repr((feed.format, feed.title, feed.page_path, feed.path, items))
-        return self._fingerprints.of(spelled)
+        return self._fingerprints.salted(spelled)
 
     def settle(self) -> None:
         """Digest every attribute of the site now, then forget the digests of the
