@@ -12,7 +12,6 @@ import gc
 import hashlib
 import time
 from dataclasses import dataclass, replace
-from importlib.metadata import version
 from pathlib import Path
 
 import jinja2
@@ -23,6 +22,7 @@ from generator.diagnostics import BuildError, Diagnostic, Severity, sort_key
 from generator.feeds import Feed, plan_feeds, render_feed
 from generator.fingerprint import PageDigests
 from generator.loader import ArticleFiles, content_signature, find_article_files, load_articles
+from generator.markup import ENGINES
 from generator.model import OutputFile, Page, Site
 from generator.parallel import default_jobs, parallel_map, shared
 from generator.plan import check_unique_paths, plan_pages
@@ -202,7 +202,7 @@ def _open_cache(
         return BuildCache.disabled(), ()
     # Parse results depend on the generator and its Markdown and sanitiser versions;
     # the time zone is part of each file's digest.
-    stamp = f"{__version__}|cache 5|cmarkgfm {version('cmarkgfm')}|nh3 {version('nh3')}"
+    stamp = f"{__version__}|cache 5|{ENGINES}"
     return BuildCache.open(site_dir, stamp)
 
 

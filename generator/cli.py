@@ -17,14 +17,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from generator import __version__
 from generator.build import BuildOptions, BuildReport, build
 from generator.config import load_config
 from generator.diagnostics import BuildError
-from generator.preview import BuildOutcome, Preview, PreviewOptions
 from generator.scaffold import ScaffoldError, init_site, new_article
+
+if TYPE_CHECKING:  # the preview (server, watcher) is imported by `serve` alone
+    from generator.preview import BuildOutcome
 
 EXIT_OK, EXIT_SET_ASIDE, EXIT_FAILED = 0, 1, 2
 
@@ -169,6 +171,8 @@ def _run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if not site_dir.is_dir():
         print(f"error: no site folder {args.path}", file=err)
         return EXIT_FAILED
+    from generator.preview import Preview, PreviewOptions
+
     options = PreviewOptions(host=args.host, port=args.port, drafts=args.drafts)
     try:
         preview = Preview(site_dir, options, lambda o: _report_outcome(o, site_dir, out, err))

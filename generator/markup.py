@@ -71,6 +71,7 @@ class _Cmark:
         _function(lib, "cmark_gfm_core_extensions_ensure_registered", None)()
         find = _function(lib, "cmark_find_syntax_extension", pointer, text)
         self._extensions = tuple(find(name) for name in _EXTENSIONS)
+        self.version: str = _function(lib, "cmark_version_string", text)().decode()
         if not all(self._extensions):
             raise ImportError("cmark-gfm lacks one of the extensions " + repr(_EXTENSIONS))
 
@@ -104,6 +105,9 @@ def _function(
 
 
 _CMARK = _Cmark()
+ENGINES = f"cmark-gfm {_CMARK.version}, nh3 {nh3.__version__}"  # type: ignore[attr-defined]
+"""The libraries that turn Markdown into sanitised HTML, with their versions: a new
+version may render a body differently."""
 
 
 def render_markdown(text: str) -> str:
