@@ -6,6 +6,7 @@ import pickle
 import shutil
 import sqlite3
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from generator.config import load_config
 from generator.feeds import Feed
 from generator.fingerprint import Fingerprinter, PageDigests
 from generator.loader import load_articles
-from generator.model import BodyOf, OutputFile, Site
+from generator.model import BodyOf, Link, OutputFile, Site, linked
 from generator.plan import plan_pages
 from generator.site import assemble_site
 
@@ -201,8 +202,9 @@ def test_settled_digests_equal_those_made_on_demand(tmp_path: Path) -> None:
     settled.settle()
     assert [settled.of(p, uses) for p in pages] == [on_demand.of(p, uses) for p in pages]
     assert len({on_demand.of(p, uses) for p in pages}) == len(pages)
-    fingerprints = Fingerprinter("salt")
-    assert [fingerprints.of_once(p) for p in pages] == [Fingerprinter("salt").of(p) for p in pages]
+    warm = Fingerprinter("salt")
+    assert [warm.spelled(p) for p in pages] == [Fingerprinter("salt").spelled(p) for p in pages]
+    assert [warm.spelled(p) for p in pages] == [Fingerprinter("salt").spelled(p) for p in pages]
 
 
 def test_only_the_feeds_that_list_a_changed_article_are_rendered_again(
@@ -239,3 +241,38 @@ def test_a_full_content_feed_follows_an_edit_of_a_body_alone(tmp_path: Path) -> 
     build(site, BuildOptions(jobs=1))
     assert "story 2, version 0, revised." in (site / "output" / "feed.xml").read_text()
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path, full_content=True)
+
+
+def test_a_page_removed_from_the_output_is_written_again(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=5)
+    build(site, BuildOptions(jobs=1))
+    expected = _tree(site / "output")
+    page = next((site / "output").glob("2024/*/*/story-3-v0/index.html"))
+    page.unlink()
+    (site / "output" / "topics" / "rail" / "feed.xml").unlink()
+    report = build(site, BuildOptions(jobs=1))
+    assert report.written is not None and report.written.written == 2
+    assert report.rendered == 1  # the feed is not a page
+    assert _tree(site / "output") == expected
+
+
+def test_a_linked_copy_equals_one_made_by_replace(tmp_path: Path) -> None:
+    site_dir = _big_site(tmp_path / "site", count=6)
+    config = load_config(site_dir)
+    first, second = assemble_site(
+        config, load_articles(site_dir, config.tz).articles
+    ).site.articles[:2]
+    links = {
+        "topics": second.topics,
+        "source": second.source,
+        "related": second.related,
+        "previous": Link("Older", "2020/01/01/older/"),
+        "next": None,
+        "more_from_topics": (Link("Other", "2020/01/02/other/"),),
+    }
+    copy = linked(first, **links)
+    assert copy == replace(first, **links)
+    assert (copy.path, copy.day_path) == (first.path, first.day_path)
+    assert pickle.loads(pickle.dumps(copy)) == copy
+    with pytest.raises(AssertionError):
+        linked(first, slug="elsewhere")
