@@ -159,8 +159,6 @@ class OutputWriter:
         self._prune = prune
         self._made_folders: list[Path] = []
         self._previous: dict[str, str] = {}
-        self._present: set[str] | None = None
-        """The files in the output folder, once `keep` has looked."""
         self._current: dict[str, str] = {}
         self._staged: list[str] = []
         self._created = False
@@ -231,9 +229,8 @@ class OutputWriter:
         SHA-256 `digest` and it is still there."""
         if self._previous.get(relative) != digest:
             return False
-        if self._present is None:  # one walk of the folder, not one look per file
-            self._present = files_under(self._output)
-        if relative not in self._present:
+        # Only looked at, never written: the path was checked when it was written.
+        if not os.path.isfile(f"{self._output}/{relative}"):
             return False
         self._current[relative] = digest
         return True
@@ -451,32 +448,10 @@ def manifest_digest(output_dir: Path) -> str | None:
         data = (output_dir / MANIFEST).read_bytes()
     except OSError:
         return None
-    if not _read_manifest(output_dir).keys() <= files_under(output_dir):
+    folder = str(output_dir)
+    if not all(os.path.isfile(f"{folder}/{relative}") for relative in _read_manifest(output_dir)):
         return None
     return hashlib.sha256(data).hexdigest()
-
-
-def files_under(folder: Path) -> set[str]:
-    """The paths, relative to `folder` and with `/` separators, of the files under it
-    (linked folders are not entered)."""
-    found: set[str] = set()
-
-    def walk(path: str, prefix: str) -> None:
-        try:
-            entries = list(os.scandir(path))
-        except OSError:
-            return
-        for entry in entries:
-            try:
-                if entry.is_dir(follow_symlinks=False):
-                    walk(entry.path, f"{prefix}{entry.name}/")
-                elif entry.is_file():
-                    found.add(prefix + entry.name)
-            except OSError:
-                continue
-
-    walk(str(folder), "")
-    return found
 
 
 def _temporary(target: Path) -> Path:
