@@ -37,6 +37,12 @@ def shared(name: str) -> Any:
     return _SHARED[name]
 
 
+def release() -> None:
+    """Let go of what the last `parallel_map` published. (A command that exits at once
+    need not: the process ends without freeing anything.)"""
+    _SHARED.clear()
+
+
 def _die_with_parent() -> None:
     """Ask Linux to kill this worker when the build that started it dies (even by
     `kill -9`), so no orphan is left waiting for work that never comes."""

@@ -17,6 +17,7 @@ from typing import Literal
 from generator.build import BuildOptions, BuildReport, build
 from generator.config import load_config
 from generator.diagnostics import BuildError, Diagnostic, error
+from generator.parallel import release
 from generator.server import EventHub, PreviewServer, SiteStatus
 from generator.theme import find_theme
 from generator.watch import ChangeSet, Watcher, WatchTargets
@@ -104,6 +105,9 @@ class Preview:
             outcome.number, errors, warnings, _reload_kind(outcome), self._base_path()
         )
         self.hub.publish(status)
+        # The build's site and pages stay published for its workers until released:
+        # freed now, between builds, not while the next build loads its own.
+        release()
         self._watcher.retarget(self._watch_targets())
         self._on_build(outcome)
 

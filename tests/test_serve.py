@@ -24,6 +24,7 @@ import pytest
 from serving import EventStream, Served, fetch, running, wait_until, write
 
 from conftest import SITE_YAML, MakeSite, article
+from generator.parallel import shared
 from generator.watch import WatchTargets, is_relevant
 
 ARTICLE_URL = "/2024/05/01/first-story/"
@@ -211,6 +212,14 @@ def test_a_new_article_appears_and_pages_are_told_to_reload(serve: Serve) -> Non
         assert "Fresh news" in served.request("/").text
     finally:
         events.close()
+
+
+def test_a_build_lets_go_of_its_site_once_it_is_published(serve: Serve) -> None:
+    served = serve()
+    assert [o.report is not None for o in served.outcomes] == [True]
+    # The workers' share would otherwise hold the whole site until the next build.
+    with pytest.raises(KeyError):
+        shared("site")
 
 
 def test_a_burst_of_saves_gives_one_rebuild(serve: Serve) -> None:
