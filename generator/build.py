@@ -16,7 +16,7 @@ from pathlib import Path
 
 import jinja2
 
-from generator.cache import CACHE_DIR, BuildCache, LastBuild, PageRecord
+from generator.cache import CACHE_DIR, BuildCache, LastBuild, PageRecord, Remembered
 from generator.config import SiteConfig, load_config
 from generator.diagnostics import BuildError, Diagnostic, Severity, sort_key
 from generator.feeds import Feed, plan_feeds, render_feed
@@ -84,7 +84,12 @@ class BuildReport:
         return 1 if self.errors else 0
 
 
-def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport:
+def build(
+    site_dir: Path, options: BuildOptions = BuildOptions(), remembered: Remembered | None = None
+) -> BuildReport:
+    """Build the site. A process that builds the same site again and again (the preview)
+    passes the same `remembered` each time: what it holds of the cache is then not read
+    back from disk."""
     # Loading and assembling make hundreds of thousands of long-lived objects and no
     # garbage cycles: the cycle collector would walk them all again and again. It is
     # paused until the pages to render are known, then resumed with those objects out of
@@ -92,7 +97,11 @@ def build(site_dir: Path, options: BuildOptions = BuildOptions()) -> BuildReport
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(site_dir, options, collecting)
+        return _build(site_dir, options, collecting, remembered)
+    except BaseException:
+        if remembered is not None:
+            remembered.forget()  # the next build reads the cache afresh
+        raise
     finally:
         gc.unfreeze()
         if collecting:
@@ -107,7 +116,9 @@ def _resume_collector(collecting: bool) -> None:
         gc.enable()
 
 
-def _build(site_dir: Path, options: BuildOptions, collecting: bool) -> BuildReport:
+def _build(
+    site_dir: Path, options: BuildOptions, collecting: bool, remembered: Remembered | None
+) -> BuildReport:
     started = time.perf_counter()
     config = load_config(site_dir)
     if options.base_url:
@@ -116,7 +127,7 @@ def _build(site_dir: Path, options: BuildOptions, collecting: bool) -> BuildRepo
     jobs = options.jobs or default_jobs()
     output = options.output_dir or site_dir / "output"
     salt = f"{__version__}|{config!r}|{theme_digest(theme)}"
-    cache, notes = _open_cache(site_dir, config, options)
+    cache, notes = _open_cache(site_dir, config, options, remembered)
     try:
         files = find_article_files(site_dir)
         inputs = _inputs_digest(files, theme, options, salt)
@@ -196,14 +207,14 @@ def _nothing_to_do(last: LastBuild, notes: tuple[Diagnostic, ...], started: floa
 
 
 def _open_cache(
-    site_dir: Path, config: SiteConfig, options: BuildOptions
+    site_dir: Path, config: SiteConfig, options: BuildOptions, remembered: Remembered | None
 ) -> tuple[BuildCache, tuple[Diagnostic, ...]]:
     if not (options.cache and options.write):
         return BuildCache.disabled(), ()
     # Parse results depend on the generator and its Markdown and sanitiser versions;
     # the time zone is part of each file's digest.
     stamp = f"{__version__}|cache 5|{ENGINES}"
-    return BuildCache.open(site_dir, stamp)
+    return BuildCache.open(site_dir, stamp, remembered)
 
 
 def _write(

@@ -111,11 +111,37 @@ def _lost(article: Article) -> Diagnostic:
     )
 
 
+class Remembered:
+    """What a long-running process (the preview) keeps of its cache between builds, so
+    a build need not read every entry back: the parse results and page records as of
+    the cache's `generation`. Every write moves the generation on; entries are trusted
+    only at the generation they were read or written at, so another process's build
+    makes the next one read the cache again."""
+
+    def __init__(self) -> None:
+        self.generation: str | None = None
+        self.files: dict[str, CachedFile] | None = None
+        self.known: dict[str, str] = {}
+        """The digest of every cached file, read or not."""
+        self.pages: dict[str, PageRecord] | None = None
+
+    def forget(self) -> None:
+        self.generation, self.files, self.known, self.pages = None, None, {}, None
+
+
 class BuildCache:
     """An open cache; `BuildCache.disabled()` remembers nothing."""
 
-    def __init__(self, connection: sqlite3.Connection | None, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        connection: sqlite3.Connection | None,
+        path: Path | None = None,
+        remembered: Remembered | None = None,
+    ) -> None:
         self._db = connection
+        self._remembered = remembered if connection is not None else None
+        if self._remembered is not None and self._remembered.generation != self._generation():
+            self._remembered.forget()
         self._known: dict[str, str] | None = None
         """The digest of each cached file, by path, once `files` has read them."""
         self._stowed: set[str] = set()
@@ -128,12 +154,15 @@ class BuildCache:
         return cls(None)
 
     @classmethod
-    def open(cls, site_dir: Path, stamp: str) -> tuple[BuildCache, tuple[Diagnostic, ...]]:
-        """Open (or create) the site's cache for builds stamped `stamp`."""
+    def open(
+        cls, site_dir: Path, stamp: str, remembered: Remembered | None = None
+    ) -> tuple[BuildCache, tuple[Diagnostic, ...]]:
+        """Open (or create) the site's cache for builds stamped `stamp`, reusing what
+        `remembered` holds of it if the cache has not changed since."""
         folder = site_dir / CACHE_DIR
         try:
             folder.mkdir(exist_ok=True)
-            return cls(_connect(folder / _FILE, stamp), folder / _FILE), ()
+            return cls(_connect(folder / _FILE, stamp), folder / _FILE, remembered), ()
         except (sqlite3.DatabaseError, ValueError):
             (folder / _FILE).unlink(missing_ok=True)
             note = warning(f"{CACHE_DIR}/{_FILE}", None, "cache was unreadable; discarded it")
@@ -151,6 +180,10 @@ class BuildCache:
         gone, is left out."""
         if self._db is None:
             return {}
+        remembered = self._remembered
+        if remembered is not None and remembered.files is not None:
+            self._known = dict(remembered.known)
+            return dict(remembered.files)
         found = {}
         bodies = {key for (key,) in self._db.execute("SELECT key FROM bodies")}
         self._known = {}
@@ -163,6 +196,8 @@ class BuildCache:
             if article is not None and article.body_html is None and sha not in bodies:
                 continue
             found[path] = CachedFile(mtime_ns, size, sha, article, diagnostics)
+        if remembered is not None:
+            remembered.files, remembered.known = dict(found), dict(self._known)
         return found
 
     def stow(self, article: Article) -> Article:
@@ -200,15 +235,28 @@ class BuildCache:
             self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
             self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
             self._db.executemany("DELETE FROM bodies WHERE key = ?", [(k,) for k in orphans])
+            generation = _next_generation(self._db)
+        remembered = self._remembered
+        if remembered is not None:
+            if remembered.files is not None:
+                remembered.files = {p: e for p, e in remembered.files.items() if p in keep}
+                remembered.files.update(entries)
+            remembered.generation, remembered.known = generation, dict(after)
         self._known, self._stowed = after, set()
 
     def pages(self) -> dict[str, PageRecord]:
+        """The record of every page (and feed) the cache knows; not to be changed."""
         if self._db is None:
             return {}
-        return {
+        if self._remembered is not None and self._remembered.pages is not None:
+            return self._remembered.pages
+        records = {
             path: PageRecord(digest, output_sha, frozenset(filter(None, uses.split(","))))
             for path, digest, output_sha, uses in self._db.execute("SELECT * FROM pages")
         }
+        if self._remembered is not None:
+            self._remembered.pages = records
+        return records
 
     def put_pages(self, records: dict[str, PageRecord], previous: dict[str, PageRecord]) -> None:
         """Make the page records those of the build just written (`records`), given the
@@ -224,6 +272,15 @@ class BuildCache:
                 "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)",
                 [(p, r.digest, r.output_sha, ",".join(sorted(r.uses))) for p, r in changed],
             )
+            generation = _next_generation(self._db)
+        if self._remembered is not None:
+            self._remembered.generation, self._remembered.pages = generation, records
+
+    def _generation(self) -> str | None:
+        if self._db is None:
+            return None
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'generation'").fetchone()
+        return str(row[0]) if row else None
 
     def last_build(self) -> LastBuild | None:
         if self._db is None:
@@ -250,6 +307,13 @@ class BuildCache:
             self._db = None
 
 
+def _next_generation(db: sqlite3.Connection) -> str:
+    """Mark the cache as changed (inside the transaction that changes it)."""
+    generation = os.urandom(8).hex()
+    db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (generation,))
+    return generation
+
+
 def _connect(path: Path, stamp: str) -> sqlite3.Connection:
     connection = sqlite3.connect(path)
     try:
@@ -267,6 +331,7 @@ def _connect(path: Path, stamp: str) -> sqlite3.Connection:
                     "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                     [("format", _FORMAT), ("stamp", stamp)],
                 )
+                _next_generation(connection)
     except BaseException:
         connection.close()
         raise

@@ -15,8 +15,9 @@ from hypothesis import strategies as st
 
 from conftest import SITE_YAML, article
 from generator import BuildOptions, build
-from generator.cache import CACHE_DIR
+from generator.cache import CACHE_DIR, Remembered
 from generator.config import load_config
+from generator.diagnostics import BuildError
 from generator.feeds import Feed
 from generator.fingerprint import Fingerprinter, PageDigests
 from generator.loader import load_articles
@@ -68,8 +69,14 @@ ACTIONS = st.lists(
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(steps=st.lists(ACTIONS, min_size=1, max_size=3))
-def test_any_sequence_of_changes_builds_like_a_clean_build(tmp_path: Path, steps: list) -> None:  # type: ignore[type-arg]
+@given(steps=st.lists(ACTIONS, min_size=1, max_size=3), remember=st.booleans())
+def test_any_sequence_of_changes_builds_like_a_clean_build(
+    tmp_path: Path,
+    steps: list,  # type: ignore[type-arg]
+    remember: bool,
+) -> None:
+    """As a command builds (reading the cache each time), or the preview (remembering it)."""
+    remembered = Remembered() if remember else None
     site = tmp_path / "site"
     shutil.rmtree(site, ignore_errors=True)
     content = site / "content"
@@ -77,7 +84,7 @@ def test_any_sequence_of_changes_builds_like_a_clean_build(tmp_path: Path, steps
     (site / "site.yaml").write_text(SITE_YAML)
     for n in range(8):
         (content / f"a{n}.md").write_text(_article_text(n, 0))
-    build(site, BuildOptions(jobs=1))
+    build(site, BuildOptions(jobs=1), remembered)
     for version, actions in enumerate(steps, start=1):
         for action, n in actions:
             path = content / f"a{n}.md"
@@ -87,7 +94,7 @@ def test_any_sequence_of_changes_builds_like_a_clean_build(tmp_path: Path, steps
                 path.rename(content / f"renamed-{n}-{version}.md")
             elif action == "delete" and path.exists():
                 path.unlink()
-        build(site, BuildOptions(jobs=1))
+        build(site, BuildOptions(jobs=1), remembered)
         assert _tree(site / "output") == _clean_build(content, tmp_path)
 
 
@@ -276,3 +283,40 @@ def test_a_linked_copy_equals_one_made_by_replace(tmp_path: Path) -> None:
     assert pickle.loads(pickle.dumps(copy)) == copy
     with pytest.raises(AssertionError):
         linked(first, slug="elsewhere")
+
+
+def test_a_remembered_cache_is_not_read_back_until_another_build_changes_it(
+    tmp_path: Path,
+) -> None:
+    site = _big_site(tmp_path / "site", count=6)
+    remembered = Remembered()
+    assert build(site, BuildOptions(jobs=1), remembered).parsed == 6
+    # Damage every entry on disk: a build trusting what it remembers does not notice.
+    with sqlite3.connect(site / CACHE_DIR / "cache.sqlite") as db:
+        db.execute("UPDATE files SET result = x'00ff00ff'")
+    (site / "content" / "a2.md").write_text(_article_text(2, 1))
+    (site / "content" / "a4.md").unlink()
+    report = build(site, BuildOptions(jobs=1), remembered)
+    assert report.parsed == 1 and report.articles == 5
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+    # Another process's build moves the cache on: the next one reads it again, and
+    # finds the entries it had not rewritten still damaged.
+    (site / "content" / "a1.md").write_text(_article_text(1, 1))
+    assert build(site, BuildOptions(jobs=1)).parsed == 4
+    with sqlite3.connect(site / CACHE_DIR / "cache.sqlite") as db:
+        db.execute("UPDATE files SET result = x'00ff00ff' WHERE path LIKE '%a3.md'")
+    (site / "content" / "a0.md").write_text(_article_text(0, 1))
+    assert build(site, BuildOptions(jobs=1), remembered).parsed == 2  # a0, and a3 again
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+
+
+def test_a_failed_build_forgets_what_it_remembered(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=3)
+    remembered = Remembered()
+    build(site, BuildOptions(jobs=1), remembered)
+    assert remembered.generation is not None and remembered.files is not None
+    (site / "templates").mkdir()
+    (site / "templates" / "article.html").write_text("{% if %}")
+    with pytest.raises(BuildError):
+        build(site, BuildOptions(jobs=1), remembered)
+    assert (remembered.generation, remembered.files, remembered.pages) == (None, None, None)
