@@ -11,7 +11,7 @@ import contextlib
 import gc
 import hashlib
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import jinja2
@@ -23,7 +23,7 @@ from generator.feeds import Feed, plan_feeds, render_feed
 from generator.fingerprint import PageDigests
 from generator.loader import ArticleFiles, content_signature, find_article_files, load_articles
 from generator.markup import ENGINES
-from generator.model import OutputFile, Page, Site
+from generator.model import Article, OutputFile, Page, Site
 from generator.parallel import default_jobs, parallel_map, shared
 from generator.plan import check_unique_paths, plan_pages
 from generator.render import check_templates, make_environment, render_page, render_pages
@@ -57,6 +57,23 @@ class BuildOptions:
     """Use `.broadsheet-cache/` to skip unchanged files and pages."""
 
 
+@dataclass(eq=False)
+class Session:
+    """What a process that builds one site again and again (the preview) keeps between
+    builds: what it holds of the build cache, and the last build's articles with their
+    fingerprints, taken again for articles whose links come out the same."""
+
+    cache: Remembered = field(default_factory=Remembered)
+    articles: dict[str, Article] = field(default_factory=dict)
+    """The last build's assembled articles, by source path."""
+    spelled: list[tuple[object, str]] = field(default_factory=list)
+    """Those of its articles that were fingerprinted, with their spelling."""
+
+    def forget(self) -> None:
+        self.cache.forget()
+        self.articles, self.spelled = {}, []
+
+
 @dataclass(frozen=True, slots=True)
 class BuildReport:
     articles: int
@@ -85,11 +102,11 @@ class BuildReport:
 
 
 def build(
-    site_dir: Path, options: BuildOptions = BuildOptions(), remembered: Remembered | None = None
+    site_dir: Path, options: BuildOptions = BuildOptions(), session: Session | None = None
 ) -> BuildReport:
     """Build the site. A process that builds the same site again and again (the preview)
-    passes the same `remembered` each time: what it holds of the cache is then not read
-    back from disk."""
+    passes the same `session` each time: what it holds is then not read or worked out
+    again."""
     # Loading and assembling make hundreds of thousands of long-lived objects and no
     # garbage cycles: the cycle collector would walk them all again and again. It is
     # paused until the pages to render are known, then resumed with those objects out of
@@ -97,10 +114,10 @@ def build(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(site_dir, options, collecting, remembered)
+        return _build(site_dir, options, collecting, session)
     except BaseException:
-        if remembered is not None:
-            remembered.forget()  # the next build reads the cache afresh
+        if session is not None:
+            session.forget()  # the next build starts afresh
         raise
     finally:
         gc.unfreeze()
@@ -117,7 +134,7 @@ def _resume_collector(collecting: bool) -> None:
 
 
 def _build(
-    site_dir: Path, options: BuildOptions, collecting: bool, remembered: Remembered | None
+    site_dir: Path, options: BuildOptions, collecting: bool, session: Session | None
 ) -> BuildReport:
     started = time.perf_counter()
     config = load_config(site_dir)
@@ -127,7 +144,7 @@ def _build(
     jobs = options.jobs or default_jobs()
     output = options.output_dir or site_dir / "output"
     salt = f"{__version__}|{config!r}|{theme_digest(theme)}"
-    cache, notes = _open_cache(site_dir, config, options, remembered)
+    cache, notes = _open_cache(site_dir, config, options, session.cache if session else None)
     try:
         files = find_article_files(site_dir)
         inputs = _inputs_digest(files, theme, options, salt)
@@ -139,7 +156,8 @@ def _build(
         env = make_environment(theme, config, compiled)
         check_templates(env)
         loaded = load_articles(site_dir, config.tz, cache, jobs, config.max_file_size, files)
-        assembled = assemble_site(config, loaded.articles, drafts=options.drafts)
+        reuse = session.articles if session else None
+        assembled = assemble_site(config, loaded.articles, options.drafts, reuse)
         # The assembled site holds new copies of the articles: let the loaded ones go
         # before workers fork, so they neither inherit nor copy them.
         parsed, found = loaded.parsed, loaded.diagnostics + assembled.diagnostics
@@ -162,9 +180,13 @@ def _build(
                 render_feed(site, feed, cache.bodies)
         elif not (options.strict and diagnostics):
             prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
-            written, rendered = _write(
-                output, prune, env, site, pages, feeds, extras, cache, salt, jobs, collecting
+            known = session.spelled if session else []
+            written, rendered, spelled = _write(
+                output, prune, env, site, pages, feeds, extras, cache, salt, jobs, collecting, known
             )
+            if session is not None:
+                session.articles = {a.source_path: a for a in site.articles}
+                session.spelled = spelled
             manifest = written.manifest
             counts = (
                 len(site.articles),
@@ -229,11 +251,12 @@ def _write(
     salt: str,
     jobs: int,
     collecting: bool,
-) -> tuple[WriteReport, int]:
+    known: list[tuple[object, str]],
+) -> tuple[WriteReport, int, list[tuple[object, str]]]:
     """Render the pages and feeds whose inputs changed and commit them with the other
-    files. (A feed reads nothing but its own fields and the settings, which the salt
-    holds.)"""
-    digests = PageDigests(salt, site)
+    files (a feed reads nothing but its own fields and the settings, which the salt
+    holds). Returns the report, the pages rendered and the articles' spellings."""
+    digests = PageDigests(salt, site, known)
     previous = cache.pages()
     records: dict[str, PageRecord] = {}
     with OutputWriter(output, prune=prune) as out:
@@ -255,7 +278,7 @@ def _write(
             digest = digests.of_feed(feed)
             if not kept(feed.path, previous.get(feed.path), digest):
                 changed.append((feed, digest))
-        digests.settle()
+        spelled = digests.settle()
         _resume_collector(collecting)  # fingerprinting every page above makes no cycles
         share = {
             "env": env,
@@ -285,7 +308,7 @@ def _write(
             out.add(file.path, file.data)
         report = out.commit()
     cache.put_pages(records, previous)
-    return report, len(todo)
+    return report, len(todo), spelled
 
 
 def _render_and_stage(index: int) -> tuple[Staged, PageRecord] | Diagnostic:

@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import hashlib
 import operator
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -43,10 +43,20 @@ def _fields_of(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, 
 class Fingerprinter:
     """Digests values; remembers each article, tuple and dataclass it has seen."""
 
-    def __init__(self, salt: str) -> None:
+    def __init__(self, salt: str, known: Iterable[tuple[object, str]] = ()) -> None:
+        """`known`: objects and their spelling, as `spelling_of` gave them."""
         self._salt = salt.encode("utf-8", "surrogatepass")
         self._memo: dict[int, str] = {}
         self._keep: list[object] = []  # keeps memoised objects alive, so ids stay unique
+        for value, text in known:
+            self._memo[id(value)] = text
+            self._keep.append(value)
+
+    def spelling_of(self, values: Iterable[object]) -> list[tuple[object, str]]:
+        """The values already spelled, with their spelling: to pass on to a later
+        `Fingerprinter` that will meet the same (unchanged, frozen) objects."""
+        memo = self._memo
+        return [(value, memo[id(value)]) for value in values if id(value) in memo]
 
     def forget(self) -> None:
         """Drop what was remembered (digests stay the same; only slower to make)."""
@@ -139,8 +149,8 @@ class PageDigests:
     """The digest of a page: its own fingerprint plus those of the `site` attributes its
     templates read. Equal digests mean the page would render to the same bytes."""
 
-    def __init__(self, salt: str, site: Site) -> None:
-        self._fingerprints = Fingerprinter(salt)
+    def __init__(self, salt: str, site: Site, known: Iterable[tuple[object, str]] = ()) -> None:
+        self._fingerprints = Fingerprinter(salt, known)
         self._site = site
         self._site_parts: dict[str, str] = {}
 
@@ -159,13 +169,16 @@ class PageDigests:
         spelled = repr((feed.format, feed.title, feed.page_path, feed.path, items))
         return self._fingerprints.salted(spelled)
 
-    def settle(self) -> None:
+    def settle(self) -> list[tuple[object, str]]:
         """Digest every attribute of the site now, then forget the digests of the
         objects inside it. Called before workers fork: they then never walk the whole
-        site (which would copy all of the parent's memory into each of them)."""
+        site (which would copy all of the parent's memory into each of them). Returns
+        the spelling of each of the site's articles, for a later build's `known`."""
         for field in dataclasses.fields(self._site):
             self._site_part(field.name)
+        spelled = self._fingerprints.spelling_of(self._site.articles)
         self._fingerprints.forget()
+        return spelled
 
     def _site_part(self, name: str) -> str:
         if name not in self._site_parts:

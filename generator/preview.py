@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from generator.build import BuildOptions, BuildReport, build
-from generator.cache import Remembered
+from generator.build import BuildOptions, BuildReport, Session, build
 from generator.config import load_config
 from generator.diagnostics import BuildError, Diagnostic, error
 from generator.parallel import release
@@ -68,8 +67,8 @@ class Preview:
         self.options = options
         self._on_build = on_build
         self._builds = 0
-        self._remembered = Remembered()
-        """The build cache's contents, kept between builds."""
+        self._session = Session()
+        """What one build leaves for the next."""
         self._theme_folders: tuple[Path, ...] = ()
         self.hub = EventHub()
         self.server = PreviewServer(self.output_dir, self.hub, options.host, options.port)
@@ -120,7 +119,7 @@ class Preview:
             output_dir=self.output_dir, drafts=self.options.drafts, keep_stale_on_errors=True
         )
         try:
-            report = build(self.site_dir, options, self._remembered)
+            report = build(self.site_dir, options, self._session)
         except BuildError as exc:
             return BuildOutcome(self._builds, changes, None, exc.diagnostics)
         except Exception as exc:  # a bug must not end the preview: report it, keep serving

@@ -7,7 +7,7 @@ links, previous/next and the site-wide feed list. Pure: it only reads its inputs
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -27,8 +27,14 @@ class Assembled:
 
 
 def assemble_site(
-    config: SiteConfig, articles: tuple[Article, ...], drafts: bool = False
+    config: SiteConfig,
+    articles: tuple[Article, ...],
+    drafts: bool = False,
+    reuse: Mapping[str, Article] | None = None,
 ) -> Assembled:
+    """The site. `reuse` holds a previous build's assembled articles by source path: one
+    whose links come out the same is taken as it is, so what was worked out about it
+    (its fingerprint) still holds."""
     visible = tuple(
         a
         for a in articles
@@ -36,7 +42,7 @@ def assemble_site(
     )
     placed, diagnostics = _place(visible)
     ordered = tuple(sorted(placed, key=lambda a: a.sort_key))
-    linked = _link(ordered, _canonical_names(visible))
+    linked = _link(ordered, _canonical_names(visible), reuse or {})
     site = Site(
         config=config,
         articles=linked,
@@ -119,7 +125,9 @@ def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Di
 
 
 def _link(
-    articles: tuple[Article, ...], names: Callable[[Article], dict[str, Any]]
+    articles: tuple[Article, ...],
+    names: Callable[[Article], dict[str, Any]],
+    reuse: Mapping[str, Article],
 ) -> tuple[Article, ...]:
     """Previous/next links (by date), related items that point at our own pages, the
     nearest earlier articles on the same topics, and the canonical `names` (one copy
@@ -137,18 +145,31 @@ def _link(
     links = [Link(article.title, article.path) for article in articles]
     result = []
     for index, article in enumerate(articles):
-        related = tuple(_pointed(item, by_url) for item in article.related)
-        result.append(
-            linked(
-                article,
-                **names(article),
-                related=related,
-                next=links[index - 1] if index > 0 else None,
-                previous=links[index + 1] if index + 1 < len(links) else None,
-                more_from_topics=more_from_topics(index, article, topic_positions, links),
-            )
-        )
+        fields = {
+            **names(article),
+            "related": tuple(_pointed(item, by_url) for item in article.related),
+            "next": links[index - 1] if index > 0 else None,
+            "previous": links[index + 1] if index + 1 < len(links) else None,
+            "more_from_topics": more_from_topics(index, article, topic_positions, links),
+        }
+        before = reuse.get(article.source_path)
+        if before is not None and _same(before, article, fields):
+            result.append(before)
+        else:
+            result.append(linked(article, **fields))
     return tuple(result)
+
+
+def _same(before: Article, article: Article, fields: dict[str, Any]) -> bool:
+    """Whether `before` (assembled earlier) is `article` with these linked `fields`: all
+    else comes from the same bytes (the same source digest), but for the slug, which
+    placement may have changed."""
+    if not article.source_hash or (before.source_hash, before.slug) != (
+        article.source_hash,
+        article.slug,
+    ):
+        return False
+    return all(getattr(before, name) == value for name, value in fields.items())
 
 
 def _pointed(item: RelatedItem, by_url: dict[str, str]) -> RelatedItem:

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from conftest import SITE_YAML, article
 from generator import BuildOptions, build
-from generator.cache import CACHE_DIR, Remembered
+from generator.build import Session
+from generator.cache import CACHE_DIR
 from generator.config import load_config
 from generator.diagnostics import BuildError
 from generator.feeds import Feed
@@ -75,8 +76,8 @@ def test_any_sequence_of_changes_builds_like_a_clean_build(
     steps: list,  # type: ignore[type-arg]
     remember: bool,
 ) -> None:
-    """As a command builds (reading the cache each time), or the preview (remembering it)."""
-    remembered = Remembered() if remember else None
+    """As a command builds (reading the cache each time), or the preview (one session)."""
+    remembered = Session() if remember else None
     site = tmp_path / "site"
     shutil.rmtree(site, ignore_errors=True)
     content = site / "content"
@@ -289,7 +290,7 @@ def test_a_remembered_cache_is_not_read_back_until_another_build_changes_it(
     tmp_path: Path,
 ) -> None:
     site = _big_site(tmp_path / "site", count=6)
-    remembered = Remembered()
+    remembered = Session()
     assert build(site, BuildOptions(jobs=1), remembered).parsed == 6
     # Damage every entry on disk: a build trusting what it remembers does not notice.
     with sqlite3.connect(site / CACHE_DIR / "cache.sqlite") as db:
@@ -312,11 +313,33 @@ def test_a_remembered_cache_is_not_read_back_until_another_build_changes_it(
 
 def test_a_failed_build_forgets_what_it_remembered(tmp_path: Path) -> None:
     site = _big_site(tmp_path / "site", count=3)
-    remembered = Remembered()
-    build(site, BuildOptions(jobs=1), remembered)
-    assert remembered.generation is not None and remembered.files is not None
+    session = Session()
+    build(site, BuildOptions(jobs=1), session)
+    assert session.cache.generation is not None and session.cache.files is not None
+    assert session.articles and session.spelled
     (site / "templates").mkdir()
     (site / "templates" / "article.html").write_text("{% if %}")
     with pytest.raises(BuildError):
-        build(site, BuildOptions(jobs=1), remembered)
-    assert (remembered.generation, remembered.files, remembered.pages) == (None, None, None)
+        build(site, BuildOptions(jobs=1), session)
+    assert (session.cache.generation, session.cache.files, session.cache.pages) == (None,) * 3
+    assert (session.articles, session.spelled) == ({}, [])
+
+
+def test_a_session_takes_again_the_articles_whose_links_did_not_change(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=12)
+    session = Session()
+    build(site, BuildOptions(jobs=1), session)
+    before = dict(session.articles)
+    (site / "content" / "a3.md").write_text(_article_text(3, 1))  # a new title, so a new path
+    build(site, BuildOptions(jobs=1), session)
+    after = session.articles
+    moved = after["content/a3.md"].path
+    pointing = {
+        path
+        for path, a in after.items()
+        if moved in (link.path for link in (a.next, a.previous, *a.more_from_topics) if link)
+    }
+    taken_again = {path for path, a in after.items() if a is before[path]}
+    assert pointing and taken_again == set(after) - pointing - {"content/a3.md"}
+    assert {id(a) for a, _ in session.spelled} == {id(a) for a in after.values()}
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
