@@ -67,11 +67,13 @@ class Session:
     articles: dict[str, Article] = field(default_factory=dict)
     """The last build's assembled articles, by source path."""
     spelled: list[tuple[object, str]] = field(default_factory=list)
-    """Those of its articles that were fingerprinted, with their spelling."""
+    """Its articles, with the spelling their fingerprints were made from."""
+    pages: dict[str, tuple[Page, str]] = field(default_factory=dict)
+    """The pages it checked, by path, with their spelling."""
 
     def forget(self) -> None:
         self.cache.forget()
-        self.articles, self.spelled = {}, []
+        self.articles, self.spelled, self.pages = {}, [], {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,13 +182,20 @@ def _build(
                 render_feed(site, feed, cache.bodies)
         elif not (options.strict and diagnostics):
             prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
-            known = session.spelled if session else []
-            written, rendered, spelled = _write(
-                output, prune, env, site, pages, feeds, extras, cache, salt, jobs, collecting, known
+            written, rendered = _write(
+                output,
+                prune,
+                env,
+                site,
+                pages,
+                feeds,
+                extras,
+                cache,
+                salt,
+                jobs,
+                collecting,
+                session,
             )
-            if session is not None:
-                session.articles = {a.source_path: a for a in site.articles}
-                session.spelled = spelled
             manifest = written.manifest
             counts = (
                 len(site.articles),
@@ -251,12 +260,15 @@ def _write(
     salt: str,
     jobs: int,
     collecting: bool,
-    known: list[tuple[object, str]],
-) -> tuple[WriteReport, int, list[tuple[object, str]]]:
+    session: Session | None,
+) -> tuple[WriteReport, int]:
     """Render the pages and feeds whose inputs changed and commit them with the other
     files (a feed reads nothing but its own fields and the settings, which the salt
-    holds). Returns the report, the pages rendered and the articles' spellings."""
-    digests = PageDigests(salt, site, known)
+    holds); leave in `session` what the next build can take again."""
+    if session is None:
+        digests = PageDigests(salt, site)
+    else:
+        digests = PageDigests(salt, site, session.spelled, session.pages)
     previous = cache.pages()
     records: dict[str, PageRecord] = {}
     with OutputWriter(output, prune=prune) as out:
@@ -279,6 +291,9 @@ def _write(
             if not kept(feed.path, previous.get(feed.path), digest):
                 changed.append((feed, digest))
         spelled = digests.settle()
+        if session is not None:
+            session.articles = {a.source_path: a for a in site.articles}
+            session.spelled, session.pages = spelled, digests.spelled_pages()
         _resume_collector(collecting)  # fingerprinting every page above makes no cycles
         share = {
             "env": env,
@@ -308,7 +323,7 @@ def _write(
             out.add(file.path, file.data)
         report = out.commit()
     cache.put_pages(records, previous)
-    return report, len(todo), spelled
+    return report, len(todo)
 
 
 def _render_and_stage(index: int) -> tuple[Staged, PageRecord] | Diagnostic:

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from generator.feeds import Feed
-from generator.model import Article, Site
+from generator.model import Article, Page, Site
 
 # Fields whose content is covered by `Article.source_hash`: the body is a function of
 # the file's bytes and the settings hashed into it.
@@ -149,22 +149,44 @@ class PageDigests:
     """The digest of a page: its own fingerprint plus those of the `site` attributes its
     templates read. Equal digests mean the page would render to the same bytes."""
 
-    def __init__(self, salt: str, site: Site, known: Iterable[tuple[object, str]] = ()) -> None:
+    def __init__(
+        self,
+        salt: str,
+        site: Site,
+        known: Iterable[tuple[object, str]] = (),
+        known_pages: Mapping[str, tuple[Page, str]] | None = None,
+    ) -> None:
+        """`known` and `known_pages`: what `settle` and `spelled_pages` gave a previous
+        build, whose unchanged articles and pages this build meets again."""
         self._fingerprints = Fingerprinter(salt, known)
         self._site = site
         self._site_parts: dict[str, str] = {}
+        self._known_pages = known_pages or {}
+        self._pages: dict[str, tuple[Page, str]] | None = None if known_pages is None else {}
 
-    def of(self, page: object, uses: frozenset[str]) -> str:
-        parts = [self._fingerprints.spelled(page)]
+    def of(self, page: Page, uses: frozenset[str]) -> str:
+        known = self._known_pages.get(page.path)
+        if known is not None and known[0] == page:  # equal values spell the same
+            spelled = known[1]
+        else:
+            spelled = self._fingerprints.spelled(page)
+        if self._pages is not None:
+            self._pages[page.path] = (page, spelled)
+        parts = [spelled]
         parts.extend([self._site_part(name) for name in sorted(uses)])
         return self._fingerprints.salted("|".join(parts))
+
+    def spelled_pages(self) -> dict[str, tuple[Page, str]]:
+        """The pages digested here, with their spelling, for a later build's
+        `known_pages` (kept only when this build was given some, perhaps none)."""
+        return self._pages or {}
 
     def of_feed(self, feed: Feed) -> str:
         """The digest of a feed. Its items show what their files say (their source
         digests), where they live and their topics' names: not the links to other
         articles the assembler gave them, so a neighbour's new title leaves it alone."""
         if not all(article.source_hash for article in feed.articles):
-            return self.of(feed, frozenset())
+            return self._fingerprints.of(feed)
         items = [(a.source_hash, a.path, [t.name for t in a.topics]) for a in feed.articles]
         spelled = repr((feed.format, feed.title, feed.page_path, feed.path, items))
         return self._fingerprints.salted(spelled)
