@@ -70,24 +70,13 @@ def plan_feeds(site: Site) -> tuple[Feed, ...]:
 
 def render_feed(site: Site, feed: Feed, body_of: BodyOf) -> OutputFile:
     render = render_atom if feed.format == "atom" else render_rss
-    return render(site, feed.articles, feed.title, feed.page_path, feed.path, body_of)
+    return render(site, feed, body_of)
 
 
-def render_feeds(site: Site, body_of: BodyOf) -> tuple[OutputFile, ...]:
-    return tuple(render_feed(site, feed, body_of) for feed in plan_feeds(site))
-
-
-def render_rss(
-    site: Site,
-    articles: tuple[Article, ...],
-    title: str,
-    page_path: str,
-    feed_path: str,
-    body_of: BodyOf,
-) -> OutputFile:
+def render_rss(site: Site, feed: Feed, body_of: BodyOf) -> OutputFile:
     config = site.config
     absolute = absolute_link_to(config)
-    shown = articles[: config.feeds.items]
+    title, page_path, feed_path, shown = feed.title, feed.page_path, feed.path, feed.articles
     rss = ET.Element("rss", {"version": "2.0", "xmlns:atom": "http://www.w3.org/2005/Atom"})
     channel = _add(rss, "channel")
     _add(channel, "title", title)
@@ -114,17 +103,11 @@ def render_rss(
     return OutputFile(feed_path, serialise_xml(rss), "RSS feed")
 
 
-def render_atom(
-    site: Site,
-    articles: tuple[Article, ...],
-    title: str,
-    page_path: str,
-    feed_path: str,
-    body_of: BodyOf,
-) -> OutputFile:
+def render_atom(site: Site, planned: Feed, body_of: BodyOf) -> OutputFile:
     config = site.config
     absolute = absolute_link_to(config)
-    shown = articles[: config.feeds.items]
+    title, page_path, feed_path = planned.title, planned.page_path, planned.path
+    shown = planned.articles
     feed = ET.Element("feed", {"xmlns": "http://www.w3.org/2005/Atom", "xml:lang": config.language})
     _add(feed, "title", title)
     if config.description:

@@ -446,10 +446,11 @@ def manifest_digest(output_dir: Path) -> str | None:
         return None
     try:
         data = (output_dir / MANIFEST).read_bytes()
-    except OSError:
+        listed = _parse_manifest(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError):
         return None
     folder = str(output_dir)
-    if not all(os.path.isfile(f"{folder}/{relative}") for relative in _read_manifest(output_dir)):
+    if not all(os.path.isfile(f"{folder}/{relative}") for relative in listed):
         return None
     return hashlib.sha256(data).hexdigest()
 
@@ -479,6 +480,10 @@ def _read_manifest(output_dir: Path) -> dict[str, str]:
         text = (output_dir / MANIFEST).read_text(encoding="utf-8")
     except (FileNotFoundError, UnicodeDecodeError):
         return {}
+    return _parse_manifest(text)
+
+
+def _parse_manifest(text: str) -> dict[str, str]:
     entries = {}
     for line in text.splitlines():
         digest, _, relative = line.partition(" ")
