@@ -20,7 +20,7 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
-QUIET_SECONDS = 0.2
+QUIET_SECONDS = 0.1
 """A change is reported once nothing else has changed for this long..."""
 MAX_WAIT_SECONDS = 2.0
 """...or once this long has passed since the first change of the burst."""
