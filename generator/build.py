@@ -20,7 +20,7 @@ from generator.cache import CACHE_DIR, BuildCache, LastBuild, PageRecord, Rememb
 from generator.config import SiteConfig, load_config
 from generator.diagnostics import BuildError, Diagnostic, Severity, sort_key
 from generator.feeds import Feed, plan_feeds, render_feed
-from generator.fingerprint import PageDigests
+from generator.fingerprint import KnownPage, PageDigests
 from generator.loader import ArticleFiles, content_signature, find_article_files, load_articles
 from generator.markup import ENGINES
 from generator.model import Article, OutputFile, Page, Site
@@ -68,8 +68,8 @@ class Session:
     """The last build's assembled articles, by source path."""
     spelled: list[tuple[object, str]] = field(default_factory=list)
     """Its articles, with the spelling their fingerprints were made from."""
-    pages: dict[str, tuple[Page, str]] = field(default_factory=dict)
-    """The pages it checked, by path, with their spelling."""
+    pages: dict[str, KnownPage] = field(default_factory=dict)
+    """The pages it checked, by path, with their digests."""
 
     def forget(self) -> None:
         self.cache.forget()
@@ -165,7 +165,7 @@ def _build(
         parsed, found = loaded.parsed, loaded.diagnostics + assembled.diagnostics
         del loaded
         site = assembled.site
-        pages = plan_pages(site)
+        pages = plan_pages(site, {p: k.page for p, k in session.pages.items()} if session else None)
         feeds = plan_feeds(site)
         extras = (*render_sitemaps(site, pages), render_robots(site), *collect_static(theme))
         check_unique_paths(
@@ -293,7 +293,7 @@ def _write(
         spelled = digests.settle()
         if session is not None:
             session.articles = {a.source_path: a for a in site.articles}
-            session.spelled, session.pages = spelled, digests.spelled_pages()
+            session.spelled, session.pages = spelled, digests.known_pages()
         _resume_collector(collecting)  # fingerprinting every page above makes no cycles
         share = {
             "env": env,

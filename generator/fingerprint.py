@@ -13,7 +13,7 @@ import hashlib
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from generator.feeds import Feed
 from generator.model import Article, Page, Site
@@ -145,6 +145,18 @@ class Fingerprinter:
         )
 
 
+class KnownPage(NamedTuple):
+    """A page as one build digested it, for the next build to recognise."""
+
+    page: Page
+    spelled: str
+    """Its own fingerprint's text."""
+    site_parts: str
+    """The text of the `site` attributes its templates read."""
+    salt: str
+    digest: str
+
+
 class PageDigests:
     """The digest of a page: its own fingerprint plus those of the `site` attributes its
     templates read. Equal digests mean the page would render to the same bytes."""
@@ -154,31 +166,42 @@ class PageDigests:
         salt: str,
         site: Site,
         known: Iterable[tuple[object, str]] = (),
-        known_pages: Mapping[str, tuple[Page, str]] | None = None,
+        known_pages: Mapping[str, KnownPage] | None = None,
     ) -> None:
-        """`known` and `known_pages`: what `settle` and `spelled_pages` gave a previous
+        """`known` and `known_pages`: what `settle` and `known_pages` gave a previous
         build, whose unchanged articles and pages this build meets again."""
         self._fingerprints = Fingerprinter(salt, known)
+        self._salt = salt
         self._site = site
         self._site_parts: dict[str, str] = {}
+        self._uses: dict[frozenset[str], str] = {}
         self._known_pages = known_pages or {}
-        self._pages: dict[str, tuple[Page, str]] | None = None if known_pages is None else {}
+        self._pages: dict[str, KnownPage] | None = None if known_pages is None else {}
 
     def of(self, page: Page, uses: frozenset[str]) -> str:
+        site_parts = self._uses.get(uses)
+        if site_parts is None:
+            site_parts = "".join(["|" + self._site_part(name) for name in sorted(uses)])
+            self._uses[uses] = site_parts
         known = self._known_pages.get(page.path)
-        if known is not None and known[0] == page:  # equal values spell the same
-            spelled = known[1]
+        if known is not None and (known.page is page or known.page == page):
+            # equal values spell the same
+            if known.site_parts == site_parts and known.salt == self._salt:
+                if self._pages is not None:
+                    self._pages[page.path] = known
+                return known.digest
+            spelled = known.spelled
+            digest = self._fingerprints.salted(spelled + site_parts)
         else:
             spelled = self._fingerprints.spelled(page)
+            digest = self._fingerprints.salted(spelled + site_parts)
         if self._pages is not None:
-            self._pages[page.path] = (page, spelled)
-        parts = [spelled]
-        parts.extend([self._site_part(name) for name in sorted(uses)])
-        return self._fingerprints.salted("|".join(parts))
+            self._pages[page.path] = KnownPage(page, spelled, site_parts, self._salt, digest)
+        return digest
 
-    def spelled_pages(self) -> dict[str, tuple[Page, str]]:
-        """The pages digested here, with their spelling, for a later build's
-        `known_pages` (kept only when this build was given some, perhaps none)."""
+    def known_pages(self) -> dict[str, KnownPage]:
+        """The pages digested here, for a later build's `known_pages` (kept only when
+        this build was given some, perhaps none)."""
         return self._pages or {}
 
     def of_feed(self, feed: Feed) -> str:

@@ -11,7 +11,7 @@ the newest articles) and at most one numbered page — never the whole archive.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from generator.diagnostics import BuildError, error
 from generator.model import (
@@ -82,11 +82,15 @@ def _archive_pages(archives: tuple[Archive, ...], per_page: int) -> Iterable[Pag
         yield from _archive_pages(archive.children, per_page)
 
 
-def _article_pages(articles: tuple[Article, ...]) -> Iterable[Page]:
+def _article_pages(articles: tuple[Article, ...], reuse: Mapping[str, Page]) -> Iterable[Page]:
     # Articles on the same topics share one tuple of feed links: fewer objects to hold,
     # and one to fingerprint.
     shared: dict[tuple[Term, ...], tuple[FeedLink, ...]] = {}
     for article in articles:
+        before = reuse.get(article.path)
+        if before is not None and before.article is article:
+            yield before  # everything on an article's page comes from the article
+            continue
         feeds = shared.get(article.topics)
         if feeds is None:
             feeds = shared[article.topics] = tuple(
@@ -97,13 +101,15 @@ def _article_pages(articles: tuple[Article, ...]) -> Iterable[Page]:
                    feeds=feeds)  # fmt: skip
 
 
-def plan_pages(site: Site) -> tuple[Page, ...]:
-    """Every HTML page, in a stable order; `BuildError` if two share an output path."""
+def plan_pages(site: Site, reuse: Mapping[str, Page] | None = None) -> tuple[Page, ...]:
+    """Every HTML page, in a stable order; `BuildError` if two share an output path.
+    `reuse` holds a previous plan's pages by path: an article's page is taken from it
+    when it shows the very same article."""
     per_page = site.config.per_page
     home = Section("home", site.config.title, "", "feed.xml")
     pages: list[Page] = [
         *_listing(home, "home.html", site.articles, per_page),
-        *_article_pages(site.articles),
+        *_article_pages(site.articles, reuse or {}),
         Page("topics/", "topics.html", "topics", "Topics"),
         *_group_pages(site.topics, per_page),
         Page("sources/", "sources.html", "sources", "Sources"),

@@ -343,3 +343,33 @@ def test_a_session_takes_again_the_articles_whose_links_did_not_change(tmp_path:
     assert pointing and taken_again == set(after) - pointing - {"content/a3.md"}
     assert {id(a) for a, _ in session.spelled} == {id(a) for a in after.values()}
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+
+
+def test_a_session_follows_changes_to_templates_and_settings(tmp_path: Path) -> None:
+    """The pages a session remembers were digested under the last build's templates and
+    settings: a change to either shows on every page it touches."""
+    site = _big_site(tmp_path / "site", count=6)
+    session = Session()
+
+    def clean() -> dict[str, bytes]:
+        build(site, BuildOptions(jobs=1, cache=False, output_dir=tmp_path / "clean"))
+        return _tree(tmp_path / "clean")
+
+    (site / "templates").mkdir()
+    page_404 = site / "templates" / "404.html"
+    page_404.write_text("Gone: {{ page.title }}")  # reads nothing of the site
+    build(site, BuildOptions(jobs=1), session)
+    (site / "content" / "a2.md").write_text(_article_text(2, 1))
+    build(site, BuildOptions(jobs=1), session)
+    assert "404.html" in session.pages  # digested, not rendered: the session knows it
+    page_404.write_text("Not here: {{ page.title }}")
+    (site / "templates" / "article.html").write_text(
+        '{% extends "theme/article.html" %}{% block description %}CHANGED{% endblock %}'
+    )
+    report = build(site, BuildOptions(jobs=1), session)
+    assert report.rendered == report.pages
+    assert _tree(site / "output") == clean()
+    assert (site / "output" / "404.html").read_text() == "Not here: Page not found"
+    (site / "site.yaml").write_text(SITE_YAML.replace("title:", "title: Renamed", 1))
+    build(site, BuildOptions(jobs=1), session)
+    assert _tree(site / "output") == clean()
