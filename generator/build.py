@@ -164,13 +164,8 @@ def _build(
         # before workers fork, so they neither inherit nor copy them.
         parsed, found = loaded.parsed, loaded.diagnostics + assembled.diagnostics
         del loaded
-        site = assembled.site
-        pages = plan_pages(site, {p: k.page for p, k in session.pages.items()} if session else None)
-        feeds = plan_feeds(site)
-        extras = (*render_sitemaps(site, pages), render_robots(site), *collect_static(theme))
-        check_unique_paths(
-            [*(p.output_path for p in pages), *(f.path for f in feeds), *(f.path for f in extras)]
-        )
+        planned = _plan(assembled.site, theme, session)
+        site, pages, feeds = planned.site, planned.pages, planned.feeds
         diagnostics = tuple(sorted(notes + found, key=sort_key))
         if options.strict:
             diagnostics = tuple(replace(d, severity=Severity.ERROR) for d in diagnostics)
@@ -183,18 +178,7 @@ def _build(
         elif not (options.strict and diagnostics):
             prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
             written, rendered = _write(
-                output,
-                prune,
-                env,
-                site,
-                pages,
-                feeds,
-                extras,
-                cache,
-                salt,
-                jobs,
-                collecting,
-                session,
+                output, prune, env, planned, cache, salt, jobs, collecting, session
             )
             manifest = written.manifest
             counts = (
@@ -248,14 +232,34 @@ def _open_cache(
     return BuildCache.open(site_dir, stamp, remembered)
 
 
+@dataclass(frozen=True, slots=True)
+class _Planned:
+    """Every file a build makes, before any is rendered."""
+
+    site: Site
+    pages: tuple[Page, ...]
+    feeds: tuple[Feed, ...]
+    extras: tuple[OutputFile, ...]
+    """Files made without templates: sitemaps, `robots.txt`, the theme's static files."""
+
+
+def _plan(site: Site, theme: Theme, session: Session | None) -> _Planned:
+    """The site's pages, feeds and other files; `BuildError` if two share a path."""
+    reuse = {path: known.page for path, known in session.pages.items()} if session else None
+    pages = plan_pages(site, reuse)
+    feeds = plan_feeds(site)
+    extras = (*render_sitemaps(site, pages), render_robots(site), *collect_static(theme))
+    check_unique_paths(
+        [*(p.output_path for p in pages), *(f.path for f in feeds), *(f.path for f in extras)]
+    )
+    return _Planned(site, pages, feeds, extras)
+
+
 def _write(
     output: Path,
     prune: bool,
     env: jinja2.Environment,
-    site: Site,
-    pages: tuple[Page, ...],
-    feeds: tuple[Feed, ...],
-    extras: tuple[OutputFile, ...],
+    planned: _Planned,
     cache: BuildCache,
     salt: str,
     jobs: int,
@@ -265,6 +269,7 @@ def _write(
     """Render the pages and feeds whose inputs changed and commit them with the other
     files (a feed reads nothing but its own fields and the settings, which the salt
     holds); leave in `session` what the next build can take again."""
+    site = planned.site
     if session is None:
         digests = PageDigests(salt, site)
     else:
@@ -281,12 +286,12 @@ def _write(
             return False
 
         todo: list[Page] = []
-        for page in pages:
+        for page in planned.pages:
             record = previous.get(page.output_path)
             if not (record and kept(page.output_path, record, digests.of(page, record.uses))):
                 todo.append(page)
         changed: list[tuple[Feed, str]] = []
-        for feed in feeds:
+        for feed in planned.feeds:
             digest = digests.of_feed(feed)
             if not kept(feed.path, previous.get(feed.path), digest):
                 changed.append((feed, digest))
@@ -319,7 +324,7 @@ def _write(
         for feed, digest in changed:
             sha = out.add(feed.path, render_feed(site, feed, cache.bodies).data)
             records[feed.path] = PageRecord(digest, sha, frozenset())
-        for file in extras:
+        for file in planned.extras:
             out.add(file.path, file.data)
         report = out.commit()
     cache.put_pages(records, previous)
