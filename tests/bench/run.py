@@ -236,10 +236,10 @@ def incremental_changes(size: int, seed: int) -> list[tuple[str, Callable[[Path,
 def bench_broadsheet(
     tools: Tools, size: int, seed: int, base: Path, work: Path, repeat: int
 ) -> list[Step]:
-    site, out = work / "site", work / "out"
     cold = Step("Broadsheet", size, "cold build")
     for rep in range(1, repeat + 1):
-        shutil.rmtree(work, ignore_errors=True)
+        # A folder of its own for every run: see `bench_size`.
+        site, out = work / f"run-{rep}" / "site", work / f"run-{rep}" / "out"
         shutil.copytree(base, site, symlinks=True)
         run = _build(tools, site, out)
         cold.runs.append(run)
@@ -274,8 +274,7 @@ def bench_other(
 ) -> Step:
     step = Step(tool, size, "cold build")
     for rep in range(1, repeat + 1):
-        scratch = cwd.parent / f"{tool.lower()}-scratch"
-        shutil.rmtree(scratch, ignore_errors=True)
+        scratch = cwd.parent / f"{tool.lower()}-scratch-{rep}"  # see `bench_size`
         scratch.mkdir()
         run = run_measured(make_argv(scratch), cwd=cwd)
         _check(run, f"{tool} build")
@@ -283,7 +282,6 @@ def bench_other(
         step.summaries.append(None)
         step.changes.append(compare({}, snapshot(scratch / "out")))
         _log(step, run, rep, repeat)
-        shutil.rmtree(scratch, ignore_errors=True)
     return step
 
 
@@ -499,10 +497,13 @@ NOTES = """\
   i.e. the memory the tree really occupies; this is the figure to compare with a memory
   budget across processes.
 - The OS file cache is warm for every run (the files were just written), and one
-  untimed build of a tiny site runs first. The file system is synced (`sync`) before
-  each timed run, so one run's write-back is not charged to the next. Nothing else on
-  the machine is stopped: a load average above `nproc` means other work competed for
-  the CPUs, which lengthens wall times more than CPU times.
+  untimed build of a tiny site runs first. Every timed run writes into a new folder and
+  nothing is deleted until the benchmark ends: files created soon after many others
+  were deleted cost far more kernel time on ext4, for every tool alike. The file
+  system is synced (`sync`) before each timed run, so one run's write-back is not
+  charged to the next. Nothing else on the machine is stopped: a load average above
+  `nproc` means other work competed for the CPUs, which lengthens wall times more than
+  CPU times.
 """
 
 
@@ -619,24 +620,26 @@ def warm_up(tools: Tools, folder: Path, seed: int) -> None:
     """One untimed build of a tiny site, so no measured run pays for writing `.pyc` files."""
     write_site(5, folder / "site", seed)
     _build(tools, folder / "site", folder / "out")
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 def bench_size(size: int, tools: Tools, args: argparse.Namespace, root: Path) -> list[Step]:
+    """Every measurement at `size` articles. No folder is deleted until the whole run
+    ends: on ext4, creating files within minutes of deleting tens of thousands costs
+    several times the kernel time (the allocator skips recently freed inodes, reading
+    each one's inode table block), which made the same cold build take 13 s or 25 s
+    depending on what the run before it had deleted."""
     folder = root / f"n{size}"
     base = folder / "base"
     _progress(f"[{size}] writing the synthetic site")
     write_site(size, base, args.seed)
     repeat = repeat_for(size, args)
     steps = bench_broadsheet(tools, size, args.seed, base, folder / "broadsheet", repeat)
-    shutil.rmtree(folder / "broadsheet", ignore_errors=True)
     if args.skip_others:
         return steps
     if not others_run_at(size, args):
         _progress(
             f"  [{size}] Hugo and Pelican skipped: larger than --others-up-to {args.others_up_to}"
         )
-        shutil.rmtree(folder, ignore_errors=True)
         return steps
     articles = list(iter_articles(size, args.seed))
     if tools.hugo is None:
@@ -656,7 +659,6 @@ def bench_size(size: int, tools: Tools, args: argparse.Namespace, root: Path) ->
         steps.append(
             bench_other("Pelican", size, pelican_argv(tools.pelican), site, pelican_repeat)
         )
-    shutil.rmtree(folder, ignore_errors=True)
     return steps
 
 
