@@ -1,7 +1,8 @@
 """The page plan: every HTML page of the site, as `Page` values, before rendering.
 
 Owns the URL layout of listings and their pagination, and the check that no two
-outputs share a path. Pure: the plan is a function of the `Site` alone.
+outputs share a path. Pure: the plan is a function of the `Site` alone (a previous
+plan's page may be taken again, only where it equals the one that would be made).
 
 Listing pages are numbered from the oldest article (`page/1/` holds the oldest), so
 adding an article changes only the listing's latest page (its own URL, which shows
