@@ -71,6 +71,13 @@ class Session:
     pages: dict[str, KnownPage] = field(default_factory=dict)
     """The pages it checked, by path, with their digests."""
 
+    @property
+    def filled(self) -> bool:
+        """Whether a build has left anything here. Until one has, a build goes through
+        every stage even when the output is up to date, so the next one, perhaps for
+        a single edit, finds everything here."""
+        return self.cache.files is not None
+
     def forget(self) -> None:
         self.cache.forget()
         self.articles, self.spelled, self.pages = {}, [], {}
@@ -152,6 +159,7 @@ def _build(
         inputs = _inputs_digest(files, theme, options, salt)
         last = cache.last_build()
         same = options.write and last is not None and last.inputs == inputs
+        same = same and (session is None or session.filled)
         if same and last is not None and last.manifest == manifest_digest(output):
             return _nothing_to_do(last, notes, started)
         compiled = site_dir / CACHE_DIR / "templates" if options.cache and options.write else None
@@ -328,6 +336,10 @@ def _write(
             out.add(file.path, file.data)
         report = out.commit()
     cache.put_pages(records, previous)
+    if session is not None:  # pages rendered by workers: learn them here, for next time
+        for page in todo:
+            if page.path not in session.pages:
+                digests.of(page, records[page.output_path].uses)
     return report, len(todo)
 
 

@@ -200,9 +200,9 @@ class PageDigests:
         return digest
 
     def known_pages(self) -> dict[str, KnownPage]:
-        """The pages digested here, for a later build's `known_pages` (kept only when
-        this build was given some, perhaps none)."""
-        return self._pages or {}
+        """The pages digested here (and to be: the same dictionary), for a later build's
+        `known_pages`; kept only when this build was given some, perhaps none."""
+        return self._pages if self._pages is not None else {}
 
     def of_feed(self, feed: Feed) -> str:
         """The digest of a feed. Its items show what their files say (their source

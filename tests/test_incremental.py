@@ -373,3 +373,35 @@ def test_a_session_follows_changes_to_templates_and_settings(tmp_path: Path) -> 
     (site / "site.yaml").write_text(SITE_YAML.replace("title:", "title: Renamed", 1))
     build(site, BuildOptions(jobs=1), session)
     assert _tree(site / "output") == clean()
+
+
+def test_a_sessions_first_build_fills_it_even_when_the_output_is_up_to_date(
+    tmp_path: Path,
+) -> None:
+    """So the preview's first edit finds everything in memory, as the next ones do."""
+    site = _big_site(tmp_path / "site", count=8)
+    build(site, BuildOptions(jobs=1))  # as a command would, before `serve` starts
+    session = Session()
+    first = build(site, BuildOptions(jobs=1), session)
+    assert first.written is not None
+    assert (first.parsed, first.rendered, first.written.written) == (0, 0, 0)
+    assert session.filled and len(session.articles) == 8 and len(session.pages) == first.pages
+    before = dict(session.articles)
+    (site / "content" / "a5.md").write_text(_article_text(5, 0) + "\nOne more line.\n")
+    assert build(site, BuildOptions(jobs=1), session).parsed == 1
+    taken_again = {path for path, a in session.articles.items() if a is before[path]}
+    assert taken_again == set(before) - {"content/a5.md"}  # a new body moves no link
+    assert build(site, BuildOptions(jobs=1), session).rendered == 0
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+
+
+def test_a_session_learns_the_pages_its_workers_rendered(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site")
+    session = Session()
+    report = build(site, BuildOptions(jobs=2), session)  # cold: every page in a worker
+    assert report.rendered == report.pages > 128
+    assert set(session.pages) == {known.page.path for known in session.pages.values()}
+    assert len(session.pages) == report.pages
+    (site / "content" / "a7.md").write_text(_article_text(7, 1))
+    build(site, BuildOptions(jobs=2), session)
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
