@@ -305,8 +305,7 @@ def _write(
                 changed.append((feed, digest))
         spelled = digests.settle()
         if session is not None:
-            session.articles = {a.source_path: a for a in site.articles}
-            session.spelled, session.pages = spelled, digests.known_pages()
+            session.articles, session.spelled = {a.source_path: a for a in site.articles}, spelled
         _resume_collector(collecting)  # fingerprinting every page above makes no cycles
         share = {
             "env": env,
@@ -336,10 +335,12 @@ def _write(
             out.add(file.path, file.data)
         report = out.commit()
     cache.put_pages(records, previous)
-    if session is not None:  # pages rendered by workers: learn them here, for next time
-        for page in todo:
-            if page.path not in session.pages:
+    if session is not None:
+        known = digests.known_pages()
+        for page in todo:  # those rendered by workers are learnt here, for next time
+            if page.path not in known:
                 digests.of(page, records[page.output_path].uses)
+        session.pages = known
     return report, len(todo)
 
 

@@ -32,9 +32,12 @@ def _add(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) ->
     return element
 
 
+XML_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
+
+
 def serialise_xml(root: ET.Element) -> bytes:
     body: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=False)
-    return b'<?xml version="1.0" encoding="utf-8"?>\n' + body + b"\n"
+    return XML_DECLARATION + body + b"\n"
 
 
 def _content(article: Article, full: bool, body_of: BodyOf) -> str:
@@ -103,23 +106,22 @@ def render_rss(site: Site, feed: Feed, body_of: BodyOf) -> OutputFile:
     return OutputFile(feed_path, serialise_xml(rss), "RSS feed")
 
 
-def render_atom(site: Site, planned: Feed, body_of: BodyOf) -> OutputFile:
+def render_atom(site: Site, feed: Feed, body_of: BodyOf) -> OutputFile:
     config = site.config
     absolute = absolute_link_to(config)
-    title, page_path, feed_path = planned.title, planned.page_path, planned.path
-    shown = planned.articles
-    feed = ET.Element("feed", {"xmlns": "http://www.w3.org/2005/Atom", "xml:lang": config.language})
-    _add(feed, "title", title)
+    title, page_path, feed_path, shown = feed.title, feed.page_path, feed.path, feed.articles
+    root = ET.Element("feed", {"xmlns": "http://www.w3.org/2005/Atom", "xml:lang": config.language})
+    _add(root, "title", title)
     if config.description:
-        _add(feed, "subtitle", config.description)
-    _add(feed, "id", absolute(feed_path))
-    _add(feed, "updated", _rfc3339(_newest(shown)) if shown else "1970-01-01T00:00:00Z")
-    _add(feed, "link", rel="self", href=absolute(feed_path), type="application/atom+xml")
-    _add(feed, "link", rel="alternate", href=absolute(page_path), type="text/html")
-    _add(_add(feed, "author"), "name", config.title)
-    _add(feed, "generator", GENERATOR)
+        _add(root, "subtitle", config.description)
+    _add(root, "id", absolute(feed_path))
+    _add(root, "updated", _rfc3339(_newest(shown)) if shown else "1970-01-01T00:00:00Z")
+    _add(root, "link", rel="self", href=absolute(feed_path), type="application/atom+xml")
+    _add(root, "link", rel="alternate", href=absolute(page_path), type="text/html")
+    _add(_add(root, "author"), "name", config.title)
+    _add(root, "generator", GENERATOR)
     for article in shown:
-        entry = _add(feed, "entry")
+        entry = _add(root, "entry")
         _add(entry, "title", article.title)
         _add(entry, "id", absolute(article.path))
         _add(entry, "link", rel="alternate", href=absolute(article.path), type="text/html")
@@ -134,7 +136,7 @@ def render_atom(site: Site, planned: Feed, body_of: BodyOf) -> OutputFile:
         content = _content(article, config.feeds.full_content, body_of)
         if content:
             _add(entry, "content", content, type="html")
-    return OutputFile(feed_path, serialise_xml(feed), "Atom feed")
+    return OutputFile(feed_path, serialise_xml(root), "Atom feed")
 
 
 def _newest(articles: tuple[Article, ...]) -> datetime:

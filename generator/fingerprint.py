@@ -191,17 +191,16 @@ class PageDigests:
                     self._pages[page.path] = known
                 return known.digest
             spelled = known.spelled
-            digest = self._fingerprints.salted(spelled + site_parts)
         else:
             spelled = self._fingerprints.spelled(page)
-            digest = self._fingerprints.salted(spelled + site_parts)
+        digest = self._fingerprints.salted(spelled + site_parts)
         if self._pages is not None:
             self._pages[page.path] = KnownPage(page, spelled, site_parts, self._salt, digest)
         return digest
 
     def known_pages(self) -> dict[str, KnownPage]:
-        """The pages digested here (and to be: the same dictionary), for a later build's
-        `known_pages`; kept only when this build was given some, perhaps none."""
+        """The pages digested here, for a later build's `known_pages` (kept only when
+        this build was given some, perhaps none)."""
         return self._pages if self._pages is not None else {}
 
     def of_feed(self, feed: Feed) -> str:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from xml.sax.saxutils import escape
 
-from generator.feeds import serialise_xml, xml_text
+from generator.feeds import XML_DECLARATION, serialise_xml, xml_text
 from generator.model import OutputFile, Page, Site
 from generator.urls import absolute_link_to
 
 SITEMAP_NS = "http://www.sitemaps.org/schemas/sitemap/0.9"
-_DECLARATION = b'<?xml version="1.0" encoding="utf-8"?>\n'
 URLS_PER_SITEMAP = 50_000
 
 
@@ -44,17 +44,13 @@ def _urlset(pages: list[Page], absolute: Callable[[str], str]) -> bytes:
     # the text is exactly what ElementTree would write.
     parts = [f'<urlset xmlns="{SITEMAP_NS}">']
     for page in pages:
-        parts.append(f"<url><loc>{_escaped(xml_text(absolute(page.path)))}</loc>")
+        parts.append(f"<url><loc>{escape(xml_text(absolute(page.path)))}</loc>")
         if page.article is not None:
             modified = page.article.updated or page.article.published
             parts.append(f"<lastmod>{modified.isoformat(timespec='seconds')}</lastmod>")
         parts.append("</url>")
     parts.append("</urlset>")
-    return _DECLARATION + "".join(parts).encode() + b"\n"
-
-
-def _escaped(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return XML_DECLARATION + "".join(parts).encode() + b"\n"
 
 
 def render_robots(site: Site) -> OutputFile:
