@@ -94,6 +94,33 @@ class _Loader(yaml.CSafeLoader):
         return super().construct_object(node, deep=deep)
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        self._note_duplicates(node)
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_plain(self, node: yaml.Node) -> Any:
+        """The value of a document without anchors, built directly from its nodes when
+        it uses only the core tags (strings, numbers, booleans, null, lists and mappings
+        keyed by those); `_Unusual` for anything else, which `construct_document` then
+        builds as PyYAML does, errors and all."""
+        tag = node.tag
+        if isinstance(node, yaml.ScalarNode):
+            if tag == _STR:
+                return node.value
+            if tag in _PLAIN_SCALARS:
+                return self.yaml_constructors[tag](self, node)
+        elif isinstance(node, yaml.SequenceNode) and tag == _SEQ:
+            return [self.construct_plain(child) for child in node.value]
+        elif isinstance(node, yaml.MappingNode) and tag == _MAP:
+            self._note_duplicates(node)
+            data = {}
+            for key, value in node.value:
+                if not isinstance(key, yaml.ScalarNode) or key.tag not in _KEY_TAGS:
+                    raise _Unusual
+                data[self.construct_plain(key)] = self.construct_plain(value)
+            return data
+        raise _Unusual
+
+    def _note_duplicates(self, node: yaml.MappingNode) -> None:
         seen: dict[tuple[str, str], int] = {}
         for key_node, _ in node.value:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
@@ -105,7 +132,15 @@ class _Loader(yaml.CSafeLoader):
                 self.duplicates.append((line, f"{message}; keep one of them"))
             else:
                 seen[key] = line
-        return super().construct_mapping(node, deep=deep)
+
+
+class _Unusual(Exception):
+    """A node `_Loader.construct_plain` leaves to PyYAML's constructor."""
+
+
+_STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{name}" for name in ("str", "seq", "map"))
+_PLAIN_SCALARS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null"))
+_KEY_TAGS = _PLAIN_SCALARS | {_STR}
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -199,7 +234,12 @@ def split(text: str) -> FrontMatter:
         body=body,
         yaml_text=yaml_text,
         first_line=_FIRST_YAML_LINE,
+        notes=tuple(notes),
     )
+    if "\\" not in yaml_text:
+        # The text holds no control character any more: only a backslash escape in a
+        # quoted value could make one.
+        return front
     cleaned: dict[str, Any] = {}
     for key, value in front.data.items():
         removed = find_controls(key)
@@ -239,7 +279,7 @@ def _load_yaml(yaml_text: str) -> Any:
             return None
         if _may_exceed_limits(yaml_text):
             _check_shape(node)
-        data = loader.construct_document(node)
+        data = _construct(loader, node, plain="&" not in yaml_text)
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, yaml_text) from None
     except yaml.reader.ReaderError as exc:
@@ -267,9 +307,21 @@ def _load_yaml(yaml_text: str) -> Any:
     finally:
         loader.dispose()
     if loader.duplicates:
-        (line, message), *more = [(line + _FIRST_YAML_LINE, m) for line, m in loader.duplicates]
+        found = sorted(loader.duplicates)
+        (line, message), *more = [(line + _FIRST_YAML_LINE, m) for line, m in found]
         raise FrontMatterError(line, message, tuple(more))
     return data
+
+
+def _construct(loader: _Loader, node: yaml.Node, plain: bool) -> Any:
+    """The document's value; built directly when it is `plain` (no anchors, so every
+    node is used once) and holds only the core tags."""
+    if plain:
+        try:
+            return loader.construct_plain(node)
+        except Exception:
+            loader.duplicates.clear()
+    return loader.construct_document(node)
 
 
 def _yaml_error(exc: yaml.MarkedYAMLError, yaml_text: str) -> FrontMatterError:

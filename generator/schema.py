@@ -6,6 +6,7 @@ that name the key, its line and the fix. Pure: no file access, no site-wide stat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
@@ -20,6 +21,7 @@ from generator.slugs import identity_key, slugify
 
 MIN_YEAR = 1000
 """The earliest year accepted in dates: URLs spell years with four digits."""
+_URL_CONTROLS = re.compile("[\x00-\x1f\x7f]")
 
 
 class FieldError(Exception):
@@ -66,7 +68,7 @@ def to_bool(value: Any) -> bool:
 def to_url(value: Any) -> str:
     """An http(s) or relative URL; every other scheme is refused."""
     text = to_text(value)
-    if any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if _URL_CONTROLS.search(text):
         raise FieldError("contains control characters (tabs or line breaks); remove them")
     try:
         parts = urlsplit(text)

@@ -1,0 +1,64 @@
+"""Front matter: the direct construction of plain documents against PyYAML's own."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from generator.frontmatter import FrontMatterError, _Loader, split
+
+# Each document is read twice: by `split` (which builds plain documents itself) and by
+# PyYAML's constructor with the same loader. Some use only the core tags; the others
+# hold what only PyYAML's constructor builds (anchors, merge keys, explicit tags).
+DOCUMENTS = {
+    "strings": 'title: Plain words\nquoted: "in quotes"\nsingle: \'single\'\nempty: ""\n',
+    "numbers": "a: 12\nb: -3\nc: 0x1F\nd: 0o17\ne: 1_000\nf: 1:20\ng: 3.5\nh: .inf\ni: -.INF\n",
+    "booleans and nulls": "a: true\nb: no\nc: On\nd: ~\ne: null\nf:\ng: 'true'\n",
+    "dates stay text": "published: 2024-05-01T10:00:00Z\nday: 2024-05-01\n",
+    "nested": "provider:\n  name: Wire\n  tags: [a, {c: d}]\nimages:\n  - url: x\n    width: 3\n",
+    "keys of every core type": "1: one\n2.5: two and a half\ntrue: yes\nnull: nothing\n",
+    "folded and literal": "a: >\n  folded\n  text\nb: |\n  kept\n  lines\n",
+    "escapes": 'a: "tab\\tand \\u00e9"\n',
+    "anchors": "base: &b {x: 1}\nother: *b\n",
+    "merge key": "base: &b {x: 1}\nmerged:\n  <<: *b\n  y: 2\n",
+    "explicit tags": "a: !!str 12\nb: !!binary aGVsbG8=\nc: !!set {x, y}\nd: !!float 3\n",
+    "explicit timestamp": "when: !!timestamp 2024-05-01\n",
+    "a mapping as a key": "? {a: 1}\n: value\n",
+}
+
+
+@pytest.mark.parametrize("text", DOCUMENTS.values(), ids=DOCUMENTS.keys())
+def test_split_reads_a_document_as_pyyaml_does(text: str) -> None:
+    try:
+        # `split` reads the lines between the fences, without the last line end.
+        expected = yaml.load(text.removesuffix("\n"), Loader=_Loader)
+    except yaml.YAMLError:
+        with pytest.raises(FrontMatterError):
+            split(f"---\n{text}---\n")
+        return
+    got = split(f"---\n{text}---\n").data
+    assert got == {str(k): v for k, v in expected.items()}
+    assert [type(v) for v in got.values()] == [type(v) for v in expected.values()]
+
+
+def test_a_value_python_cannot_hold_names_its_line() -> None:
+    with pytest.raises(FrontMatterError) as caught:
+        split("---\ntitle: Fine\ncount: " + "9" * 5000 + "\n---\n")
+    assert caught.value.line == 3
+    assert "invalid YAML value" in caught.value.message
+
+
+def test_duplicate_keys_are_named_from_the_first_line_down() -> None:
+    text = "---\nouter:\n  deep:\n    x: 1\n    x: 2\ntitle: a\ntitle: b\n---\n"
+    with pytest.raises(FrontMatterError) as caught:
+        split(text)
+    problems = caught.value.problems
+    assert [line for line, _ in problems] == [5, 7]
+    assert "duplicate key 'x'" in problems[0][1]
+    assert "duplicate key 'title'" in problems[1][1]
+
+
+def test_an_escaped_control_character_is_removed_with_a_note() -> None:
+    front = split('---\ntitle: "bell\\a here"\nplain: words\n---\nbody\n')
+    assert front.data == {"title": "bell here", "plain": "words"}
+    assert any("title: removed 1 control character" in message for _, message in front.notes)
