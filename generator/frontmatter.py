@@ -89,6 +89,23 @@ class _Loader(yaml.CSafeLoader):
         self.last_node: yaml.Node | None = None
         """The node constructed last: where a value Python cannot hold is written."""
 
+    # PyYAML's C parser calls these three for every node. This loader has no path
+    # resolvers, so they come down to the implicit resolvers (or nothing) in fewer steps.
+    def resolve(self, kind: type[yaml.Node], value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            if implicit[0]:
+                for tag, pattern in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if pattern.match(value):
+                        return str(tag)
+            return _STR
+        return _SEQ if kind is yaml.SequenceNode else _MAP
+
+    def descend_resolver(self, current_node: yaml.Node | None, current_index: Any) -> None:
+        pass
+
+    def ascend_resolver(self) -> None:
+        pass
+
     def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
         self.last_node = node
         return super().construct_object(node, deep=deep)
