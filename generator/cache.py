@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import pickle
 import sqlite3
-from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -69,6 +68,26 @@ class LastBuild:
     files: int
     """Files in the output it wrote."""
     diagnostics: tuple[Diagnostic, ...]
+
+
+Result = tuple[Article | None, tuple[Diagnostic, ...]]
+"""A file's parse result: its article (None if set aside) and the problems found."""
+
+
+def pack(result: Result) -> tuple[bytes, str | None]:
+    """A parse result as the cache stores it, with its article's body taken out, and that
+    body (None when there is none to take). Pure, so workers pack their own results and
+    the build's process only stores them."""
+    article, diagnostics = result
+    body = article.body_html if article is not None and article.source_hash else None
+    if article is not None and body is not None:
+        article = replace(article, body_html=None)
+    return pickle.dumps((article, diagnostics), 5), body
+
+
+def unpack(packed: bytes) -> Result:
+    result: Result = pickle.loads(packed)
+    return result
 
 
 class Bodies:
@@ -146,6 +165,8 @@ class BuildCache:
         """The digest of each cached file, by path, once `files` has read them."""
         self._stowed: set[str] = set()
         """Keys of the bodies `stow` added since the last `put_files`."""
+        self._put: dict[str, CachedFile] = {}
+        """The parse results `put_file` stored since the last `put_files`."""
         self.bodies = Bodies(path if connection is not None else None)
         """Reads the bodies `stow` put here (and those still inside their articles)."""
 
@@ -190,7 +211,7 @@ class BuildCache:
         for path, mtime_ns, size, sha, blob in self._db.execute("SELECT * FROM files"):
             self._known[path] = sha
             try:
-                article, diagnostics = pickle.loads(blob)
+                article, diagnostics = unpack(blob)
             except Exception:  # a damaged entry is only a cache miss
                 continue
             if article is not None and article.body_html is None and sha not in bodies:
@@ -200,39 +221,44 @@ class BuildCache:
             remembered.files, remembered.known = dict(found), dict(self._known)
         return found
 
-    def stow(self, article: Article) -> Article:
-        """The article without its body, which the cache now holds (`bodies` reads it
-        back); the article itself when there is no cache to hold it. Stowed bodies are
-        kept once `put_files` commits."""
-        if self._db is None or not article.source_hash or article.body_html is None:
-            return article
-        self._db.execute(
-            "INSERT OR REPLACE INTO bodies VALUES (?, ?)", (article.source_hash, article.body_html)
-        )
-        self._stowed.add(article.source_hash)
-        return replace(article, body_html=None)
+    @property
+    def enabled(self) -> bool:
+        """Whether this cache keeps anything (parse results should then be `pack`ed)."""
+        return self._db is not None
 
-    def put_files(self, entries: Iterable[tuple[str, CachedFile]], keep: set[str]) -> None:
-        """Store new parse results; forget files not in `keep` (deleted or renamed), and
-        the bodies no entry refers to any more."""
+    def stow(self, key: str, body: str) -> None:
+        """Hold the body `pack` took out of the article with source digest `key`
+        (`bodies` reads it back); kept once `put_files` commits."""
+        if self._db is None:
+            raise ValueError("a disabled cache holds no bodies")
+        self._db.execute("INSERT OR REPLACE INTO bodies VALUES (?, ?)", (key, body))
+        self._stowed.add(key)
+
+    def put_file(self, path: str, entry: CachedFile, packed: bytes | None = None) -> None:
+        """Store one new parse result (`packed`: as `pack` made it, if it was); kept once
+        `put_files` commits. Stored one by one, so no build holds them all pickled."""
         if self._db is None:
             return
-        entries = list(entries)
+        row = (path, entry.mtime_ns, entry.size, entry.sha, packed or _pickled(entry))
+        self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", row)
+        self._put[path] = entry
+
+    def put_files(self, keep: set[str]) -> None:
+        """Commit the results `put_file` stored; forget files not in `keep` (deleted or
+        renamed), and the bodies no entry refers to any more."""
+        if self._db is None:
+            return
+        entries, self._put = self._put, {}
         known = self._known
         if known is None:  # `files` was not read: look the entries up
             known = dict(self._db.execute("SELECT path, sha FROM files").fetchall())
         gone = [path for path in known if path not in keep]
         after = {path: sha for path, sha in known.items() if path in keep}
-        after.update((path, entry.sha) for path, entry in entries)
+        after.update((path, entry.sha) for path, entry in entries.items())
         dropped = {known[path] for path in gone}
-        dropped.update(known[path] for path, _ in entries if path in known)
+        dropped.update(known[path] for path in entries if path in known)
         orphans = (dropped | self._stowed) - set(after.values())
-        rows = (  # pickled one at a time: all of them at once would double the memory
-            (path, e.mtime_ns, e.size, e.sha, pickle.dumps((e.article, e.diagnostics), 5))
-            for path, e in entries
-        )
         with self._db:
-            self._db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", rows)
             self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
             self._db.executemany("DELETE FROM bodies WHERE key = ?", [(k,) for k in orphans])
             generation = _next_generation(self._db)
@@ -305,6 +331,10 @@ class BuildCache:
         if self._db is not None:
             self._db.close()
             self._db = None
+
+
+def _pickled(entry: CachedFile) -> bytes:
+    return pickle.dumps((entry.article, entry.diagnostics), 5)
 
 
 def _next_generation(db: sqlite3.Connection) -> str:

@@ -17,7 +17,7 @@ from stat import S_ISREG
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from generator.cache import BuildCache, CachedFile
+from generator.cache import BuildCache, CachedFile, Result, pack, unpack
 from generator.config import DEFAULT_MAX_FILE_SIZE
 from generator.diagnostics import Diagnostic, error, warning
 from generator.frontmatter import FrontMatterError, decode, split
@@ -105,16 +105,15 @@ def content_signature(files: ArticleFiles) -> str:
 
 def parse_file(
     raw: bytes, shown: str, stem: str, tz: ZoneInfo, source_hash: str = ""
-) -> tuple[Article | None, tuple[Diagnostic, ...]]:
+) -> Result:
     """Validate the bytes of one article file."""
     try:
         front = split(decode(raw))
     except FrontMatterError as exc:
         return None, tuple(error(shown, line, message) for line, message in exc.problems)
     notes = tuple(warning(shown, line, message) for line, message in front.notes)
-    article, problems = parse_article(front, shown, stem, tz, render_markdown(front.body))
-    if article is not None:
-        article = replace(article, source_hash=source_hash)
+    body = render_markdown(front.body)
+    article, problems = parse_article(front, shown, stem, tz, body, source_hash)
     return article, notes + problems
 
 
@@ -187,14 +186,23 @@ class _Reading:
     site_dir: Path
     tz: ZoneInfo
     limit: int
+    packs: bool
+    """Whether results are packed for the cache (`generator.cache.pack`)."""
 
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
+    """What a worker made of one file; neither `result` nor `packed` when its bytes are
+    those cached."""
+
     sha: str
     """"" when the file could not be read."""
-    result: tuple[Article | None, tuple[Diagnostic, ...]] | None
-    """None when the bytes are those cached."""
+    result: Result | None = None
+    """The parse result, when it is not packed."""
+    packed: bytes | None = None
+    """The parse result as the cache stores it: made in the worker, stored as it is."""
+    body: str | None = None
+    """The body taken out of the packed article."""
 
 
 def _read_and_parse(job: _Job) -> _Outcome:
@@ -206,8 +214,12 @@ def _read_and_parse(job: _Job) -> _Outcome:
         return _Outcome("", (None, (problem,) if problem else ()))
     sha = _sha(raw, reading.tz)
     if sha == job.cached_sha:
-        return _Outcome(sha, None)
-    return _Outcome(sha, parse_file(raw, shown, path.stem, reading.tz, sha))
+        return _Outcome(sha)
+    result = parse_file(raw, shown, path.stem, reading.tz, sha)
+    if not reading.packs:
+        return _Outcome(sha, result)
+    packed, body = pack(result)
+    return _Outcome(sha, packed=packed, body=body)
 
 
 def load_articles(
@@ -226,8 +238,7 @@ def load_articles(
     """
     cache = cache or BuildCache.disabled()
     cached = cache.files()
-    results: dict[str, tuple[Article | None, tuple[Diagnostic, ...]]] = {}
-    fresh: dict[str, CachedFile] = {}
+    results: dict[str, Result] = {}
     to_read: list[_Job] = []
     files = find_article_files(site_dir) if files is None else files
     for file in files:
@@ -240,27 +251,30 @@ def load_articles(
         else:
             to_read.append(_Job(file, entry.sha if entry else ""))
     parsed = 0
-    reading = {"reading": _Reading(site_dir, tz, max_file_size)}
+    reading = {"reading": _Reading(site_dir, tz, max_file_size, packs=cache.enabled)}
     outcomes = parallel_map(_read_and_parse, to_read, jobs, share=reading)
     for job, outcome in zip(to_read, outcomes, strict=True):
         file, entry = job.file, cached.get(job.file.shown)
-        if outcome.result is None and entry is not None:  # same bytes, touched
+        if outcome.result is None and outcome.packed is None:  # same bytes, touched
+            assert entry is not None
             results[file.shown] = (entry.article, entry.diagnostics)
             if file.readable:
-                fresh[file.shown] = replace(entry, mtime_ns=file.mtime_ns, size=file.size)
+                cache.put_file(file.shown, replace(entry, mtime_ns=file.mtime_ns, size=file.size))
             continue
-        assert outcome.result is not None
-        article, problems = outcome.result
-        if article is not None:
-            article = cache.stow(article)  # the body goes to the cache, out of memory
+        if outcome.packed is not None:
+            article, problems = unpack(outcome.packed)
+            if article is not None and outcome.body is not None:
+                cache.stow(article.source_hash, outcome.body)  # out of memory
+        else:
+            assert outcome.result is not None
+            article, problems = outcome.result
         results[file.shown] = (article, problems)
         if outcome.sha:
             parsed += 1
             if file.readable:
-                fresh[file.shown] = CachedFile(
-                    file.mtime_ns, file.size, outcome.sha, article, problems
-                )
-    cache.put_files(fresh.items(), keep={file.shown for file in files})
+                entry = CachedFile(file.mtime_ns, file.size, outcome.sha, article, problems)
+                cache.put_file(file.shown, entry, outcome.packed)
+    cache.put_files(keep={file.shown for file in files})
     articles = tuple(a for file in files if (a := results[file.shown][0]) is not None)
     diagnostics = tuple(d for file in files for d in results[file.shown][1])
     return Loaded(articles, diagnostics, len(files), parsed)

@@ -266,9 +266,15 @@ _KNOWN = frozenset(k for f in FIELDS for k in (f.name, *f.aliases)) | NEVER_KEPT
 
 
 def parse_article(
-    front: FrontMatter, source_path: str, stem: str, tz: tzinfo, body_html: str
+    front: FrontMatter,
+    source_path: str,
+    stem: str,
+    tz: tzinfo,
+    body_html: str,
+    source_hash: str = "",
 ) -> tuple[Article | None, tuple[Diagnostic, ...]]:
-    """Validate front matter; an `Article`, or `None` with the errors that set it aside."""
+    """Validate front matter; an `Article`, or `None` with the errors that set it aside.
+    `source_hash` is the digest of the file's bytes, as `Article.source_hash`."""
     problems: list[Diagnostic] = []
     values: dict[str, Any] = {}
     for field in FIELDS:
@@ -303,11 +309,17 @@ def parse_article(
         )
     if any(p.is_error for p in problems):
         return None, tuple(problems)
-    return _article(values, front, source_path, stem, body_html), tuple(problems)
+    article = _article(values, front, source_path, stem, body_html, source_hash)
+    return article, tuple(problems)
 
 
 def _article(
-    values: dict[str, Any], front: FrontMatter, source_path: str, stem: str, body_html: str
+    values: dict[str, Any],
+    front: FrontMatter,
+    source_path: str,
+    stem: str,
+    body_html: str,
+    source_hash: str,
 ) -> Article:
     provider: Provider | None = values.get("provider")
     if provider is not None and not provider.domain:
@@ -341,6 +353,7 @@ def _article(
         related=values.get("related", ()),
         extra={k: v for k, v in front.data.items() if k not in _KNOWN},
         slug_line=front.line_of("slug") if slug_text else None,
+        source_hash=source_hash,
     )
 
 
