@@ -103,9 +103,7 @@ def content_signature(files: ArticleFiles) -> str:
     ).hexdigest()
 
 
-def parse_file(
-    raw: bytes, shown: str, stem: str, tz: ZoneInfo, source_hash: str = ""
-) -> Result:
+def parse_file(raw: bytes, shown: str, stem: str, tz: ZoneInfo, source_hash: str = "") -> Result:
     """Validate the bytes of one article file."""
     try:
         front = split(decode(raw))
