@@ -132,11 +132,12 @@ class EventStream:
 
 @contextmanager
 def running(site: Path, drafts: bool = False) -> Iterator[Served]:
-    """The preview of `site` on a free port, stopped on the way out."""
+    """The preview of `site` on a free port, its session filled; stopped on the way out."""
     outcomes: list[BuildOutcome] = []
     preview = Preview(site, PreviewOptions(port=0, drafts=drafts), outcomes.append)
     try:
         preview.start()
+        assert preview.warm.wait(TIMEOUT), "the session was not filled in time"
         yield Served(site.resolve(), preview, outcomes)
     finally:
         preview.stop()

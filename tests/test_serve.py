@@ -21,10 +21,13 @@ from pathlib import Path
 from queue import Empty, Queue
 
 import pytest
-from serving import EventStream, Served, fetch, running, wait_until, write
+from serving import TIMEOUT, EventStream, Served, fetch, running, wait_until, write
 
 from conftest import SITE_YAML, MakeSite, article
+from generator import preview as preview_module
+from generator.build import BuildOptions, BuildReport, Session
 from generator.parallel import shared
+from generator.preview import BuildOutcome, Preview, PreviewOptions
 from generator.watch import WatchTargets, is_relevant
 
 ARTICLE_URL = "/2024/05/01/first-story/"
@@ -212,6 +215,50 @@ def test_a_new_article_appears_and_pages_are_told_to_reload(serve: Serve) -> Non
         assert "Fresh news" in served.request("/").text
     finally:
         events.close()
+
+
+def test_the_site_is_served_and_watched_while_the_session_fills(
+    make_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site(FILES)
+    build = preview_module.build
+    filling, go_on = threading.Event(), threading.Event()
+    sessions: list[object] = []
+
+    def held_build(
+        site_dir: Path, options: BuildOptions, session: Session | None = None
+    ) -> BuildReport:
+        sessions.append(session)
+        report = build(site_dir, options, session)
+        if session is not None and not filling.is_set():  # the first build with the session
+            filling.set()
+            assert go_on.wait(TIMEOUT)
+        return report
+
+    monkeypatch.setattr(preview_module, "build", held_build)
+    outcomes: list[BuildOutcome] = []
+    preview = Preview(site, PreviewOptions(port=0), outcomes.append)
+    try:
+        preview.start()  # returns after the first build, without the session
+        assert filling.wait(TIMEOUT) and not preview.warm.is_set()
+        page = fetch(preview.server.port, ARTICLE_URL)
+        assert page.status == 200 and "First story" in page.text
+        edit = article("First story, edited", slug="first-story")
+        write(site / "content/first.md", edit)  # its rebuild waits for the session
+        time.sleep(QUIET)
+        go_on.set()
+        assert preview.warm.wait(TIMEOUT)
+        edited = wait_until(
+            lambda: "First story, edited" in fetch(preview.server.port, ARTICLE_URL).text,
+            what="the edit's rebuild",
+        )
+        assert edited
+        assert sessions[0] is None and all(s is sessions[1] for s in sessions[1:])
+        assert sessions[1] is not None and len(sessions) == 3
+        assert [o.number for o in outcomes] == [1, 2] and outcomes[1].changes is not None
+    finally:
+        go_on.set()
+        preview.stop()
 
 
 def test_a_build_lets_go_of_its_site_once_it_is_published(serve: Serve) -> None:
