@@ -6,6 +6,7 @@ that name the key, its line and the fix. Pure: no file access, no site-wide stat
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -361,13 +362,25 @@ def _topic_terms(names: tuple[str, ...]) -> tuple[Term, ...]:
     """One term per distinct key, first spelling kept, in the order written."""
     terms: dict[str, Term] = {}
     for name in names:
-        key = identity_key(name)
-        terms.setdefault(key, Term(key, name, slugify(name)))
+        term = _topic_term(name)
+        terms.setdefault(term.key, term)
     return tuple(terms.values())
+
+
+# A site has a few hundred topics and sources over thousands of articles: each term is
+# made once per process. (Terms are frozen, so articles may share one.)
+@functools.lru_cache(maxsize=4096)
+def _topic_term(name: str) -> Term:
+    return Term(identity_key(name), name, slugify(name))
 
 
 def _source_term(provider: Provider | None) -> Term | None:
     if provider is None:
         return None
-    key = provider.domain or identity_key(provider.name)
-    return Term(key=key, name=provider.name, slug=slugify(key.replace(".", "-")))
+    return _named_source(provider.domain, provider.name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _named_source(domain: str, name: str) -> Term:
+    key = domain or identity_key(name)
+    return Term(key=key, name=name, slug=slugify(key.replace(".", "-")))
