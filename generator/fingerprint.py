@@ -58,11 +58,6 @@ class Fingerprinter:
         memo = self._memo
         return [(value, memo[id(value)]) for value in values if id(value) in memo]
 
-    def forget(self) -> None:
-        """Drop what was remembered (digests stay the same; only slower to make)."""
-        self._memo.clear()
-        self._keep.clear()
-
     def of(self, value: object) -> str:
         return self.salted(self._part(value))
 
@@ -214,15 +209,13 @@ class PageDigests:
         return self._fingerprints.salted(spelled)
 
     def settle(self) -> list[tuple[object, str]]:
-        """Digest every attribute of the site now, then forget the digests of the
-        objects inside it. Called before workers fork: they then never walk the whole
-        site (which would copy all of the parent's memory into each of them). Returns
-        the spelling of each of the site's articles, for a later build's `known`."""
+        """Digest every attribute of the site now. Called before workers fork: they
+        then never walk the whole site (which would copy all of the parent's memory
+        into each of them), and find every article already spelled. Returns the
+        spelling of each of the site's articles, for a later build's `known`."""
         for field in dataclasses.fields(self._site):
             self._site_part(field.name)
-        spelled = self._fingerprints.spelling_of(self._site.articles)
-        self._fingerprints.forget()
-        return spelled
+        return self._fingerprints.spelling_of(self._site.articles)
 
     def _site_part(self, name: str) -> str:
         if name not in self._site_parts:
