@@ -12,6 +12,7 @@ import gc
 import hashlib
 import time
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import jinja2
@@ -33,16 +34,12 @@ from generator.theme import Theme, collect_static, find_theme, static_signature,
 from generator.version import __version__
 from generator.writer import OutputWriter, Staged, WriteReport, manifest_digest, stage
 
-PAGES_PER_POOL = 2048
-"""Pages rendered by one set of workers before fresh ones are forked, on a large site. A
-worker touches the objects of every page it renders, and each touch copies the parent's
-memory page holding the object; fresh workers keep those copies to what a few thousand
-pages use."""
-ONE_POOL_UP_TO = 20_000
-"""Articles up to which one set of workers renders every page. Each worker then copies
-at most what the parent holds (a few hundred MB at this size), and keeps the listing
-cards it rendered: fresh workers would render them again, at up to a fifth of the
-rendering time."""
+PAGES_PER_POOL = 16_384
+"""Pages rendered by one set of workers before fresh ones are forked. A worker touches
+the objects of every page it renders, and each touch copies the parent's memory page
+holding the object; fresh workers keep those copies to what so many pages use (pages
+go to workers in date order, so they touch nearby objects). A site of up to about
+10,000 articles is rendered by one set, which keeps every listing card it rendered."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +301,7 @@ def _write(
             record = previous.get(page.output_path)
             if not (record and kept(page.output_path, record, digests.of(page, record.uses))):
                 todo.append(page)
+        todo.sort(key=_newest_shown)
         changed: list[tuple[Feed, str]] = []
         for feed in planned.feeds:
             digest = digests.of_feed(feed)
@@ -322,9 +320,8 @@ def _write(
             "out": out.output_dir,
             "previous": out.previous,
         }
-        per_pool = PAGES_PER_POOL if len(site.articles) > ONE_POOL_UP_TO else None
         rendering = parallel_map(
-            _render_and_stage, range(len(todo)), jobs, share=share, per_pool=per_pool
+            _render_and_stage, range(len(todo)), jobs, share=share, per_pool=PAGES_PER_POOL
         )
         # Closed on the way out, before the writer cleans up: the workers have stopped
         # staging files by then, so none is left behind.
@@ -349,6 +346,14 @@ def _write(
                 digests.of(page, records[page.output_path].uses)
         session.pages = known
     return report, len(todo)
+
+
+def _newest_shown(page: Page) -> tuple[bool, datetime | None]:
+    """Pages are rendered in order of the newest article they show (those showing none
+    first): a set of workers then renders pages that show the same articles, whose
+    cards and fingerprints it keeps, and touches nearby objects of the parent's memory."""
+    shown = page.article or (page.items[0] if page.items else None)
+    return (shown is not None, shown.published if shown else None)
 
 
 def _render_and_stage(index: int) -> tuple[Staged, PageRecord] | Diagnostic:
