@@ -199,6 +199,8 @@ def _run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if preview.building:
+            print("stopping once the build under way ends", file=out, flush=True)
         preview.stop()
         if on_main:
             signal.signal(signal.SIGTERM, previous)

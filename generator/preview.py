@@ -93,6 +93,11 @@ class Preview:
     def watched(self) -> WatchTargets:
         return self._watcher.targets
 
+    @property
+    def building(self) -> bool:
+        """Whether a build is under way (`stop` waits for it to end)."""
+        return self._building.locked()
+
     def start(self) -> None:
         # The first builds run on a thread of their own so that Ctrl-C, which lands on
         # the main thread, cannot cut one short: `stop` waits for them instead.

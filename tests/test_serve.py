@@ -240,7 +240,7 @@ def test_the_site_is_served_and_watched_while_the_session_fills(
     preview = Preview(site, PreviewOptions(port=0), outcomes.append)
     try:
         preview.start()  # returns after the first build, without the session
-        assert filling.wait(TIMEOUT) and not preview.warm.is_set()
+        assert filling.wait(TIMEOUT) and not preview.warm.is_set() and preview.building
         page = fetch(preview.server.port, ARTICLE_URL)
         assert page.status == 200 and "First story" in page.text
         edit = article("First story, edited", slug="first-story")
@@ -256,6 +256,7 @@ def test_the_site_is_served_and_watched_while_the_session_fills(
         assert sessions[0] is None and all(s is sessions[1] for s in sessions[1:])
         assert sessions[1] is not None and len(sessions) == 3
         assert [o.number for o in outcomes] == [1, 2] and outcomes[1].changes is not None
+        assert wait_until(lambda: not preview.building, what="the end of the builds")
     finally:
         go_on.set()
         preview.stop()
