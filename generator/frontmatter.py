@@ -336,8 +336,8 @@ def _construct(loader: _Loader, node: yaml.Node, plain: bool) -> Any:
     if plain:
         try:
             return loader.construct_plain(node)
-        except Exception:
-            loader.duplicates.clear()
+        except Exception:  # `_Unusual`, or a value Python cannot hold: PyYAML's own
+            loader.duplicates.clear()  # constructor builds it again, or raises the error
     return loader.construct_document(node)
 
 
