@@ -123,11 +123,7 @@ class Preview:
         fills the session, so the first change rebuilds as quickly as the next. (Filling
         it reads every article: seconds at 10,000, tens of seconds at 100,000.)"""
         try:
-            with self._building:
-                outcome = self._build(None, None)
-                self._publish(outcome)
-                self._watcher.retarget(self._watch_targets())
-            self._on_build(outcome)
+            self._build_and_publish(None, None)
         finally:
             self._built.set()
         try:
@@ -148,8 +144,11 @@ class Preview:
             self.warm.set()
 
     def _rebuild(self, changes: ChangeSet) -> None:
+        self._build_and_publish(changes, self._session)
+
+    def _build_and_publish(self, changes: ChangeSet | None, session: Session | None) -> None:
         with self._building:
-            outcome = self._build(changes, self._session)
+            outcome = self._build(changes, session)
             self._publish(outcome)
             self._watcher.retarget(self._watch_targets())
         self._on_build(outcome)
