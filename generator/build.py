@@ -25,14 +25,21 @@ from generator.fingerprint import KnownPage, PageDigests
 from generator.loader import ArticleFiles, content_signature, find_article_files, load_articles
 from generator.markup import ENGINES
 from generator.model import Article, OutputFile, Page, Site
-from generator.parallel import default_jobs, parallel_map, shared
+from generator.parallel import default_jobs, forks, parallel_map, shared
 from generator.plan import check_unique_paths, plan_pages
 from generator.render import check_templates, make_environment, render_page, render_pages
 from generator.site import assemble_site
 from generator.sitemap import render_robots, render_sitemaps
 from generator.theme import Theme, collect_static, find_theme, static_signature, theme_digest
 from generator.version import __version__
-from generator.writer import OutputWriter, Staged, WriteReport, manifest_digest, stage
+from generator.writer import (
+    OutputWriter,
+    Staged,
+    WriteReport,
+    manifest_digest,
+    stage,
+    still_there,
+)
 
 PAGES_PER_POOL = 16_384
 """Pages rendered by one set of workers before fresh ones are forked. A worker touches
@@ -40,6 +47,10 @@ the objects of every page it renders, and each touch copies the parent's memory 
 holding the object; fresh workers keep those copies to what so many pages use (pages
 go to workers in date order, so they touch nearby objects). A site of up to about
 10,000 articles is rendered by one set, which keeps every listing card it rendered."""
+
+COMPARED_IN_WORKERS_FROM = 4_096
+"""Pages from which a command-line build compares the pages' digests with the last
+build's in workers, a share of the pages each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,29 +298,47 @@ def _write(
         digests = PageDigests(salt, site, session.spelled, session.pages)
     previous = cache.pages()
     records: dict[str, PageRecord] = {}
+    pages = sorted(planned.pages, key=_newest_shown)
     with OutputWriter(output, prune=prune) as out:
-
-        def kept(path: str, record: PageRecord | None, digest: str) -> bool:
-            """Keep the file at `path` if its record says it was made from `digest`."""
-            if record and record.digest == digest and out.keep(path, record.output_sha):
-                records[path] = record
-                return True
-            return False
-
+        # Fresh workers compare a share of the pages each, when there are records to
+        # compare with and the session (which learns every page's digest) is not
+        # wanted: the digests of a large site take longer than forking does.
+        compare = session is None and bool(previous) and len(pages) >= COMPARED_IN_WORKERS_FROM
+        shares = jobs if compare else 1
+        check = {
+            "pages": pages,
+            "records": [previous.get(page.output_path) for page in pages],
+            "digests": digests,
+            "out": out.output_dir,
+            "previous": out.previous,
+            "shares": shares,
+        }
+        changed: set[int] = set()
+        for indexes, site_parts in parallel_map(
+            _changed_in_share, range(shares), jobs, share=check, batch_size=1
+        ):
+            changed.update(indexes)
+            digests.learn(site_parts)
         todo: list[Page] = []
-        for page in planned.pages:
-            record = previous.get(page.output_path)
-            if not (record and kept(page.output_path, record, digests.of(page, record.uses))):
+        for index, page in enumerate(pages):
+            if index in changed:
                 todo.append(page)
-        todo.sort(key=_newest_shown)
-        changed: list[tuple[Feed, str]] = []
+            else:
+                kept = records[page.output_path] = previous[page.output_path]
+                out.keep(page.output_path, kept.output_sha, checked=True)
+        changed_feeds: list[tuple[Feed, str]] = []
         for feed in planned.feeds:
             digest = digests.of_feed(feed)
-            if not kept(feed.path, previous.get(feed.path), digest):
-                changed.append((feed, digest))
-        spelled = digests.settle()
-        if session is not None:
-            session.articles, session.spelled = {a.source_path: a for a in site.articles}, spelled
+            record = previous.get(feed.path)
+            if record and record.digest == digest and out.keep(feed.path, record.output_sha):
+                records[feed.path] = record
+            else:
+                changed_feeds.append((feed, digest))
+        if session is not None or forks(len(todo), jobs):
+            spelled = digests.settle()  # before workers fork
+            if session is not None:
+                session.articles = {a.source_path: a for a in site.articles}
+                session.spelled = spelled
         _resume_collector(collecting)  # fingerprinting every page above makes no cycles
         share = {
             "env": env,
@@ -332,7 +361,7 @@ def _write(
                 staged, record = result
                 out.record(staged)
                 records[staged.relative] = record
-        for feed, digest in changed:
+        for feed, digest in changed_feeds:
             sha = out.add(feed.path, render_feed(site, feed, cache.bodies).data)
             records[feed.path] = PageRecord(digest, sha, frozenset())
         for file in planned.extras:
@@ -354,6 +383,24 @@ def _newest_shown(page: Page) -> tuple[bool, datetime | None]:
     cards and fingerprints it keeps, and touches nearby objects of the parent's memory."""
     shown = page.article or (page.items[0] if page.items else None)
     return (shown is not None, shown.published if shown else None)
+
+
+def _changed_in_share(share: int) -> tuple[list[int], dict[str, str]]:
+    """The indexes of the pages to render in one share of the date-ordered pages (all of
+    them when there is one share): those the last build did not make from the same
+    digest, or whose file is gone. With the `site` attributes digested meanwhile."""
+    pages, records, digests = shared("pages"), shared("records"), shared("digests")
+    out, previous, shares = shared("out"), shared("previous"), shared("shares")
+    changed = []
+    for index in range(share * len(pages) // shares, (share + 1) * len(pages) // shares):
+        page, record = pages[index], records[index]
+        if not (
+            record
+            and digests.of(page, record.uses) == record.digest
+            and still_there(out, previous, page.output_path, record.output_sha)
+        ):
+            changed.append(index)
+    return changed, digests.site_parts()
 
 
 def _render_and_stage(index: int) -> tuple[Staged, PageRecord] | Diagnostic:

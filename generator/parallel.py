@@ -43,6 +43,12 @@ def release() -> None:
     _SHARED.clear()
 
 
+def forks(count: int, jobs: int, batch_size: int = 64) -> bool:
+    """Whether `parallel_map` would map `count` items in workers (else in this process)."""
+    fork = "fork" in multiprocessing.get_all_start_methods()
+    return jobs > 1 and count >= 2 * batch_size and fork
+
+
 def _die_with_parent() -> None:
     """Ask Linux to kill this worker when the build that started it dies (even by
     `kill -9`), so no orphan is left waiting for work that never comes."""
@@ -76,8 +82,7 @@ def parallel_map(
     """
     _SHARED.clear()
     _SHARED.update(share or {})
-    fork = "fork" in multiprocessing.get_all_start_methods()
-    if jobs <= 1 or len(items) < 2 * batch_size or not fork:
+    if not forks(len(items), jobs, batch_size):
         yield from (function(item) for item in items)
         return
     step = max(per_pool or len(items), batch_size)

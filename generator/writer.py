@@ -50,6 +50,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -224,13 +225,11 @@ class OutputWriter:
         """The SHA-256 of each file the last build wrote, by path: pass it to `stage`."""
         return self._previous
 
-    def keep(self, relative: str, digest: str) -> bool:
+    def keep(self, relative: str, digest: str, checked: bool = False) -> bool:
         """Keep the file at `relative` as it is, if an earlier build wrote it with the
-        SHA-256 `digest` and it is still there."""
-        if self._previous.get(relative) != digest:
-            return False
-        # Only looked at, never written: the path was checked when it was written.
-        if not os.path.isfile(f"{self._output}/{relative}"):
+        SHA-256 `digest` and it is still there; `checked`: `still_there` said so (in a
+        worker, perhaps)."""
+        if not (checked or still_there(self._output, self._previous, relative, digest)):
             return False
         self._current[relative] = digest
         return True
@@ -437,6 +436,13 @@ def _acquire_lock(output_dir: Path, timeout: float) -> int:
             raise
         os.close(fd)
         output_dir.mkdir(parents=True, exist_ok=True)
+
+
+def still_there(output_dir: Path, previous: Mapping[str, str], relative: str, digest: str) -> bool:
+    """Whether the file at `relative` is one an earlier build wrote with the SHA-256
+    `digest` (as `previous`, its manifest, says) and is still in the output folder."""
+    # Only looked at, never written: the path was checked when it was written.
+    return previous.get(relative) == digest and os.path.isfile(f"{output_dir}/{relative}")
 
 
 def manifest_digest(output_dir: Path) -> str | None:

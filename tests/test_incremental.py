@@ -26,6 +26,8 @@ from generator.model import BodyOf, Link, OutputFile, Site, linked
 from generator.plan import plan_pages
 from generator.site import assemble_site
 
+build_module = sys.modules["generator.build"]  # the package's `build` is the function
+
 TOPICS = ["Rail", "Energy", "C++", "Économie", "ai", "AI"]
 
 
@@ -70,13 +72,21 @@ ACTIONS = st.lists(
 @settings(
     max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(steps=st.lists(ACTIONS, min_size=1, max_size=3), remember=st.booleans())
+@given(
+    steps=st.lists(ACTIONS, min_size=1, max_size=3),
+    remember=st.booleans(),
+    jobs=st.sampled_from([1, 2]),
+)
 def test_any_sequence_of_changes_builds_like_a_clean_build(
     tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     steps: list,  # type: ignore[type-arg]
     remember: bool,
+    jobs: int,
 ) -> None:
-    """As a command builds (reading the cache each time), or the preview (one session)."""
+    """As a command builds (reading the cache each time; with two jobs, workers compare
+    the pages with the last build's), or the preview (one session)."""
+    monkeypatch.setattr(build_module, "COMPARED_IN_WORKERS_FROM", 0)
     remembered = Session() if remember else None
     site = tmp_path / "site"
     shutil.rmtree(site, ignore_errors=True)
@@ -85,7 +95,7 @@ def test_any_sequence_of_changes_builds_like_a_clean_build(
     (site / "site.yaml").write_text(SITE_YAML)
     for n in range(8):
         (content / f"a{n}.md").write_text(_article_text(n, 0))
-    build(site, BuildOptions(jobs=1), remembered)
+    build(site, BuildOptions(jobs=jobs), remembered)
     for version, actions in enumerate(steps, start=1):
         for action, n in actions:
             path = content / f"a{n}.md"
@@ -95,7 +105,7 @@ def test_any_sequence_of_changes_builds_like_a_clean_build(
                 path.rename(content / f"renamed-{n}-{version}.md")
             elif action == "delete" and path.exists():
                 path.unlink()
-        build(site, BuildOptions(jobs=1), remembered)
+        build(site, BuildOptions(jobs=jobs), remembered)
         assert _tree(site / "output") == _clean_build(content, tmp_path)
 
 
@@ -221,7 +231,7 @@ def test_only_the_feeds_that_list_a_changed_article_are_rendered_again(
     site = _big_site(tmp_path / "site", count=12)
     build(site, BuildOptions(jobs=1))
     rendered: list[str] = []
-    module = sys.modules["generator.build"]  # the package's `build` is the function
+    module = build_module
     real = module.render_feed
 
     def render_feed(site: Site, feed: Feed, body_of: BodyOf) -> OutputFile:
@@ -251,14 +261,18 @@ def test_a_full_content_feed_follows_an_edit_of_a_body_alone(tmp_path: Path) -> 
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path, full_content=True)
 
 
-def test_a_page_removed_from_the_output_is_written_again(tmp_path: Path) -> None:
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_page_removed_from_the_output_is_written_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    monkeypatch.setattr(build_module, "COMPARED_IN_WORKERS_FROM", 0)  # workers compare
     site = _big_site(tmp_path / "site", count=5)
-    build(site, BuildOptions(jobs=1))
+    build(site, BuildOptions(jobs=jobs))
     expected = _tree(site / "output")
     page = next((site / "output").glob("2024/*/*/story-3-v0/index.html"))
     page.unlink()
     (site / "output" / "topics" / "rail" / "feed.xml").unlink()
-    report = build(site, BuildOptions(jobs=1))
+    report = build(site, BuildOptions(jobs=jobs))
     assert report.written is not None and report.written.written == 2
     assert report.rendered == 1  # the feed is not a page
     assert _tree(site / "output") == expected
