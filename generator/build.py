@@ -305,6 +305,8 @@ def _write(
         # wanted: the digests of a large site take longer than forking does.
         compare = session is None and bool(previous) and len(pages) >= COMPARED_IN_WORKERS_FROM
         shares = jobs if compare else 1
+        if shares > 1:
+            digests.settle()  # every article is spelled once, here: the workers look it up
         check = {
             "pages": pages,
             "records": [previous.get(page.output_path) for page in pages],
@@ -314,11 +316,8 @@ def _write(
             "shares": shares,
         }
         changed: set[int] = set()
-        for indexes, site_parts in parallel_map(
-            _changed_in_share, range(shares), jobs, share=check, batch_size=1
-        ):
+        for indexes in parallel_map(_changed_in_share, range(shares), jobs, check, batch_size=1):
             changed.update(indexes)
-            digests.learn(site_parts)
         todo: list[Page] = []
         for index, page in enumerate(pages):
             if index in changed:
@@ -385,10 +384,10 @@ def _newest_shown(page: Page) -> tuple[bool, datetime | None]:
     return (shown is not None, shown.published if shown else None)
 
 
-def _changed_in_share(share: int) -> tuple[list[int], dict[str, str]]:
+def _changed_in_share(share: int) -> list[int]:
     """The indexes of the pages to render in one share of the date-ordered pages (all of
     them when there is one share): those the last build did not make from the same
-    digest, or whose file is gone. With the `site` attributes digested meanwhile."""
+    digest, or whose file is gone."""
     pages, records, digests = shared("pages"), shared("records"), shared("digests")
     out, previous, shares = shared("out"), shared("previous"), shared("shares")
     changed = []
@@ -400,7 +399,7 @@ def _changed_in_share(share: int) -> tuple[list[int], dict[str, str]]:
             and still_there(out, previous, page.output_path, record.output_sha)
         ):
             changed.append(index)
-    return changed, digests.site_parts()
+    return changed
 
 
 def _render_and_stage(index: int) -> tuple[Staged, PageRecord] | Diagnostic:

@@ -193,15 +193,6 @@ class PageDigests:
             self._pages[page.path] = KnownPage(page, spelled, site_parts, self._salt, digest)
         return digest
 
-    def site_parts(self) -> dict[str, str]:
-        """The texts of the `site` attributes digested so far, by name: for `learn` in
-        the process that forked this one, which then need not digest them again."""
-        return dict(self._site_parts)
-
-    def learn(self, site_parts: Mapping[str, str]) -> None:
-        """Take the `site_parts` of another `PageDigests` of the same site and salt."""
-        self._site_parts.update(site_parts)
-
     def known_pages(self) -> dict[str, KnownPage]:
         """The pages digested here, for a later build's `known_pages` (kept only when
         this build was given some, perhaps none)."""
