@@ -172,7 +172,7 @@ def _build(
         files = find_article_files(site_dir)
         inputs = _inputs_digest(files, theme, options, salt)
         last = cache.last_build()
-        same = options.write and last is not None and last.inputs == inputs
+        same = options.write and last is not None and _up_to_date(last.inputs, inputs, options)
         same = same and (session is None or session.filled)
         if same and last is not None and last.manifest == manifest_digest(output):
             return _nothing_to_do(last, notes, started)
@@ -209,7 +209,8 @@ def _build(
                 len(feeds),
                 written.unchanged + written.written,
             )
-            cache.put_last_build(LastBuild(inputs, manifest, *counts, found))
+            made_from = inputs if prune else inputs + _KEPT_STALE
+            cache.put_last_build(LastBuild(made_from, manifest, *counts, found))
     finally:
         cache.close()
     return BuildReport(
@@ -225,11 +226,27 @@ def _build(
 
 
 def _inputs_digest(files: ArticleFiles, theme: Theme, options: BuildOptions, salt: str) -> str:
-    """Everything a build reads, down to each file's size and time: equal digests (and an
-    intact output) mean the build would write exactly what is there."""
-    chosen = replace(options, jobs=0)
+    """Everything a build reads, down to each file's size and time, and the options that
+    change what it writes: equal digests (and an intact output) mean the build would
+    write exactly what is there. Where the output goes is left out (the output's own
+    manifest is checked), and so is whether a build with errors keeps stale files: a
+    build that kept some says so (`_KEPT_STALE`)."""
+    chosen = replace(options, jobs=0, output_dir=None, keep_stale_on_errors=False)
     parts = (salt, repr(chosen), content_signature(files), static_signature(theme))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+_KEPT_STALE = "+kept stale files"
+"""Follows the inputs digest of a build that kept files the site no longer makes (the
+preview, when articles were set aside), which only another such build may take as is."""
+
+
+def _up_to_date(last_inputs: str, inputs: str, options: BuildOptions) -> bool:
+    """Whether the last build, made from `last_inputs`, wrote what a build of `inputs`
+    with these options would (given an intact output)."""
+    return last_inputs == inputs or (
+        options.keep_stale_on_errors and last_inputs == inputs + _KEPT_STALE
+    )
 
 
 def _nothing_to_do(last: LastBuild, notes: tuple[Diagnostic, ...], started: float) -> BuildReport:

@@ -419,3 +419,49 @@ def test_a_session_learns_the_pages_its_workers_rendered(tmp_path: Path) -> None
     (site / "content" / "a7.md").write_text(_article_text(7, 1))
     build(site, BuildOptions(jobs=2), session)
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+
+
+def _assembles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Counts the builds that go past the up-to-date check (they assemble the site)."""
+    calls: list[int] = []
+    assemble = build_module.assemble_site
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return assemble(*args, **kwargs)
+
+    monkeypatch.setattr(build_module, "assemble_site", counted)
+    return calls
+
+
+def test_the_preview_takes_a_commands_build_as_up_to_date(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Where the output goes is named differently, and the preview would keep stale
+    files: neither changes what a build without errors writes."""
+    site = _big_site(tmp_path / "site", count=6)
+    build(site, BuildOptions(jobs=1))
+    assembled = _assembles(monkeypatch)
+    preview = BuildOptions(output_dir=site / "output", keep_stale_on_errors=True, jobs=1)
+    report = build(site, preview)
+    assert assembled == [] and report.written is not None and report.written.written == 0
+    assert report.pages > 6
+    build(site, BuildOptions(output_dir=tmp_path / "elsewhere", jobs=1))
+    assert assembled == [1]  # another output folder, not yet built: built
+    assert _tree(tmp_path / "elsewhere") == _tree(site / "output")
+
+
+def test_a_build_that_kept_stale_files_is_not_taken_as_a_commands(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = _big_site(tmp_path / "site", count=6)
+    build(site, BuildOptions(jobs=1))
+    page = next((site / "output").glob("2024/*/*/story-3-v0/index.html"))
+    (site / "content" / "a3.md").write_text("---\ntitle: [broken\n---\n")
+    preview = BuildOptions(keep_stale_on_errors=True, jobs=1)
+    assert build(site, preview).errors == 1 and page.is_file()  # kept
+    assembled = _assembles(monkeypatch)
+    assert build(site, preview).errors == 1 and assembled == []  # the same again
+    assert build(site, BuildOptions(jobs=1)).errors == 1 and assembled == [1]
+    assert not page.exists()  # a command's build removes it
+    assert build(site, preview).errors == 1 and assembled == [1]  # nothing stale left
