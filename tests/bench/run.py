@@ -497,7 +497,9 @@ NOTES = """\
   i.e. the memory the tree really occupies; this is the figure to compare with a memory
   budget across processes.
 - The OS file cache is warm for every run (the files were just written), and one
-  untimed build of a tiny site runs first. Every timed run writes into a new folder and
+  untimed build of a tiny site runs first, so Python's compiled modules exist, as for
+  an installed package (`PYTHONDONTWRITEBYTECODE` is cleared for the commands run, or
+  every Broadsheet run would compile them again). Every timed run writes into a new folder and
   nothing is deleted until the benchmark ends: files created soon after many others
   were deleted cost far more kernel time on ext4, for every tool alike. The file
   system is synced (`sync`) before each timed run, so one run's write-back is not
@@ -617,7 +619,10 @@ def render_report(
 
 
 def warm_up(tools: Tools, folder: Path, seed: int) -> None:
-    """One untimed build of a tiny site, so no measured run pays for writing `.pyc` files."""
+    """One untimed build of a tiny site, so no measured run pays for writing `.pyc` files.
+    (Python is let write them: `main` clears `PYTHONDONTWRITEBYTECODE`, which would have
+    every measured run compile the generator's modules again, as no installed package
+    does; the other tools' modules were compiled when they were installed.)"""
     write_site(5, folder / "site", seed)
     _build(tools, folder / "site", folder / "out")
 
@@ -700,6 +705,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--repeat, --repeat-large and sizes must be at least 1")
 
     load_at_start = load_average()
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)  # see `warm_up`
     try:
         tools = find_tools(args.jobs)
         if args.jobs is not None and not tools.jobs_supported:
