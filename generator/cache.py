@@ -15,11 +15,11 @@ from __future__ import annotations
 import os
 import pickle
 import sqlite3
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from generator.diagnostics import BuildError, Diagnostic, error, warning
-from generator.model import Article
+from generator.model import Article, with_body
 
 CACHE_DIR = ".broadsheet-cache"
 _FILE = "cache.sqlite"
@@ -81,7 +81,7 @@ def pack(result: Result) -> tuple[bytes, str | None]:
     article, diagnostics = result
     body = article.body_html if article is not None and article.source_hash else None
     if article is not None and body is not None:
-        article = replace(article, body_html=None)
+        article = with_body(article, None)
     return pickle.dumps((article, diagnostics), 5), body
 
 

@@ -300,10 +300,33 @@ def _pickled_by_position(*classes: type) -> None:
 
 _pickled_by_position(Term, Provider, Image, RelatedItem, Link, Article)
 
-_ARTICLE_FIELDS = {f.name: index for index, f in enumerate(fields(Article))}
-_article_values: Callable[[Article], tuple[Any, ...]] = operator.attrgetter(*_ARTICLE_FIELDS)
-_set_article_values = _positional_setter(tuple(_ARTICLE_FIELDS))
+
+def _copier(kind: type, allowed: frozenset[str]) -> Callable[..., Any]:
+    """`dataclasses.replace` for frozen, slotted `kind` and the fields `allowed`, a few
+    times faster (its `__init__` and `__post_init__` are not run again): the other
+    fields, including those made from them, are copied as they are."""
+    positions = {f.name: index for index, f in enumerate(fields(kind))}
+    assert allowed <= positions.keys(), (
+        f"not fields of {kind.__name__}: {allowed - positions.keys()}"
+    )
+    values_of: Callable[[object], tuple[Any, ...]] = operator.attrgetter(*positions)
+    set_values = _positional_setter(tuple(positions))
+
+    def copy(value: Any, **changes: Any) -> Any:
+        assert changes.keys() <= allowed, f"not a field to change: {set(changes) - allowed}"
+        values = list(values_of(value))
+        for name, changed in changes.items():
+            values[positions[name]] = changed
+        made: Any = object.__new__(kind)
+        set_values(made, values)
+        return made
+
+    return copy
+
+
 _LINKED = frozenset({"topics", "source", "related", "previous", "next", "more_from_topics"})
+_copy_article = _copier(Article, _LINKED | {"body_html"})
+_copy_related = _copier(RelatedItem, frozenset({"internal_path"}))
 
 
 def linked(article: Article, **links: Any) -> Article:
@@ -311,9 +334,17 @@ def linked(article: Article, **links: Any) -> Article:
     (`_LINKED`), a few times faster; its other fields, and the path made from them,
     are copied as they are."""
     assert links.keys() <= _LINKED, f"not a linked field: {set(links) - _LINKED}"
-    values = list(_article_values(article))
-    for name, value in links.items():
-        values[_ARTICLE_FIELDS[name]] = value
-    copy = object.__new__(Article)
-    _set_article_values(copy, values)
+    copy: Article = _copy_article(article, **links)
+    return copy
+
+
+def with_body(article: Article, body_html: str | None) -> Article:
+    """The article with another body (`dataclasses.replace`, a few times faster)."""
+    copy: Article = _copy_article(article, body_html=body_html)
+    return copy
+
+
+def pointing_at(item: RelatedItem, internal_path: str | None) -> RelatedItem:
+    """The related item with another `internal_path` (`dataclasses.replace`, faster)."""
+    copy: RelatedItem = _copy_related(item, internal_path=internal_path)
     return copy

@@ -21,7 +21,7 @@ import jinja2.parser
 
 from generator.config import SiteConfig
 from generator.diagnostics import BuildError, Diagnostic, error
-from generator.model import BodyOf, Page, Site
+from generator.model import BodyOf, Page, Site, with_body
 from generator.parallel import parallel_map, shared
 from generator.theme import Theme
 from generator.urls import absolute_link_to, link_to
@@ -132,7 +132,7 @@ def render_page(
             body = body_of(page.article)
         except BuildError as exc:
             return exc.diagnostics[0]
-        page = replace(page, article=replace(page.article, body_html=body))
+        page = replace(page, article=with_body(page.article, body))
     recorder = RecordingSite(site)
     try:
         html = env.get_template(page.template).render(site=recorder, page=page)

@@ -14,7 +14,7 @@ from typing import Any
 from generator.config import SiteConfig
 from generator.diagnostics import Diagnostic, error, warning
 from generator.grouping import canonical_terms, group_articles, group_by_date
-from generator.model import Article, FeedLink, Link, RelatedItem, Site, linked
+from generator.model import Article, FeedLink, Link, RelatedItem, Site, linked, pointing_at
 from generator.ranking import more_from_topics, rank_top_stories
 from generator.slugs import unique_slug
 
@@ -177,7 +177,7 @@ def _pointed(item: RelatedItem, by_url: dict[str, str]) -> RelatedItem:
     if not item.web_url:
         return item
     path = by_url.get(_url_key(item.web_url))
-    return item if path == item.internal_path else replace(item, internal_path=path)
+    return item if path == item.internal_path else pointing_at(item, path)
 
 
 def _url_key(url: str) -> str:

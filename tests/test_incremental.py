@@ -22,7 +22,16 @@ from generator.diagnostics import BuildError
 from generator.feeds import Feed
 from generator.fingerprint import Fingerprinter, PageDigests
 from generator.loader import load_articles
-from generator.model import BodyOf, Link, OutputFile, Site, linked
+from generator.model import (
+    BodyOf,
+    Link,
+    OutputFile,
+    RelatedItem,
+    Site,
+    linked,
+    pointing_at,
+    with_body,
+)
 from generator.plan import plan_pages
 from generator.site import assemble_site
 
@@ -298,6 +307,15 @@ def test_a_linked_copy_equals_one_made_by_replace(tmp_path: Path) -> None:
     assert pickle.loads(pickle.dumps(copy)) == copy
     with pytest.raises(AssertionError):
         linked(first, slug="elsewhere")
+    bodied = with_body(first, "<p>Another body.</p>")
+    assert bodied == replace(first, body_html="<p>Another body.</p>")
+    assert bodied.path == first.path and with_body(bodied, None) == replace(first, body_html=None)
+    item = RelatedItem(
+        "Elsewhere", "", None, "https://news.example/1", "", "", "story", None, None, ()
+    )
+    pointed = pointing_at(item, "2020/01/01/older/")
+    assert pointed == replace(item, internal_path="2020/01/01/older/") != item
+    assert pickle.loads(pickle.dumps(pointed)) == pointed
 
 
 def test_a_remembered_cache_is_not_read_back_until_another_build_changes_it(
