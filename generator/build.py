@@ -364,6 +364,7 @@ def _write(
             "body_of": cache.bodies,
             "out": out.output_dir,
             "previous": out.previous,
+            "fresh": out.fresh,
         }
         rendering = parallel_map(
             _render_and_stage, range(len(todo)), jobs, share=share, per_pool=PAGES_PER_POOL
@@ -427,7 +428,8 @@ def _render_and_stage(index: int) -> tuple[Staged, PageRecord] | Diagnostic:
     if isinstance(rendered, Diagnostic):
         return rendered
     try:
-        staged = stage(shared("out"), shared("previous"), rendered.path, rendered.data)
+        out, previous, fresh = shared("out"), shared("previous"), shared("fresh")
+        staged = stage(out, previous, rendered.path, rendered.data, fresh)
     except BuildError as exc:
         return exc.diagnostics[0]
     digest = shared("digests").of(page, rendered.uses)

@@ -32,6 +32,14 @@ page resolves. How:
    Deeper paths go first within each step, so a site viewed mid-commit rarely mixes
    old listings with new articles, but correctness rests on the steps, not on depth.
 
+**A first build** (an output folder that is empty, or not there) has nothing to keep
+working while it builds: it writes its files under their own names into a hidden
+folder, `output/.broadsheet-new/`, and its commit moves that folder's top-level
+entries into the output folder, the home page last. Before the home page is there,
+no page is reachable; once it is, every file is. The journal lists the moves, so a
+killed commit is finished like any other; a build killed earlier leaves the hidden
+folder, which the next build deletes. A few moves instead of a rename per file.
+
 A failure in step 3 (a template error, a full disk, a folder that cannot be written)
 leaves the previous site untouched; a failure or kill in step 5 leaves a working site
 whose journal the next build finishes. Files whose bytes did not change are not
@@ -64,9 +72,12 @@ MANIFEST = ".broadsheet-manifest"
 LOCK = ".broadsheet-lock"
 JOURNAL = ".broadsheet-journal"
 STAGING = ".broadsheet-staging"
-RESERVED = frozenset({MANIFEST, LOCK, JOURNAL, STAGING})
+FRESH = ".broadsheet-new"
+"""The folder a first build gathers its files in (see the module text)."""
+RESERVED = frozenset({MANIFEST, LOCK, JOURNAL, STAGING, FRESH})
 """Files of the writer's own at the top of the output folder; never a page's path."""
 TEMPORARY_SUFFIX = ".broadsheet-tmp"
+HOME = "index.html"
 LOCK_TIMEOUT = 300.0
 """Seconds a build waits for another build of the same output folder to finish."""
 _JOURNAL_HEADER = "broadsheet-journal 1"
@@ -166,6 +177,7 @@ class OutputWriter:
         self._lock: int | None = None
         self._journaled = False
         self._committed = False
+        self._fresh = False
 
     def __enter__(self) -> OutputWriter:
         self._created = not self._output.exists()
@@ -174,7 +186,10 @@ class OutputWriter:
             self._lock = _acquire_lock(self._output, LOCK_TIMEOUT)
             recover(self._output)
             self._previous = _read_manifest(self._output)
+            self._fresh = not self._previous and set(os.listdir(self._output)) <= {LOCK}
             (self._output / STAGING).touch()
+            if self._fresh:
+                (self._output / FRESH).mkdir()
         except OSError as exc:
             self._release()
             raise _failure(exc, self._output) from None
@@ -195,6 +210,8 @@ class OutputWriter:
             if self._committed:
                 (self._output / STAGING).unlink(missing_ok=True)
                 return
+            if self._fresh:
+                shutil.rmtree(self._output / FRESH, ignore_errors=True)
             for relative in self._staged:
                 _temporary(self._output / relative).unlink(missing_ok=True)
             for folder in reversed(self._made_folders):
@@ -221,6 +238,12 @@ class OutputWriter:
         return self._output
 
     @property
+    def fresh(self) -> bool:
+        """Whether this is a first build, which gathers its files in `FRESH`: pass it
+        to `stage`."""
+        return self._fresh
+
+    @property
     def previous(self) -> dict[str, str]:
         """The SHA-256 of each file the last build wrote, by path: pass it to `stage`."""
         return self._previous
@@ -237,7 +260,7 @@ class OutputWriter:
     def add(self, relative: str, data: bytes) -> str:
         """Stage `data` for `relative`, unless the file there already holds these bytes.
         Returns the SHA-256 of `data`."""
-        staged = stage(self._output, self._previous, relative, data)
+        staged = stage(self._output, self._previous, relative, data, self._fresh)
         self.record(staged)
         return staged.digest
 
@@ -253,7 +276,10 @@ class OutputWriter:
         stale = sorted(set(self._previous) - set(self._current)) if self._prune else []
         final = self._current if self._prune else {**self._previous, **self._current}
         try:
-            journal = Journal(self._rename_order(), tuple(stale), final)
+            if self._fresh:
+                journal = Journal((), (), final, self._move_order())
+            else:
+                journal = Journal(self._rename_order(), tuple(stale), final)
             _write_atomically(self._output / JOURNAL, journal.text())
             self._journaled = True
             manifest = journal.apply(self._output)
@@ -262,6 +288,11 @@ class OutputWriter:
             raise _failure(exc, self._output) from None
         unchanged = len(final) - len(self._staged)
         return WriteReport(len(self._staged), max(0, unchanged), len(stale), manifest)
+
+    def _move_order(self) -> tuple[str, ...]:
+        """The top-level entries a first build gathered, the home page last."""
+        names = os.listdir(self._output / FRESH)
+        return tuple(sorted(names, key=lambda name: (name == HOME, name)))
 
     def _rename_order(self) -> tuple[str, ...]:
         """Staged files: new ones, then ones no build wrote, then the site's own."""
@@ -284,9 +315,12 @@ class Journal:
     renames: tuple[str, ...]
     removals: tuple[str, ...]
     manifest: dict[str, str]
+    moves: tuple[str, ...] = ()
+    """A first build's: the entries of `FRESH` to move into the output folder, first."""
 
     def text(self) -> str:
         lines = [_JOURNAL_HEADER]
+        lines += [f"T {name}" for name in self.moves]
         lines += [f"R {p}" for p in self.renames]
         lines += [f"D {p}" for p in self.removals]
         lines += [f"M {digest} {p}" for p, digest in sorted(self.manifest.items())]
@@ -297,17 +331,19 @@ class Journal:
         lines = text.split("\n")
         if not lines or lines[0] != _JOURNAL_HEADER or lines[-1] != "":
             return None  # not ours, or cut short: it was never used
-        renames, removals, manifest = [], [], {}
+        renames, removals, manifest, moves = [], [], {}, []
         for line in lines[1:-1]:
             kind, _, rest = line.partition(" ")
-            if kind == "R":
+            if kind == "T":
+                moves.append(rest)
+            elif kind == "R":
                 renames.append(rest)
             elif kind == "D":
                 removals.append(rest)
             elif kind == "M":
                 digest, _, relative = rest.partition(" ")
                 manifest[relative] = digest
-        return cls(tuple(renames), tuple(removals), manifest)
+        return cls(tuple(renames), tuple(removals), manifest, tuple(moves))
 
     def apply(self, output_dir: Path) -> str:
         """Do (or finish) every step; steps already done are skipped, so a commit killed
@@ -315,6 +351,14 @@ class Journal:
         Returns the digest of the manifest written."""
         manifest = dict(self.manifest)
         output = str(output_dir)
+        for name in self.moves:
+            if "/" in name or name in RESERVED or name in ("", ".", ".."):
+                continue  # not an entry a build gathers
+            with contextlib.suppress(FileNotFoundError):  # moved before a kill
+                os.rename(os.path.join(output, FRESH, name), os.path.join(output, name))
+        if self.moves:
+            with contextlib.suppress(FileNotFoundError):
+                os.rmdir(os.path.join(output, FRESH))
         for relative in self.renames:
             try:
                 target = _safe_path(output, relative)
@@ -347,6 +391,7 @@ def recover(output_dir: Path) -> None:
             journal.apply(output_dir)
         journal_path.unlink(missing_ok=True)
     if (output_dir / STAGING).exists():
+        shutil.rmtree(output_dir / FRESH, ignore_errors=True)  # a first build's, cut short
         _sweep(output_dir)
         (output_dir / STAGING).unlink(missing_ok=True)
 
@@ -361,11 +406,16 @@ def _sweep(output_dir: Path) -> None:
             _prune_empty(Path(folder), output_dir)
 
 
-def stage(output_dir: Path, previous: dict[str, str], relative: str, data: bytes) -> Staged:
+def stage(
+    output_dir: Path, previous: dict[str, str], relative: str, data: bytes, fresh: bool = False
+) -> Staged:
     """Write `data` to a temporary file beside `relative`'s target in `output_dir`, unless
-    the target already holds these bytes (`previous` is the last build's manifest).
-    Changes nothing visible, so worker processes may stage files while the
-    `OutputWriter` holds the lock; it `record`s what they staged."""
+    the target already holds these bytes (`previous` is the last build's manifest); for
+    a first build (`fresh`), to `relative` in the `FRESH` folder. Changes nothing
+    visible, so worker processes may stage files while the `OutputWriter` holds the
+    lock; it `record`s what they staged."""
+    if fresh:
+        return _stage_fresh(output_dir / FRESH, relative, data)
     target = safe_target(output_dir, relative)
     digest = hashlib.sha256(data).hexdigest()
     if previous.get(relative) == digest and target.is_file():
@@ -384,6 +434,19 @@ def stage(output_dir: Path, previous: dict[str, str], relative: str, data: bytes
         raise _failure(exc, temporary) from None
     made = tuple(f.relative_to(output_dir).as_posix() for f in folders)
     return Staged(relative, digest, written=True, folders=made)
+
+
+def _stage_fresh(gathered: Path, relative: str, data: bytes) -> Staged:
+    target = safe_target(gathered, relative)
+    try:
+        try:
+            target.write_bytes(data)
+        except FileNotFoundError:
+            _make_folders(target.parent, gathered)
+            target.write_bytes(data)
+    except OSError as exc:
+        raise _failure(exc, target) from None
+    return Staged(relative, hashlib.sha256(data).hexdigest(), written=True)
 
 
 def _make_folders(folder: Path, output_dir: Path) -> list[Path]:

@@ -33,7 +33,15 @@ from generator import BuildOptions, build
 from generator import writer as writer_module
 from generator.cli import main
 from generator.diagnostics import BuildError
-from generator.writer import JOURNAL, LOCK, MANIFEST, STAGING, TEMPORARY_SUFFIX, Journal
+from generator.writer import (
+    FRESH,
+    JOURNAL,
+    LOCK,
+    MANIFEST,
+    STAGING,
+    TEMPORARY_SUFFIX,
+    Journal,
+)
 from site_checks import LINK_ATTRIBUTES, resolve
 
 TOPICS = ("Harbour", "Rail", "Energy", "Weather", "Schools", "Housing", "Sport", "Science")
@@ -118,17 +126,18 @@ class SiteChecker:
             self.links.update(zip(pages, parsed, strict=True))
         assert [p for p in self._check_files(files) if "does not parse" in p] == []
 
-    def check(self, output: Path) -> list[str]:
-        """The problems of a site: incomplete files, and broken links reachable from home."""
+    def check(self, output: Path, first: bool = False) -> list[str]:
+        """The problems of a site: incomplete files, and broken links reachable from home.
+        A `first` build may have moved pages in but not yet the home page."""
         files = _digests(output)
-        return self._check_files(files) + self._check_links(output, files)
+        return self._check_files(files) + self._check_links(output, files, first)
 
     def _check_files(self, files: dict[Path, str]) -> list[str]:
         problems = []
         for path, digest in files.items():
             if digest in self.links or digest in self.good:
                 continue
-            if path.name.endswith(TEMPORARY_SUFFIX):
+            if path.name.endswith(TEMPORARY_SUFFIX) or FRESH in path.parts:
                 continue  # may be cut short; never linked (checked below), removed next time
             try:
                 if path.suffix == ".html":
@@ -141,10 +150,11 @@ class SiteChecker:
             self.good.add(digest)
         return problems
 
-    def _check_links(self, output: Path, files: dict[Path, str]) -> list[str]:
+    def _check_links(self, output: Path, files: dict[Path, str], first: bool) -> list[str]:
         home = output / "index.html"
         if home not in files:
-            return [] if not any(p.suffix == ".html" for p in files) else ["no home page"]
+            pages = any(p.suffix == ".html" and FRESH not in p.parts for p in files)
+            return [] if first or not pages else ["no home page"]
         targets: dict[str, Path | None] = {}
         problems, seen, queue = [], {home}, deque([home])
         while queue:
@@ -425,6 +435,76 @@ def _stopped_commit(base: Path, site: Path) -> Path:
     return site / "output"
 
 
+def _failing_move(after: int) -> Callable[[str, str], None]:
+    """`os.rename` that fails, as on a full disk, from the `after + 1`-th move of a first
+    build's gathered entries on."""
+    real = os.rename
+    calls = [0]
+
+    def rename(source: str, target: str) -> None:
+        if FRESH in Path(source).parts:
+            calls[0] += 1
+            if calls[0] > after:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
+        real(source, target)
+
+    return rename
+
+
+def test_a_first_build_stopped_after_any_move_shows_no_home_until_all_is_there(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first build gathers its files out of sight and moves them in, the home page last:
+    stopped after any move, what is in the output folder is complete, and the home page
+    appears only with everything it can lead to. The next build finishes the moves."""
+    clean = _small_site(tmp_path, "clean", 1)
+    build(clean, BuildOptions(jobs=1))
+    expected = tree(clean / "output")
+    checker = SiteChecker()
+    checker.learn(clean / "output")
+    site = _small_site(tmp_path, "site", 1)
+    with monkeypatch.context() as patch:
+        patch.setattr(writer_module.os, "rename", _failing_move(0))
+        with pytest.raises(BuildError, match="cannot write output"):
+            build(site, BuildOptions(jobs=1))
+    journal = Journal.parse((site / "output" / JOURNAL).read_text())
+    assert journal is not None and journal.renames == () and journal.moves[-1] == "index.html"
+    assert len(journal.moves) > 5
+    shutil.rmtree(site / "output")
+    for after in range(len(journal.moves)):
+        with monkeypatch.context() as patch:
+            patch.setattr(writer_module.os, "rename", _failing_move(after))
+            with pytest.raises(BuildError, match="cannot write output"):
+                build(site, BuildOptions(jobs=1))
+        output = site / "output"
+        assert not (output / "index.html").exists()
+        assert checker.check(output, first=True) == [], after
+        assert len(list((output / FRESH).iterdir())) == len(journal.moves) - after
+        build(site, BuildOptions(jobs=1))
+        assert tree(output) == expected, after
+        assert not (output / FRESH).exists()
+        shutil.rmtree(output)
+
+
+def test_a_first_build_killed_while_rendering_leaves_nothing_in_sight(tmp_path: Path) -> None:
+    site = new_site(tmp_path / "site", article_files(600, 1, range(0)), per_page=20)
+    output = site / "output"
+    phases = timed_build(site)
+    expected = tree(output)
+    render = phases.journal - phases.staging
+    for moment in (0.1, 0.4, 0.7):
+        shutil.rmtree(output)
+        process = start_build(site)
+        assert wait_for(output / FRESH, process)
+        time.sleep(render * moment)
+        kill(process)
+        assert (output / FRESH).is_dir() and not (output / JOURNAL).exists(), moment
+        assert {p.name for p in output.iterdir()} <= {FRESH, STAGING, LOCK}, moment
+        assert build(site, BuildOptions(jobs=2)).exit_code == 0
+        assert tree(output) == expected
+        assert not (output / FRESH).exists()
+
+
 def test_new_files_are_renamed_into_place_before_existing_ones_are_replaced(
     tmp_path: Path,
 ) -> None:
@@ -636,7 +716,7 @@ def test_a_killed_build_never_holds_the_lock(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     "relative",
-    ["../x", "a/../../b", "/etc/passwd", "a\\b", "a\nb", LOCK, JOURNAL, MANIFEST, STAGING,
+    ["../x", "a/../../b", "/etc/passwd", "a\\b", "a\nb", LOCK, JOURNAL, MANIFEST, STAGING, FRESH,
      f"x/.index.html{TEMPORARY_SUFFIX}", ""],
 )  # fmt: skip
 def test_no_path_leaves_the_output_folder_or_touches_the_writers_files(relative: str) -> None:
