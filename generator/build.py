@@ -350,7 +350,8 @@ def _write(
                 records[feed.path] = record
             else:
                 changed_feeds.append((feed, digest))
-        if session is not None or forks(len(todo), jobs):
+        jobs_to_do = len(changed_feeds) + len(todo)
+        if session is not None or forks(jobs_to_do, jobs):
             spelled = digests.settle()  # before workers fork
             if session is not None:
                 session.articles = {a.source_path: a for a in site.articles}
@@ -359,6 +360,7 @@ def _write(
         share = {
             "env": env,
             "site": site,
+            "feeds": changed_feeds,
             "pages": todo,
             "digests": digests,
             "body_of": cache.bodies,
@@ -366,8 +368,9 @@ def _write(
             "previous": out.previous,
             "fresh": out.fresh,
         }
+        # Feeds come first: they go to one worker in the first batch, pages to the others.
         rendering = parallel_map(
-            _render_and_stage, range(len(todo)), jobs, share=share, per_pool=PAGES_PER_POOL
+            _render_and_stage, range(jobs_to_do), jobs, share=share, per_pool=PAGES_PER_POOL
         )
         # Closed on the way out, before the writer cleans up: the workers have stopped
         # staging files by then, so none is left behind.
@@ -378,9 +381,6 @@ def _write(
                 staged, record = result
                 out.record(staged)
                 records[staged.relative] = record
-        for feed, digest in changed_feeds:
-            sha = out.add(feed.path, render_feed(site, feed, cache.bodies).data)
-            records[feed.path] = PageRecord(digest, sha, frozenset())
         for file in planned.extras:
             out.add(file.path, file.data)
         report = out.commit()
@@ -421,16 +421,29 @@ def _changed_in_share(share: int) -> list[int]:
 
 
 def _render_and_stage(index: int) -> tuple[Staged, PageRecord] | Diagnostic:
-    """Render one page, stage its file and fingerprint it: in a worker, with the pages,
-    templates and last manifest inherited from the parent, so only small results travel."""
-    page = shared("pages")[index]
+    """Render one feed (the first indexes) or page, stage its file and fingerprint it: in
+    a worker, with the feeds, pages, templates and last manifest inherited from the
+    parent, so only small results travel."""
+    feeds: list[tuple[Feed, str]] = shared("feeds")
+    if index < len(feeds):
+        feed, digest = feeds[index]
+        staged = _stage(feed.path, render_feed(shared("site"), feed, shared("body_of")).data)
+        if isinstance(staged, Diagnostic):
+            return staged
+        return staged, PageRecord(digest, staged.digest, frozenset())
+    page = shared("pages")[index - len(feeds)]
     rendered = render_page(shared("env"), shared("site"), page, shared("body_of"))
     if isinstance(rendered, Diagnostic):
         return rendered
-    try:
-        out, previous, fresh = shared("out"), shared("previous"), shared("fresh")
-        staged = stage(out, previous, rendered.path, rendered.data, fresh)
-    except BuildError as exc:
-        return exc.diagnostics[0]
+    staged = _stage(rendered.path, rendered.data)
+    if isinstance(staged, Diagnostic):
+        return staged
     digest = shared("digests").of(page, rendered.uses)
     return staged, PageRecord(digest, staged.digest, rendered.uses)
+
+
+def _stage(relative: str, data: bytes) -> Staged | Diagnostic:
+    try:
+        return stage(shared("out"), shared("previous"), relative, data, shared("fresh"))
+    except BuildError as exc:
+        return exc.diagnostics[0]
