@@ -310,7 +310,8 @@ class OutputWriter:
 @dataclass(frozen=True, slots=True)
 class Journal:
     """A commit's steps, written down before the first one so a killed commit can be
-    finished: renames in order, stale files to remove, and the manifest to write."""
+    finished: a first build's moves, renames in order, stale files to remove, and the
+    manifest to write."""
 
     renames: tuple[str, ...]
     removals: tuple[str, ...]
@@ -357,8 +358,7 @@ class Journal:
             with contextlib.suppress(FileNotFoundError):  # moved before a kill
                 os.rename(os.path.join(output, FRESH, name), os.path.join(output, name))
         if self.moves:
-            with contextlib.suppress(FileNotFoundError):
-                os.rmdir(os.path.join(output, FRESH))
+            shutil.rmtree(os.path.join(output, FRESH), ignore_errors=True)  # empty by now
         for relative in self.renames:
             try:
                 target = _safe_path(output, relative)
