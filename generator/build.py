@@ -317,24 +317,8 @@ def _write(
     records: dict[str, PageRecord] = {}
     pages = sorted(planned.pages, key=_newest_shown)
     with OutputWriter(output, prune=prune) as out:
-        # Fresh workers compare a share of the pages each, when there are records to
-        # compare with and the session (which learns every page's digest) is not
-        # wanted: the digests of a large site take longer than forking does.
-        compare = session is None and bool(previous) and len(pages) >= COMPARED_IN_WORKERS_FROM
-        shares = jobs if compare else 1
-        if shares > 1:
-            digests.settle()  # every article is spelled once, here: the workers look it up
-        check = {
-            "pages": pages,
-            "records": [previous.get(page.output_path) for page in pages],
-            "digests": digests,
-            "out": out.output_dir,
-            "previous": out.previous,
-            "shares": shares,
-        }
-        changed: set[int] = set()
-        for indexes in parallel_map(_changed_in_share, range(shares), jobs, check, batch_size=1):
-            changed.update(indexes)
+        # A session learns each page's digest, so its build compares them in this process.
+        changed = _changed_pages(pages, previous, digests, out, jobs, in_workers=session is None)
         todo: list[Page] = []
         for index, page in enumerate(pages):
             if index in changed:
@@ -350,8 +334,8 @@ def _write(
                 records[feed.path] = record
             else:
                 changed_feeds.append((feed, digest))
-        jobs_to_do = len(changed_feeds) + len(todo)
-        if session is not None or forks(jobs_to_do, jobs):
+        to_render = len(changed_feeds) + len(todo)
+        if session is not None or forks(to_render, jobs):
             spelled = digests.settle()  # before workers fork
             if session is not None:
                 session.articles = {a.source_path: a for a in site.articles}
@@ -370,7 +354,7 @@ def _write(
         }
         # Feeds come first: they go to one worker in the first batch, pages to the others.
         rendering = parallel_map(
-            _render_and_stage, range(jobs_to_do), jobs, share=share, per_pool=PAGES_PER_POOL
+            _render_and_stage, range(to_render), jobs, share=share, per_pool=PAGES_PER_POOL
         )
         # Closed on the way out, before the writer cleans up: the workers have stopped
         # staging files by then, so none is left behind.
@@ -400,6 +384,36 @@ def _newest_shown(page: Page) -> tuple[bool, datetime | None]:
     cards and fingerprints it keeps, and touches nearby objects of the parent's memory."""
     shown = page.article or (page.items[0] if page.items else None)
     return (shown is not None, shown.published if shown else None)
+
+
+def _changed_pages(
+    pages: list[Page],
+    previous: dict[str, PageRecord],
+    digests: PageDigests,
+    out: OutputWriter,
+    jobs: int,
+    in_workers: bool,
+) -> set[int]:
+    """The indexes of the `pages` (in date order) to render: those the last build did not
+    make from the same digest (by its `previous` records), or whose file is gone.
+    With `in_workers`, a large site's pages are compared by fresh workers, a share each:
+    their digests take longer than forking does."""
+    compare = in_workers and bool(previous) and len(pages) >= COMPARED_IN_WORKERS_FROM
+    shares = jobs if compare else 1
+    if shares > 1:
+        digests.settle()  # every article is spelled once, here: the workers look it up
+    check = {
+        "pages": pages,
+        "records": [previous.get(page.output_path) for page in pages],
+        "digests": digests,
+        "out": out.output_dir,
+        "previous": out.previous,
+        "shares": shares,
+    }
+    changed: set[int] = set()
+    for indexes in parallel_map(_changed_in_share, range(shares), jobs, check, batch_size=1):
+        changed.update(indexes)
+    return changed
 
 
 def _changed_in_share(share: int) -> list[int]:
