@@ -334,8 +334,10 @@ def _write(
                 records[feed.path] = record
             else:
                 changed_feeds.append((feed, digest))
-        to_render = len(changed_feeds) + len(todo)
-        if session is not None or forks(to_render, jobs):
+        # Only pages enough to pay for forking are rendered by workers, and the feeds go
+        # with them; a few are rendered here.
+        pooled = forks(len(todo), jobs)
+        if session is not None or pooled:
             spelled = digests.settle()  # before workers fork
             if session is not None:
                 session.articles = {a.source_path: a for a in site.articles}
@@ -353,8 +355,9 @@ def _write(
             "fresh": out.fresh,
         }
         # Feeds come first: they go to one worker in the first batch, pages to the others.
+        to_render, workers = range(len(changed_feeds) + len(todo)), jobs if pooled else 1
         rendering = parallel_map(
-            _render_and_stage, range(to_render), jobs, share=share, per_pool=PAGES_PER_POOL
+            _render_and_stage, to_render, workers, share=share, per_pool=PAGES_PER_POOL
         )
         # Closed on the way out, before the writer cleans up: the workers have stopped
         # staging files by then, so none is left behind.
