@@ -211,9 +211,10 @@ class OutputWriter:
                 (self._output / STAGING).unlink(missing_ok=True)
                 return
             if self._fresh:
-                shutil.rmtree(self._output / FRESH, ignore_errors=True)
-            for relative in self._staged:
-                _temporary(self._output / relative).unlink(missing_ok=True)
+                shutil.rmtree(self._output / FRESH, ignore_errors=True)  # all it staged
+            else:
+                for relative in self._staged:
+                    _temporary(self._output / relative).unlink(missing_ok=True)
             for folder in reversed(self._made_folders):
                 _prune_empty(folder, self._output)
             if kind is not None and self._created:

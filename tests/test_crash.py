@@ -355,20 +355,28 @@ def _use_version(site: Path, version: int) -> None:
     write_content(site, article_files(40, version, SMALL_CHANGES))
 
 
-def _failing_replace(after: int) -> Callable[[str, str], None]:
-    """`os.replace` that fails, as on a full disk, from the `after + 1`-th rename of a
-    page on (the journal and manifest are let through)."""
-    real = os.replace
+def _failing_after(
+    real: Callable[[str, str], None], after: int, counted: Callable[[str, str], bool]
+) -> Callable[[str, str], None]:
+    """`real` (a rename), failing as on a full disk from the `after + 1`-th `counted` call."""
     calls = [0]
 
-    def replace(source: str, target: str) -> None:
-        if not str(target).endswith((MANIFEST, JOURNAL)):
+    def rename(source: str, target: str) -> None:
+        if counted(source, target):
             calls[0] += 1
             if calls[0] > after:
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
         real(source, target)
 
-    return replace
+    return rename
+
+
+def _failing_replace(after: int) -> Callable[[str, str], None]:
+    """`os.replace` that fails from the `after + 1`-th rename of a page on (the journal
+    and manifest are let through)."""
+    return _failing_after(
+        os.replace, after, lambda _, target: not str(target).endswith((MANIFEST, JOURNAL))
+    )
 
 
 def _failing_unlink(after: int, output: Path) -> Callable[..., None]:
@@ -436,19 +444,9 @@ def _stopped_commit(base: Path, site: Path) -> Path:
 
 
 def _failing_move(after: int) -> Callable[[str, str], None]:
-    """`os.rename` that fails, as on a full disk, from the `after + 1`-th move of a first
-    build's gathered entries on."""
-    real = os.rename
-    calls = [0]
-
-    def rename(source: str, target: str) -> None:
-        if FRESH in Path(source).parts:
-            calls[0] += 1
-            if calls[0] > after:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(target))
-        real(source, target)
-
-    return rename
+    """`os.rename` that fails from the `after + 1`-th move of a first build's gathered
+    entries on."""
+    return _failing_after(os.rename, after, lambda source, _: FRESH in Path(source).parts)
 
 
 def test_a_first_build_stopped_after_any_move_shows_no_home_until_all_is_there(
