@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import operator
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -25,19 +24,32 @@ _PLAIN = frozenset({str, int, bool, float, type(None)})
 """Types digested as their `repr`."""
 
 
+Speller = Callable[[Any, Callable[[object], str], Mapping[int, str]], str]
+"""Spells a dataclass value, given how to spell a field value that is not plain and the
+spellings remembered by `id`."""
+
+
 @functools.cache
-def _fields_of(kind: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]] | None:
-    """The `name=` prefixes of a dataclass's digested fields, and a function getting their
-    values; None if `kind` is not a dataclass."""
+def _speller_of(kind: type) -> Speller | None:
+    """A function spelling a dataclass of type `kind` as `Kind(name=...,...)`, its digested
+    fields in order, plain values as their `repr` and others as `part` spells them;
+    None if `kind` is not a dataclass. Written out field by field (as `dataclasses`
+    writes `__init__`), looking each value up in `memo` first: a build spells every
+    page and every article, most of whose values were spelled before."""
     if not dataclasses.is_dataclass(kind):
         return None
     skip = _COVERED_BY_SOURCE if kind is Article else frozenset()
-    names = tuple(f.name for f in dataclasses.fields(kind) if f.name not in skip)
-    getter = operator.attrgetter(*names) if names else (lambda _: ())
-    prefixes = tuple(f"{name}=" for name in names)
-    if len(names) == 1:
-        return prefixes, lambda value: (getter(value),)
-    return prefixes, getter
+    names = [f.name for f in dataclasses.fields(kind) if f.name not in skip]
+    values = "".join(f"    v{i} = value.{name}\n" for i, name in enumerate(names))
+    spelled = ",".join(
+        f"{name}={{_repr(v{i}) if type(v{i}) in _plain else memo.get(id(v{i})) or part(v{i})}}"
+        for i, name in enumerate(names)
+    )
+    code = f"def spell(value, part, memo):\n{values}    return f'{kind.__name__}({spelled})'\n"
+    namespace: dict[str, Any] = {"_repr": repr, "_plain": _PLAIN}
+    exec(code, namespace)  # made from field names alone
+    speller: Speller = namespace["spell"]
+    return speller
 
 
 class Fingerprinter:
@@ -107,14 +119,9 @@ class Fingerprinter:
             return "(" + ",".join([memo.get(id(v)) or part(v) for v in value]) + ")"
         if kind is Article and value.source_hash:
             return self._article(value)
-        fields = _fields_of(kind)
-        if fields is not None:
-            prefixes, values = fields
-            spelled = [
-                prefix + (repr(v) if type(v) in _PLAIN else part(v))
-                for prefix, v in zip(prefixes, values(value), strict=True)
-            ]
-            return kind.__name__ + "(" + ",".join(spelled) + ")"
+        speller = _speller_of(kind)
+        if speller is not None:
+            return speller(value, part, self._memo)
         if isinstance(value, tuple | list):
             return "(" + ",".join([part(v) for v in value]) + ")"
         if isinstance(value, Mapping):
