@@ -84,9 +84,10 @@ def _archive_pages(archives: tuple[Archive, ...], per_page: int) -> Iterable[Pag
 
 
 def _article_pages(articles: tuple[Article, ...], reuse: Mapping[str, Page]) -> Iterable[Page]:
-    # Articles on the same topics share one tuple of feed links: fewer objects to hold,
-    # and one to fingerprint.
+    # Articles on the same topics share one tuple of feed links, and each topic has one
+    # link: fewer objects to hold, and each fingerprinted once.
     shared: dict[tuple[Term, ...], tuple[FeedLink, ...]] = {}
+    links: dict[Term, FeedLink] = {}
     for article in articles:
         before = reuse.get(article.path)
         if before is not None and before.article is article:
@@ -95,11 +96,14 @@ def _article_pages(articles: tuple[Article, ...], reuse: Mapping[str, Page]) -> 
         feeds = shared.get(article.topics)
         if feeds is None:
             feeds = shared[article.topics] = tuple(
-                FeedLink(f"{t.name} (RSS)", f"topics/{t.slug}/feed.xml", "application/rss+xml")
-                for t in article.topics
+                links.get(t) or links.setdefault(t, _topic_feed(t)) for t in article.topics
             )
         yield Page(article.path, "article.html", "article", article.title, article=article,
                    feeds=feeds)  # fmt: skip
+
+
+def _topic_feed(topic: Term) -> FeedLink:
+    return FeedLink(f"{topic.name} (RSS)", f"topics/{topic.slug}/feed.xml", "application/rss+xml")
 
 
 def plan_pages(site: Site, reuse: Mapping[str, Page] | None = None) -> tuple[Page, ...]:
