@@ -438,16 +438,32 @@ def stage(
 
 
 def _stage_fresh(gathered: Path, relative: str, data: bytes) -> Staged:
-    target = safe_target(gathered, relative)
+    target = _safe_path(str(gathered), relative)
+    folder = os.path.dirname(target)
     try:
+        # Nearly every page has a folder of its own, made here: make it first, rather
+        # than fail to open the file and look for the folder.
         try:
-            target.write_bytes(data)
+            os.mkdir(folder)
+        except FileExistsError:
+            pass
         except FileNotFoundError:
-            _make_folders(target.parent, gathered)
-            target.write_bytes(data)
+            os.makedirs(folder, exist_ok=True)  # another worker may be making them too
+        _write_file(target, data)
     except OSError as exc:
-        raise _failure(exc, target) from None
+        raise _failure(exc, Path(target)) from None
     return Staged(relative, hashlib.sha256(data).hexdigest(), written=True)
+
+
+def _write_file(path: str, data: bytes) -> None:
+    """Create or truncate the file at `path` and write `data` to it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
 
 
 def _make_folders(folder: Path, output_dir: Path) -> list[Path]:
