@@ -21,7 +21,7 @@ import jinja2.parser
 
 from generator.config import SiteConfig
 from generator.diagnostics import BuildError, Diagnostic, error
-from generator.model import BodyOf, Page, Site, with_body
+from generator.model import Article, BodyOf, Page, Site, with_body
 from generator.parallel import parallel_map, shared
 from generator.theme import Theme
 from generator.urls import absolute_link_to, link_to
@@ -62,6 +62,46 @@ def display_time(moment: datetime) -> str:
     return f"{moment:%H:%M}"
 
 
+def news_article_data(config: SiteConfig) -> Callable[[Article], dict[str, object]]:
+    """The schema.org `NewsArticle` data of an article's page, for a theme to show as
+    JSON-LD (`{{ news_article(article)|tojson }}`): built here rather than in the
+    template, where it cost a fifth of an article page's rendering."""
+    absolute = absolute_link_to(config)
+
+    def news_article(article: Article) -> dict[str, object]:
+        canonical = absolute(article.path)
+        data: dict[str, object] = {
+            "@context": "https://schema.org",
+            "@type": "NewsArticle",
+            "headline": article.title,
+            "url": canonical,
+            "mainEntityOfPage": {"@type": "WebPage", "@id": canonical},
+            "datePublished": article.published.isoformat(),
+            "dateModified": (article.updated or article.published).isoformat(),
+            "inLanguage": config.language,
+            "publisher": {"@type": "Organization", "name": config.title, "url": absolute("")},
+        }
+        if article.excerpt:
+            data["description"] = article.excerpt
+        if article.lead_image:
+            data["image"] = [absolute(article.lead_image.url)]
+        original = article.original_url or article.web_url
+        if original:
+            data["isBasedOn"] = absolute(original)
+        if article.category:
+            data["articleSection"] = article.category
+        if article.topics:
+            data["keywords"] = [topic.name for topic in article.topics]
+        if article.provider:
+            organization = {"@type": "NewsMediaOrganization", "name": article.provider.name}
+            if article.provider.domain:
+                organization["url"] = f"https://{article.provider.domain}/"
+            data["sourceOrganization"] = organization
+        return data
+
+    return news_article
+
+
 def make_environment(
     theme: Theme, config: SiteConfig, bytecode_dir: Path | None = None
 ) -> jinja2.Environment:
@@ -95,6 +135,7 @@ def make_environment(
         date=display_date,
         time=display_time,
     )
+    env.globals["news_article"] = news_article_data(config)
     return env
 
 
