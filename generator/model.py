@@ -327,6 +327,7 @@ def _copier(kind: type, allowed: frozenset[str]) -> Callable[..., Any]:
 _LINKED = frozenset({"topics", "source", "related", "previous", "next", "more_from_topics"})
 _copy_article = _copier(Article, _LINKED | {"body_html"})
 _copy_related = _copier(RelatedItem, frozenset({"internal_path"}))
+_copy_page = _copier(Page, frozenset({"article"}))
 
 
 def linked(article: Article, **links: Any) -> Article:
@@ -347,4 +348,10 @@ def with_body(article: Article, body_html: str | None) -> Article:
 def pointing_at(item: RelatedItem, internal_path: str | None) -> RelatedItem:
     """The related item with another `internal_path` (`dataclasses.replace`, faster)."""
     copy: RelatedItem = _copy_related(item, internal_path=internal_path)
+    return copy
+
+
+def showing(page: Page, article: Article) -> Page:
+    """The page with another copy of its article (`dataclasses.replace`, faster)."""
+    copy: Page = _copy_page(page, article=article)
     return copy

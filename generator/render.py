@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import traceback
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -21,7 +21,7 @@ import jinja2.parser
 
 from generator.config import SiteConfig
 from generator.diagnostics import BuildError, Diagnostic, error
-from generator.model import Article, BodyOf, Page, Site, with_body
+from generator.model import Article, BodyOf, Page, Site, showing, with_body
 from generator.parallel import parallel_map, shared
 from generator.theme import Theme
 from generator.urls import absolute_link_to, link_to
@@ -141,12 +141,15 @@ def make_environment(
 
 class RecordingSite:
     """Stands in for the `Site` in templates and notes which of its attributes a page
-    reads, so a later build knows which site-wide changes affect that page."""
+    reads, so a later build knows which site-wide changes affect that page. The
+    settings (`config`), which every page reads many times, are passed through
+    unnoted: they are part of every page's fingerprint anyway (its salt)."""
 
-    __slots__ = ("_site", "used")
+    __slots__ = ("_site", "config", "used")
 
     def __init__(self, site: Site) -> None:
         self._site = site
+        self.config = site.config
         self.used: set[str] = set()
 
     def __getattr__(self, name: str) -> object:
@@ -173,7 +176,7 @@ def render_page(
             body = body_of(page.article)
         except BuildError as exc:
             return exc.diagnostics[0]
-        page = replace(page, article=with_body(page.article, body))
+        page = showing(page, with_body(page.article, body))
     recorder = RecordingSite(site)
     try:
         html = env.get_template(page.template).render(site=recorder, page=page)
