@@ -26,6 +26,8 @@ from generator.parallel import parallel_map, shared
 from generator.theme import Theme
 from generator.urls import absolute_link_to, link_to
 
+_LOOKUP, _KEEP = "_stored_fragment", "_store_fragment"
+
 
 class FragmentCache(jinja2.ext.Extension):
     """`{% cache key, ... %}...{% endcache %}`: renders the block once per build and
@@ -37,21 +39,47 @@ class FragmentCache(jinja2.ext.Extension):
     def __init__(self, environment: jinja2.Environment) -> None:
         super().__init__(environment)
         self._store: dict[tuple[object, ...], str] = {}
+        # Filters, which compiled templates call directly (a call of a global or a
+        # method goes through the context's dispatch each time).
+        environment.filters[_LOOKUP] = self._lookup
+        environment.filters[_KEEP] = self._keep
 
-    def parse(self, parser: jinja2.parser.Parser) -> jinja2.nodes.Node:
+    def parse(self, parser: jinja2.parser.Parser) -> list[jinja2.nodes.Node]:
+        # A lookup, a block rendering into the same variable only when the lookup found
+        # nothing, and that variable's output: no macro is made for the block each
+        # time, as for `{% call %}`.
         line = next(parser.stream).lineno
         key = [parser.parse_expression()]
         while parser.stream.skip_if("comma"):
             key.append(parser.parse_expression())
         body = parser.parse_statements(("name:endcache",), drop_needle=True)
-        call = self.call_method("_fragment", [jinja2.nodes.List(key)])
-        return jinja2.nodes.CallBlock(call, [], [], body).set_lineno(line)
+        nodes, name = jinja2.nodes, "_fragment_" + parser.free_identifier().name
 
-    def _fragment(self, key: list[object], caller: Callable[[], str]) -> str:
-        stored = self._store.get(tuple(key))
-        if stored is None:
-            stored = self._store[tuple(key)] = caller()
-        return stored
+        def filtered(value: jinja2.nodes.Expr, name: str) -> jinja2.nodes.Filter:
+            return nodes.Filter(value, name, [], [], None, None)
+
+        found = nodes.Name(name, "load")
+        lookup = nodes.Assign(nodes.Name(name, "store"), filtered(nodes.List(key), _LOOKUP))
+        kept = nodes.Assign(
+            nodes.Name(name, "store"),
+            filtered(nodes.Tuple([nodes.List(key), found], "load"), _KEEP),
+        )
+        fill = [nodes.AssignBlock(nodes.Name(name, "store"), None, body), kept]
+        missing = nodes.Test(found, "none", [], [], None, None)
+        steps = (lookup, nodes.If(missing, fill, [], []), nodes.Output([found]))
+        return [step.set_lineno(line) for step in steps]
+
+    # Passed the context, which they do not use, so that Jinja never calls them while
+    # compiling a template (it folds filters of constants into their values).
+    @jinja2.pass_context
+    def _lookup(self, _: jinja2.runtime.Context, key: list[object]) -> str | None:
+        return self._store.get(tuple(key))
+
+    @jinja2.pass_context
+    def _keep(self, _: jinja2.runtime.Context, entry: tuple[list[object], str]) -> str:
+        key, fragment = entry
+        self._store[tuple(key)] = fragment
+        return fragment
 
 
 def display_date(moment: datetime) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import feedparser
+import jinja2
 import pytest
 
 from conftest import SITE_YAML, BuildSite, MakeSite, article, build_example
@@ -16,6 +17,7 @@ from generator.config import load_config
 from generator.loader import load_articles
 from generator.model import Page, Site
 from generator.plan import plan_pages
+from generator.render import FragmentCache
 from generator.site import assemble_site
 from generator.sitemap import SITEMAP_NS, render_sitemaps
 from site_checks import broken_links, page_links, reachable_pages
@@ -363,3 +365,20 @@ def test_body_headings_sit_below_the_headline(make_site: MakeSite, build_site: B
     html = (site / "output/2024/05/01/headline/index.html").read_text("utf-8")
     assert html.count("<h1") == 1
     assert "<h2>Part one</h2>" in html and "<h3>Detail</h3>" in html
+
+
+def test_a_cached_fragment_is_rendered_once_per_key_and_stays_escaped() -> None:
+    env = jinja2.Environment(extensions=[FragmentCache], autoescape=True)
+    calls: list[str] = []
+
+    def seen(value: str) -> int:
+        calls.append(value)
+        return len(calls)
+
+    template = env.from_string(
+        '{% for a in items %}{% cache "item", a %}<b>{{ a }}</b>{{ seen(a) }}{% endcache %}|'
+        '{% endfor %}{% cache "fixed" %}first{% endcache %}{% cache "fixed" %}second{% endcache %}'
+    )
+    html = template.render(items=["<x>", "y", "<x>"], seen=seen)
+    assert html == "<b>&lt;x&gt;</b>1|<b>y</b>2|<b>&lt;x&gt;</b>1|firstfirst"
+    assert calls == ["<x>", "y"]
