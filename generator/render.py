@@ -8,6 +8,7 @@ mistake becomes a `BuildError` naming the template and line.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -25,8 +26,23 @@ from generator.model import Article, BodyOf, Page, Site, showing, with_body
 from generator.parallel import parallel_map, shared
 from generator.theme import Theme
 from generator.urls import absolute_link_to, link_to
+from generator.version import __version__
 
 _LOOKUP, _KEEP = "_stored_fragment", "_store_fragment"
+
+
+def _compiler_stamp() -> str:
+    """What compiled templates depend on besides their source: Jinja, and this module
+    (the environment's options and the `cache` tag), whose own bytes are hashed so
+    that a changed extension never runs templates compiled for the old one."""
+    stamp = hashlib.sha256(f"{jinja2.__version__}|{__version__}|".encode())
+    with contextlib.suppress(OSError):
+        stamp.update(Path(__file__).read_bytes())
+    return stamp.hexdigest()[:16]
+
+
+_COMPILED_SUFFIX = f".{_compiler_stamp()}.cache"
+"""Ends the name of every compiled template kept between builds; others are deleted."""
 
 
 class FragmentCache(jinja2.ext.Extension):
@@ -139,7 +155,11 @@ def make_environment(
     if bytecode_dir is not None:
         with contextlib.suppress(OSError):
             bytecode_dir.mkdir(parents=True, exist_ok=True)
-            bytecode = jinja2.FileSystemBytecodeCache(str(bytecode_dir))
+            for stale in bytecode_dir.glob("*.cache"):
+                if not stale.name.endswith(_COMPILED_SUFFIX):
+                    stale.unlink()
+            pattern = "%s" + _COMPILED_SUFFIX
+            bytecode = jinja2.FileSystemBytecodeCache(str(bytecode_dir), pattern)
     theme_loader = jinja2.FileSystemLoader(str(theme.theme_templates))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(

@@ -36,6 +36,7 @@ from generator.plan import plan_pages
 from generator.site import assemble_site
 
 build_module = sys.modules["generator.build"]  # the package's `build` is the function
+render_module = sys.modules["generator.render"]
 
 TOPICS = ["Rail", "Energy", "C++", "Économie", "ai", "AI"]
 
@@ -169,6 +170,23 @@ def test_foreign_cache_entries_are_not_trusted(tmp_path: Path) -> None:
     report = build(site, BuildOptions(jobs=1))
     assert report.errors == 0 and report.articles == 5
     assert report.parsed == 5
+
+
+def test_templates_compiled_for_other_generator_code_are_deleted_not_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = _big_site(tmp_path / "site", count=5)
+    build(site, BuildOptions(jobs=1))
+    compiled = site / CACHE_DIR / "templates"
+    suffix = render_module._COMPILED_SUFFIX
+    before = sorted(path.name for path in compiled.iterdir())
+    assert before and all(name.endswith(suffix) for name in before)
+    # Another version of the generator (another `cache` tag, say) compiles them anew.
+    monkeypatch.setattr(render_module, "_COMPILED_SUFFIX", ".another.cache")
+    (site / "content" / "a1.md").touch()
+    assert build(site, BuildOptions(jobs=1)).errors == 0
+    after = sorted(path.name for path in compiled.iterdir())
+    assert after == [name.replace(suffix, ".another.cache") for name in before]
 
 
 def _cached(site: Path) -> tuple[list[object], dict[str, str]]:
