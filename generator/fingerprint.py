@@ -39,7 +39,8 @@ def _speller_of(kind: type) -> Speller | None:
     if not dataclasses.is_dataclass(kind):
         return None
     skip = _COVERED_BY_SOURCE if kind is Article else frozenset()
-    names = [f.name for f in dataclasses.fields(kind) if f.name not in skip]
+    # Fields made from the others (`init=False`) add nothing to tell values apart.
+    names = [f.name for f in dataclasses.fields(kind) if f.init and f.name not in skip]
     values = "".join(f"    v{i} = value.{name}\n" for i, name in enumerate(names))
     spelled = ",".join(
         f"{name}={{_repr(v{i}) if type(v{i}) in _plain else memo.get(id(v{i})) or part(v{i})}}"

@@ -236,9 +236,14 @@ class Page:
     """The months of a year, or the days of a month, with counts; on the latest page only."""
     feeds: tuple[FeedLink, ...] = ()
 
-    @property
-    def output_path(self) -> str:
-        return self.path + "index.html" if self.path.endswith("/") or not self.path else self.path
+    output_path: str = field(init=False, repr=False, compare=False)
+    """The file it is written to, relative to the output folder: `index.html` in its
+    folder, or its own path for a file page."""
+
+    def __post_init__(self) -> None:
+        path = self.path
+        output = path + "index.html" if path.endswith("/") or not path else path
+        object.__setattr__(self, "output_path", output)
 
 
 @dataclass(frozen=True, slots=True)
