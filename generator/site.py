@@ -14,7 +14,7 @@ from typing import Any
 from generator.config import SiteConfig
 from generator.diagnostics import Diagnostic, error, warning
 from generator.grouping import canonical_terms, group_articles, group_by_date
-from generator.model import Article, FeedLink, Link, RelatedItem, Site, linked, pointing_at
+from generator.model import Article, FeedLink, Link, RelatedItem, Site, Term, linked, pointing_at
 from generator.ranking import more_from_topics, rank_top_stories
 from generator.slugs import unique_slug
 
@@ -63,14 +63,16 @@ def assemble_site(
     return Assembled(site, diagnostics, len(visible) - len(placed))
 
 
-def _canonical_names(articles: tuple[Article, ...]) -> Callable[[Article], dict[str, Any]]:
-    """The fields that name an article's topics and source as most articles spell them."""
+def _canonical_names(
+    articles: tuple[Article, ...],
+) -> Callable[[Article], tuple[tuple[Term, ...], Term | None]]:
+    """An article's topics and source as most articles spell them."""
     topics = canonical_terms(t for a in articles for t in a.topics)
     sources = canonical_terms(a.source for a in articles if a.source)
 
-    def names(article: Article) -> dict[str, Any]:
+    def names(article: Article) -> tuple[tuple[Term, ...], Term | None]:
         source = sources[article.source.key] if article.source else None
-        return {"topics": tuple(topics[t.key] for t in article.topics), "source": source}
+        return tuple([topics[t.key] for t in article.topics]), source
 
     return names
 
@@ -126,7 +128,7 @@ def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Di
 
 def _link(
     articles: tuple[Article, ...],
-    names: Callable[[Article], dict[str, Any]],
+    names: Callable[[Article], tuple[tuple[Term, ...], Term | None]],
     reuse: Mapping[str, Article],
 ) -> tuple[Article, ...]:
     """Previous/next links (by date), related items that point at our own pages, the
@@ -143,16 +145,22 @@ def _link(
                 by_url.setdefault(_url_key(url), article.path)
     # One link to each article, shared by every article pointing at it.
     links = [Link(article.title, article.path) for article in articles]
+    last = len(links) - 1
     result = []
     for index, article in enumerate(articles):
+        topics, source = names(article)
+        related = article.related
+        if related:
+            related = tuple([_pointed(item, by_url) for item in related])
         fields = {
-            **names(article),
-            "related": tuple(_pointed(item, by_url) for item in article.related),
-            "next": links[index - 1] if index > 0 else None,
-            "previous": links[index + 1] if index + 1 < len(links) else None,
+            "topics": topics,
+            "source": source,
+            "related": related,
+            "next": links[index - 1] if index else None,
+            "previous": links[index + 1] if index < last else None,
             "more_from_topics": more_from_topics(index, article, topic_positions, links),
         }
-        before = reuse.get(article.source_path)
+        before = reuse.get(article.source_path) if reuse else None
         if before is not None and _same(before, article, fields):
             result.append(before)
         else:
