@@ -276,8 +276,16 @@ class BuildCache:
             return {}
         if self._remembered is not None and self._remembered.pages is not None:
             return self._remembered.pages
+        sets: dict[str, frozenset[str]] = {}  # most pages read the same attributes
+
+        def used(uses: str) -> frozenset[str]:
+            found = sets.get(uses)
+            if found is None:
+                found = sets[uses] = frozenset(filter(None, uses.split(",")))
+            return found
+
         records = {
-            path: PageRecord(digest, output_sha, frozenset(filter(None, uses.split(","))))
+            path: PageRecord(digest, output_sha, used(uses))
             for path, digest, output_sha, uses in self._db.execute("SELECT * FROM pages")
         }
         if self._remembered is not None:
