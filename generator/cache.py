@@ -35,6 +35,11 @@ CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html TEXT NOT NULL);
 """
 
 
+_BODY_ROW = "INSERT OR REPLACE INTO bodies VALUES (?, ?)"
+_FILE_ROW = "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)"
+_ROWS_PER_BATCH = 256
+
+
 @dataclass(frozen=True, slots=True)
 class CachedFile:
     mtime_ns: int
@@ -167,6 +172,8 @@ class BuildCache:
         """Keys of the bodies `stow` added since the last `put_files`."""
         self._put: dict[str, CachedFile] = {}
         """The parse results `put_file` stored since the last `put_files`."""
+        self._rows: dict[str, list[tuple[object, ...]]] = {_BODY_ROW: [], _FILE_ROW: []}
+        """Rows `stow` and `put_file` have not yet handed to the database."""
         self.bodies = Bodies(path if connection is not None else None)
         """Reads the bodies `stow` put here (and those still inside their articles)."""
 
@@ -231,7 +238,7 @@ class BuildCache:
         (`bodies` reads it back); kept once `put_files` commits."""
         if self._db is None:
             raise ValueError("a disabled cache holds no bodies")
-        self._db.execute("INSERT OR REPLACE INTO bodies VALUES (?, ?)", (key, body))
+        self._add_row(_BODY_ROW, (key, body))
         self._stowed.add(key)
 
     def put_file(self, path: str, entry: CachedFile, packed: bytes | None = None) -> None:
@@ -239,15 +246,31 @@ class BuildCache:
         `put_files` commits. Stored one by one, so no build holds them all pickled."""
         if self._db is None:
             return
-        row = (path, entry.mtime_ns, entry.size, entry.sha, packed or _pickled(entry))
-        self._db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)", row)
+        self._add_row(
+            _FILE_ROW, (path, entry.mtime_ns, entry.size, entry.sha, packed or _pickled(entry))
+        )
         self._put[path] = entry
+
+    def _add_row(self, statement: str, row: tuple[object, ...]) -> None:
+        """Hand rows to the database a batch at a time (one call each), so no build holds
+        them all."""
+        rows = self._rows[statement]
+        rows.append(row)
+        if len(rows) >= _ROWS_PER_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        assert self._db is not None
+        for statement, rows in self._rows.items():
+            self._db.executemany(statement, rows)
+            rows.clear()
 
     def put_files(self, keep: set[str]) -> None:
         """Commit the results `put_file` stored; forget files not in `keep` (deleted or
         renamed), and the bodies no entry refers to any more."""
         if self._db is None:
             return
+        self._flush()
         entries, self._put = self._put, {}
         known = self._known
         if known is None:  # `files` was not read: look the entries up
@@ -355,6 +378,9 @@ def _next_generation(db: sqlite3.Connection) -> str:
 def _connect(path: Path, stamp: str) -> sqlite3.Connection:
     connection = sqlite3.connect(path)
     try:
+        # Bodies go in under their digests, all over the key index: with SQLite's default
+        # 2 MB of page cache, a large site's index no longer fits.
+        connection.execute("PRAGMA cache_size = -65536")
         connection.executescript(_SCHEMA)
         meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
         if meta and meta.get("format") != _FORMAT:
