@@ -262,6 +262,7 @@ class BuildCache:
     def _flush(self) -> None:
         assert self._db is not None
         for statement, rows in self._rows.items():
+            rows.sort()  # by key: neighbouring inserts into the key index
             self._db.executemany(statement, rows)
             rows.clear()
 
@@ -320,7 +321,8 @@ class BuildCache:
         ones read at its start (`previous`)."""
         if self._db is None:
             return
-        changed = [(p, r) for p, r in records.items() if previous.get(p) != r]
+        # In key order: inserts into the key index then go to neighbouring pages.
+        changed = sorted((p, r) for p, r in records.items() if previous.get(p) != r)
         with self._db:
             self._db.executemany(
                 "DELETE FROM pages WHERE path = ?", [(p,) for p in previous if p not in records]
