@@ -380,9 +380,6 @@ def _next_generation(db: sqlite3.Connection) -> str:
 def _connect(path: Path, stamp: str) -> sqlite3.Connection:
     connection = sqlite3.connect(path)
     try:
-        # Bodies go in under their digests, all over the key index: with SQLite's default
-        # 2 MB of page cache, a large site's index no longer fits.
-        connection.execute("PRAGMA cache_size = -65536")
         connection.executescript(_SCHEMA)
         meta = dict(connection.execute("SELECT key, value FROM meta").fetchall())
         if meta and meta.get("format") != _FORMAT:
