@@ -243,7 +243,7 @@ class BuildCache:
 
     def put_file(self, path: str, entry: CachedFile, packed: bytes | None = None) -> None:
         """Store one new parse result (`packed`: as `pack` made it, if it was); kept once
-        `put_files` commits. Stored one by one, so no build holds them all pickled."""
+        `put_files` commits. Handed on a batch at a time, so no build holds them all pickled."""
         if self._db is None:
             return
         self._add_row(
