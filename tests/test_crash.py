@@ -350,6 +350,16 @@ def _small_site(tmp_path: Path, name: str, version: int) -> Path:
     return new_site(tmp_path / name, article_files(40, version, SMALL_CHANGES), per_page=3)
 
 
+def _clean_build(tmp_path: Path, version: int) -> tuple[dict[str, str], SiteChecker]:
+    """The output of a clean build of `version` of the small site, and a checker that
+    knows its pages."""
+    clean = _small_site(tmp_path, "clean", version)
+    build(clean, BuildOptions(jobs=1))
+    checker = SiteChecker()
+    checker.learn(clean / "output")
+    return tree(clean / "output"), checker
+
+
 def _use_version(site: Path, version: int) -> None:
     shutil.rmtree(site / "content")
     write_content(site, article_files(40, version, SMALL_CHANGES))
@@ -399,11 +409,7 @@ def test_a_commit_stopped_after_any_step_leaves_a_working_site(
 ) -> None:
     """Stops a commit after each of its renames and removals in turn (as a kill would):
     the site works at every step, and the next build finishes it."""
-    clean = _small_site(tmp_path, "clean", 2)
-    build(clean, BuildOptions(jobs=1))
-    expected = tree(clean / "output")
-    checker = SiteChecker()
-    checker.learn(clean / "output")
+    expected, checker = _clean_build(tmp_path, 2)
     base = _small_site(tmp_path, "base", 1)
     build(base, BuildOptions(jobs=1))
     checker.learn(base / "output")
@@ -455,11 +461,7 @@ def test_a_first_build_stopped_after_any_move_shows_no_home_until_all_is_there(
     """A first build gathers its files out of sight and moves them in, the home page last:
     stopped after any move, what is in the output folder is complete, and the home page
     appears only with everything it can lead to. The next build finishes the moves."""
-    clean = _small_site(tmp_path, "clean", 1)
-    build(clean, BuildOptions(jobs=1))
-    expected = tree(clean / "output")
-    checker = SiteChecker()
-    checker.learn(clean / "output")
+    expected, checker = _clean_build(tmp_path, 1)
     site = _small_site(tmp_path, "site", 1)
     with monkeypatch.context() as patch:
         patch.setattr(writer_module.os, "rename", _failing_move(0))
