@@ -267,7 +267,7 @@ def _open_cache(
         return BuildCache.disabled(), ()
     # Parse results depend on the generator and its Markdown and sanitiser versions;
     # the time zone is part of each file's digest.
-    stamp = f"{__version__}|cache 5|{ENGINES}"
+    stamp = f"{__version__}|cache 6|{ENGINES}"
     return BuildCache.open(site_dir, stamp, remembered)
 
 

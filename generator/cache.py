@@ -1,10 +1,12 @@
 """The build cache: parsed articles and page fingerprints kept between builds.
 
 Owns `.broadsheet-cache/` in the site folder (safe to delete). Parsed articles are
-keyed by file path and checked against the file's size, modification time and, when
-those differ, the SHA-256 of its bytes; page fingerprints say which pages a build may
-skip. Article bodies live here too, out of the build's memory: keyed by the digest of
-the file they came from, read back one at a time when a page or feed shows them.
+stored in batches (one pickle for the files parsed together, so their shared values
+are stored once) and recorded by file path with the file's size, modification time
+and the SHA-256 of its bytes, against which they are checked; page fingerprints say
+which pages a build may skip. Article bodies live here too, out of the build's memory:
+keyed by the digest of the file they came from, read back one at a time when a page or
+feed shows them.
 Everything is stamped with a fingerprint of the generator version and the
 settings that shape it: a cache made under other settings is emptied, and a corrupt
 or foreign one is discarded with a warning, never trusted.
@@ -15,6 +17,7 @@ from __future__ import annotations
 import os
 import pickle
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +30,8 @@ _FORMAT = "broadsheet-cache/1"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, sha TEXT, result BLOB);
+    path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, sha TEXT, batch INTEGER);
+CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY, results BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS builds (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS pages (
     path TEXT PRIMARY KEY, digest TEXT, output_sha TEXT, uses TEXT);
@@ -37,6 +41,7 @@ CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html TEXT NOT NULL);
 
 _BODY_ROW = "INSERT OR REPLACE INTO bodies VALUES (?, ?)"
 _FILE_ROW = "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)"
+_TOUCH_ROW = "UPDATE files SET mtime_ns = ?2, size = ?3 WHERE path = ?1"
 _ROWS_PER_BATCH = 256
 
 
@@ -78,21 +83,28 @@ class LastBuild:
 Result = tuple[Article | None, tuple[Diagnostic, ...]]
 """A file's parse result: its article (None if set aside) and the problems found."""
 
-
-def pack(result: Result) -> tuple[bytes, str | None]:
-    """A parse result as the cache stores it, with its article's body taken out, and that
-    body (None when there is none to take). Pure, so workers pack their own results and
-    the build's process only stores them."""
-    article, diagnostics = result
-    body = article.body_html if article is not None and article.source_hash else None
-    if article is not None and body is not None:
-        article = with_body(article, None)
-    return pickle.dumps((article, diagnostics), 5), body
+Results = list[tuple[str, Article | None, tuple[Diagnostic, ...]]]
+"""Parse results by file path, as a batch of them is stored."""
 
 
-def unpack(packed: bytes) -> Result:
-    result: Result = pickle.loads(packed)
-    return result
+def pack(results: Sequence[tuple[str, Result]]) -> tuple[bytes, dict[str, str]]:
+    """A batch of parse results (by file path) as the cache stores them, with their
+    articles' bodies taken out, and those bodies by source digest. Pure, so workers
+    pack their own results (one pickle each batch: what the files share, such as
+    their topics, is stored once) and the build's process only stores them."""
+    packed: Results = []
+    bodies: dict[str, str] = {}
+    for path, (article, diagnostics) in results:
+        if article is not None and article.source_hash and article.body_html is not None:
+            bodies[article.source_hash] = article.body_html
+            article = with_body(article, None)
+        packed.append((path, article, diagnostics))
+    return pickle.dumps(packed, 5), bodies
+
+
+def unpack(packed: bytes) -> Results:
+    results: Results = [(path, article, notes) for path, article, notes in pickle.loads(packed)]
+    return results
 
 
 class Bodies:
@@ -171,9 +183,19 @@ class BuildCache:
         self._stowed: set[str] = set()
         """Keys of the bodies `stow` added since the last `put_files`."""
         self._put: dict[str, CachedFile] = {}
-        """The parse results `put_file` stored since the last `put_files`."""
-        self._rows: dict[str, list[tuple[object, ...]]] = {_BODY_ROW: [], _FILE_ROW: []}
-        """Rows `stow` and `put_file` have not yet handed to the database."""
+        """The parse results `put_batch` and `touch` stored since the last `put_files`."""
+        self._rows: dict[str, list[tuple[object, ...]]] = {
+            _BODY_ROW: [],
+            _FILE_ROW: [],
+            _TOUCH_ROW: [],
+        }
+        """Rows `stow`, `put_batch` and `touch` have not yet handed to the database."""
+        self._worn: list[list[str]] = []
+        """The paths of the current results in each batch `files` found holding more
+        results of files since parsed again (or gone) than current ones: `put_files`
+        stores those again in a batch of their own, and the worn one goes."""
+        self._found: dict[str, CachedFile] = {}
+        """What `files` read."""
         self.bodies = Bodies(path if connection is not None else None)
         """Reads the bodies `stow` put here (and those still inside their articles)."""
 
@@ -212,18 +234,28 @@ class BuildCache:
         if remembered is not None and remembered.files is not None:
             self._known = dict(remembered.known)
             return dict(remembered.files)
-        found = {}
+        found: dict[str, CachedFile] = {}
         bodies = {key for (key,) in self._db.execute("SELECT key FROM bodies")}
-        self._known = {}
-        for path, mtime_ns, size, sha, blob in self._db.execute("SELECT * FROM files"):
-            self._known[path] = sha
+        rows = {row[0]: row for row in self._db.execute("SELECT * FROM files")}
+        self._known = {path: row[3] for path, row in rows.items()}
+        for batch, blob in self._db.execute("SELECT id, results FROM batches"):
             try:
-                article, diagnostics = unpack(blob)
-            except Exception:  # a damaged entry is only a cache miss
+                results = unpack(blob)
+            except Exception:  # a damaged batch is only a cache miss
                 continue
-            if article is not None and article.body_html is None and sha not in bodies:
-                continue
-            found[path] = CachedFile(mtime_ns, size, sha, article, diagnostics)
+            current = []
+            for path, article, diagnostics in results:
+                row = rows.get(path)
+                if row is None or row[4] != batch:
+                    continue  # parsed again since, or gone
+                current.append(path)
+                _, mtime_ns, size, sha, _ = row
+                if article is not None and article.body_html is None and sha not in bodies:
+                    continue
+                found[path] = CachedFile(mtime_ns, size, sha, article, diagnostics)
+            if 2 * len(current) < len(results):
+                self._worn.append(current)
+        self._found = found
         if remembered is not None:
             remembered.files, remembered.known = dict(found), dict(self._known)
         return found
@@ -241,19 +273,27 @@ class BuildCache:
         self._add_row(_BODY_ROW, (key, body))
         self._stowed.add(key)
 
-    def put_file(self, path: str, entry: CachedFile, packed: bytes | None = None) -> None:
-        """Store one new parse result (`packed`: as `pack` made it, if it was); kept once
-        `put_files` commits. Handed on a batch at a time, so no build holds them all pickled."""
+    def put_batch(self, files: Sequence[tuple[str, CachedFile]], packed: bytes) -> None:
+        """Store new parse results: `packed`, as `pack` made it, holding those of `files`
+        (and perhaps of files not to be cached); kept once `put_files` commits."""
         if self._db is None:
             return
-        self._add_row(
-            _FILE_ROW, (path, entry.mtime_ns, entry.size, entry.sha, packed or _pickled(entry))
-        )
+        batch = self._db.execute("INSERT INTO batches (results) VALUES (?)", (packed,)).lastrowid
+        for path, entry in files:
+            self._add_row(_FILE_ROW, (path, entry.mtime_ns, entry.size, entry.sha, batch))
+            self._put[path] = entry
+
+    def touch(self, path: str, entry: CachedFile) -> None:
+        """Record that the file at `path`, whose bytes are those cached, now has the size
+        and time `entry` gives; kept once `put_files` commits."""
+        if self._db is None:
+            return
+        self._add_row(_TOUCH_ROW, (path, entry.mtime_ns, entry.size))
         self._put[path] = entry
 
     def _add_row(self, statement: str, row: tuple[object, ...]) -> None:
-        """Hand rows to the database a batch at a time (one call each), so no build holds
-        them all."""
+        """Hand rows to the database a few hundred at a time (one call each), so no build
+        holds them all."""
         rows = self._rows[statement]
         rows.append(row)
         if len(rows) >= _ROWS_PER_BATCH:
@@ -267,10 +307,17 @@ class BuildCache:
             rows.clear()
 
     def put_files(self, keep: set[str]) -> None:
-        """Commit the results `put_file` stored; forget files not in `keep` (deleted or
-        renamed), and the bodies no entry refers to any more."""
+        """Commit the results `put_batch` and `touch` stored; forget files not in `keep`
+        (deleted or renamed), the bodies no entry refers to any more and the batches
+        no file's result is taken from; store again the current results of worn batches."""
         if self._db is None:
             return
+        for paths in self._worn:
+            current = [p for p in paths if p in keep and p not in self._put and p in self._found]
+            if current:
+                packed, _ = pack([(p, (self._found[p].article, self._found[p].diagnostics))
+                                  for p in current])  # fmt: skip
+                self.put_batch([(p, self._found[p]) for p in current], packed)
         self._flush()
         entries, self._put = self._put, {}
         known = self._known
@@ -285,6 +332,8 @@ class BuildCache:
         with self._db:
             self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
             self._db.executemany("DELETE FROM bodies WHERE key = ?", [(k,) for k in orphans])
+            if gone or any(path in known for path in entries):
+                self._db.execute("DELETE FROM batches WHERE id NOT IN (SELECT batch FROM files)")
             generation = _next_generation(self._db)
         remembered = self._remembered
         if remembered is not None:
@@ -292,7 +341,7 @@ class BuildCache:
                 remembered.files = {p: e for p, e in remembered.files.items() if p in keep}
                 remembered.files.update(entries)
             remembered.generation, remembered.known = generation, dict(after)
-        self._known, self._stowed = after, set()
+        self._known, self._stowed, self._worn = after, set(), []
 
     def pages(self) -> dict[str, PageRecord]:
         """The record of every page (and feed) the cache knows; not to be changed."""
@@ -366,10 +415,6 @@ class BuildCache:
             self._db = None
 
 
-def _pickled(entry: CachedFile) -> bytes:
-    return pickle.dumps((entry.article, entry.diagnostics), 5)
-
-
 def _next_generation(db: sqlite3.Connection) -> str:
     """Mark the cache as changed (inside the transaction that changes it)."""
     generation = os.urandom(8).hex()
@@ -385,11 +430,12 @@ def _connect(path: Path, stamp: str) -> sqlite3.Connection:
         if meta and meta.get("format") != _FORMAT:
             raise ValueError("not a cache of this format")
         if meta.get("stamp") != stamp:
+            # Made by another version: its tables may be laid out otherwise.
             with connection:
-                connection.execute("DELETE FROM files")
-                connection.execute("DELETE FROM pages")
-                connection.execute("DELETE FROM builds")
-                connection.execute("DELETE FROM bodies")
+                for table in ("files", "batches", "pages", "builds", "bodies"):
+                    connection.execute(f"DROP TABLE IF EXISTS {table}")
+                for statement in filter(str.strip, _SCHEMA.split(";")):
+                    connection.execute(statement)
                 connection.executemany(
                     "INSERT OR REPLACE INTO meta VALUES (?, ?)",
                     [("format", _FORMAT), ("stamp", stamp)],

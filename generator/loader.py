@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from stat import S_ISREG
@@ -190,34 +191,58 @@ class _Reading:
 
 @dataclass(frozen=True, slots=True)
 class _Outcome:
-    """What a worker made of one file; neither `result` nor `packed` when its bytes are
-    those cached."""
+    """What a worker made of one file."""
 
     sha: str
     """"" when the file could not be read."""
+    same: bool = False
+    """Whether its bytes are those cached: it was not parsed again."""
     result: Result | None = None
-    """The parse result, when it is not packed."""
+    """Its parse result, unless its bytes are those cached or the result is packed with
+    the others of its batch."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """What a worker made of a batch of files."""
+
+    outcomes: tuple[_Outcome, ...]
     packed: bytes | None = None
-    """The parse result as the cache stores it: made in the worker, stored as it is."""
-    body: str | None = None
-    """The body taken out of the packed article."""
+    """The results it packed for the cache (`generator.cache.pack`): made in the worker,
+    stored as they are."""
+    bodies: tuple[tuple[str, str], ...] = ()
+    """The bodies taken out of the packed articles, by source digest."""
 
 
-def _read_and_parse(job: _Job) -> _Outcome:
+FILES_PER_BATCH = 64
+"""Files a worker reads and parses at a time, whose parse results the cache stores together."""
+
+
+def _read_and_parse(jobs: Sequence[_Job]) -> _Batch:
     # Workers read the files themselves, so the parent never holds them all.
     reading: _Reading = shared("reading")
-    path, shown = Path(job.file.path), job.file.shown
-    raw, problem = _read(path, shown, reading.site_dir, reading.limit)
-    if raw is None:
-        return _Outcome("", (None, (problem,) if problem else ()))
-    sha = _sha(raw, reading.tz)
-    if sha == job.cached_sha:
-        return _Outcome(sha)
-    result = parse_file(raw, shown, path.stem, reading.tz, sha)
-    if not reading.packs:
-        return _Outcome(sha, result)
-    packed, body = pack(result)
-    return _Outcome(sha, packed=packed, body=body)
+    outcomes: list[_Outcome] = []
+    packing: list[tuple[str, Result]] = []
+    for job in jobs:
+        path, shown = Path(job.file.path), job.file.shown
+        raw, problem = _read(path, shown, reading.site_dir, reading.limit)
+        if raw is None:
+            outcomes.append(_Outcome("", result=(None, (problem,) if problem else ())))
+            continue
+        sha = _sha(raw, reading.tz)
+        if sha == job.cached_sha:
+            outcomes.append(_Outcome(sha, same=True))
+            continue
+        result = parse_file(raw, shown, path.stem, reading.tz, sha)
+        if reading.packs and job.file.readable:
+            packing.append((shown, result))
+            outcomes.append(_Outcome(sha))
+        else:
+            outcomes.append(_Outcome(sha, result=result))
+    if not packing:
+        return _Batch(tuple(outcomes))
+    packed, bodies = pack(packing)
+    return _Batch(tuple(outcomes), packed, tuple(bodies.items()))
 
 
 def load_articles(
@@ -250,28 +275,32 @@ def load_articles(
             to_read.append(_Job(file, entry.sha if entry else ""))
     parsed = 0
     reading = {"reading": _Reading(site_dir, tz, max_file_size, packs=cache.enabled)}
-    outcomes = parallel_map(_read_and_parse, to_read, jobs, share=reading)
-    for job, outcome in zip(to_read, outcomes, strict=True):
-        file, entry = job.file, cached.get(job.file.shown)
-        if outcome.result is None and outcome.packed is None:  # same bytes, touched
-            assert entry is not None
-            results[file.shown] = (entry.article, entry.diagnostics)
-            if file.readable:
-                cache.put_file(file.shown, replace(entry, mtime_ns=file.mtime_ns, size=file.size))
-            continue
-        if outcome.packed is not None:
-            article, problems = unpack(outcome.packed)
-            if article is not None and outcome.body is not None:
-                cache.stow(article.source_hash, outcome.body)  # out of memory
-        else:
-            assert outcome.result is not None
-            article, problems = outcome.result
-        results[file.shown] = (article, problems)
-        if outcome.sha:
-            parsed += 1
-            if file.readable:
-                entry = CachedFile(file.mtime_ns, file.size, outcome.sha, article, problems)
-                cache.put_file(file.shown, entry, outcome.packed)
+    batches = [to_read[i : i + FILES_PER_BATCH] for i in range(0, len(to_read), FILES_PER_BATCH)]
+    made = parallel_map(_read_and_parse, batches, jobs, share=reading, batch_size=1)
+    for jobs_done, batch in zip(batches, made, strict=True):
+        packed: dict[str, Result] = {}
+        if batch.packed is not None:
+            packed = {path: (article, notes) for path, article, notes in unpack(batch.packed)}
+            for key, body in batch.bodies:
+                cache.stow(key, body)  # out of memory
+        stored: list[tuple[str, CachedFile]] = []
+        for job, outcome in zip(jobs_done, batch.outcomes, strict=True):
+            file, entry = job.file, cached.get(job.file.shown)
+            if outcome.same:
+                assert entry is not None
+                results[file.shown] = (entry.article, entry.diagnostics)
+                if file.readable:
+                    cache.touch(file.shown, replace(entry, mtime_ns=file.mtime_ns, size=file.size))
+                continue
+            article, problems = outcome.result or packed[file.shown]
+            results[file.shown] = (article, problems)
+            if outcome.sha:
+                parsed += 1
+                if file.readable:
+                    entry = CachedFile(file.mtime_ns, file.size, outcome.sha, article, problems)
+                    stored.append((file.shown, entry))
+        if batch.packed is not None:
+            cache.put_batch(stored, batch.packed)
     cache.put_files(keep={file.shown for file in files})
     articles = tuple(a for file in files if (a := results[file.shown][0]) is not None)
     diagnostics = tuple(d for file in files for d in results[file.shown][1])

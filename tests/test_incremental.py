@@ -164,7 +164,7 @@ def test_foreign_cache_entries_are_not_trusted(tmp_path: Path) -> None:
     site = _big_site(tmp_path / "site", count=5)
     build(site, BuildOptions(jobs=1))
     with sqlite3.connect(site / CACHE_DIR / "cache.sqlite") as db:
-        db.execute("UPDATE files SET result = x'00ff00ff'")
+        db.execute("UPDATE batches SET results = x'00ff00ff'")
         db.execute("DELETE FROM builds")
     (site / "content" / "a1.md").touch()
     report = build(site, BuildOptions(jobs=1))
@@ -191,7 +191,14 @@ def test_templates_compiled_for_other_generator_code_are_deleted_not_run(
 
 def _cached(site: Path) -> tuple[list[object], dict[str, str]]:
     with sqlite3.connect(site / CACHE_DIR / "cache.sqlite") as db:
-        articles = [pickle.loads(blob)[0] for (blob,) in db.execute("SELECT result FROM files")]
+        batch_of = dict(db.execute("SELECT path, batch FROM files").fetchall())
+        batches = db.execute("SELECT id, results FROM batches").fetchall()
+        articles = [
+            article
+            for batch, blob in batches
+            for path, article, _ in pickle.loads(blob)
+            if batch_of.get(path) == batch  # the file's current result
+        ]
         bodies = dict(db.execute("SELECT key, html FROM bodies").fetchall())
     return articles, bodies
 
@@ -209,6 +216,38 @@ def test_bodies_are_kept_in_the_cache_not_in_the_articles(tmp_path: Path) -> Non
     page = next((site / "output").glob("2024/*/*/story-7-v0/index.html")).read_text()
     assert "<p>Body of story 7, version 0.</p>" in page
     assert "<description>&lt;p&gt;Body of story " in (site / "output" / "feed.xml").read_text()
+
+
+def _batches(site: Path) -> list[list[str]]:
+    """The paths whose parse results each stored batch holds, current or not."""
+    with sqlite3.connect(site / CACHE_DIR / "cache.sqlite") as db:
+        blobs = db.execute("SELECT results FROM batches ORDER BY id").fetchall()
+    return [sorted(Path(result[0]).stem for result in pickle.loads(blob)) for (blob,) in blobs]
+
+
+def test_parse_results_are_stored_in_batches_whose_stale_results_do_not_pile_up(
+    tmp_path: Path,
+) -> None:
+    site = _big_site(tmp_path / "site", count=10)
+    assert build(site, BuildOptions(jobs=1)).parsed == 10
+    everything = sorted(f"a{n}" for n in range(10))
+    assert _batches(site) == [everything]
+    for n in range(6):
+        (site / "content" / f"a{n}.md").write_text(_article_text(n, 1))
+    assert build(site, BuildOptions(jobs=1)).parsed == 6
+    edited = [f"a{n}" for n in range(6)]
+    assert _batches(site) == [everything, edited]  # the first still holds 4 current results
+    # A build that finds a batch holding more stale results than current ones stores the
+    # current ones again, without parsing them, and lets the worn batch go.
+    (site / "content" / "a0.md").write_text(_article_text(0, 2))
+    assert build(site, BuildOptions(jobs=1)).parsed == 1
+    assert _batches(site) == [edited, ["a0"], ["a6", "a7", "a8", "a9"]]
+    (site / "content" / "a0.md").unlink()
+    (site / "content" / "a1.md").unlink()
+    assert build(site, BuildOptions(jobs=1)).parsed == 0
+    assert _batches(site) == [edited, ["a6", "a7", "a8", "a9"]]  # none current left in one
+    assert build(site, BuildOptions(jobs=1)).parsed == 0
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
 
 
 def test_bodies_of_deleted_files_leave_the_cache(tmp_path: Path) -> None:
@@ -344,7 +383,7 @@ def test_a_remembered_cache_is_not_read_back_until_another_build_changes_it(
     assert build(site, BuildOptions(jobs=1), remembered).parsed == 6
     # Damage every entry on disk: a build trusting what it remembers does not notice.
     with sqlite3.connect(site / CACHE_DIR / "cache.sqlite") as db:
-        db.execute("UPDATE files SET result = x'00ff00ff'")
+        db.execute("UPDATE batches SET results = x'00ff00ff'")
     (site / "content" / "a2.md").write_text(_article_text(2, 1))
     (site / "content" / "a4.md").unlink()
     report = build(site, BuildOptions(jobs=1), remembered)
@@ -355,9 +394,13 @@ def test_a_remembered_cache_is_not_read_back_until_another_build_changes_it(
     (site / "content" / "a1.md").write_text(_article_text(1, 1))
     assert build(site, BuildOptions(jobs=1)).parsed == 4
     with sqlite3.connect(site / CACHE_DIR / "cache.sqlite") as db:
-        db.execute("UPDATE files SET result = x'00ff00ff' WHERE path LIKE '%a3.md'")
+        db.execute(
+            "UPDATE batches SET results = x'00ff00ff'"
+            " WHERE id = (SELECT batch FROM files WHERE path LIKE '%a3.md')"
+        )
     (site / "content" / "a0.md").write_text(_article_text(0, 1))
-    assert build(site, BuildOptions(jobs=1), remembered).parsed == 2  # a0, and a3 again
+    # a0, and the results parsed with a3 (a1, a3 and a5, after the last build) again
+    assert build(site, BuildOptions(jobs=1), remembered).parsed == 4
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
 
 
