@@ -317,15 +317,6 @@ def _write(
     records: dict[str, PageRecord] = {}
     pages = sorted(planned.pages, key=_newest_shown)
     with OutputWriter(output, prune=prune) as out:
-        # A session learns each page's digest, so its build compares them in this process.
-        changed = _changed_pages(pages, previous, digests, out, jobs, in_workers=session is None)
-        todo: list[Page] = []
-        for index, page in enumerate(pages):
-            if index in changed:
-                todo.append(page)
-            else:
-                kept = records[page.output_path] = previous[page.output_path]
-                out.keep(page.output_path, kept.output_sha, checked=True)
         changed_feeds: list[tuple[Feed, str]] = []
         for feed in planned.feeds:
             digest = digests.of_feed(feed)
@@ -334,6 +325,28 @@ def _write(
                 records[feed.path] = record
             else:
                 changed_feeds.append((feed, digest))
+        render = {
+            "env": env,
+            "site": site,
+            "body_of": cache.bodies,
+            "out": out.output_dir,
+            "previous": out.previous,
+            "fresh": out.fresh,
+            "digests": digests,
+        }
+        # A session learns each page's digest, so its build compares them in this process.
+        in_workers = session is None
+        compared = _compare(pages, previous, digests, changed_feeds, out, jobs, render, in_workers)
+        for result in compared.rendered:
+            _take(result, out, records)
+        todo: list[Page] = []
+        for index, page in enumerate(pages):
+            if index in compared.to_render:
+                todo.append(page)
+            elif index not in compared.changed:
+                kept = records[page.output_path] = previous[page.output_path]
+                out.keep(page.output_path, kept.output_sha, checked=True)
+        feeds = [] if compared.feeds_rendered else changed_feeds
         # Only pages enough to pay for forking are rendered by workers, and the feeds go
         # with them; a few are rendered here.
         pooled = forks(len(todo), jobs)
@@ -343,19 +356,9 @@ def _write(
                 session.articles = {a.source_path: a for a in site.articles}
                 session.spelled = spelled
         _resume_collector(collecting)  # fingerprinting every page above makes no cycles
-        share = {
-            "env": env,
-            "site": site,
-            "feeds": changed_feeds,
-            "pages": todo,
-            "digests": digests,
-            "body_of": cache.bodies,
-            "out": out.output_dir,
-            "previous": out.previous,
-            "fresh": out.fresh,
-        }
+        share = {**render, "feeds": feeds, "pages": todo}
         # Feeds come first: they go to one worker in the first batch, pages to the others.
-        to_render, workers = range(len(changed_feeds) + len(todo)), jobs if pooled else 1
+        to_render, workers = range(len(feeds) + len(todo)), jobs if pooled else 1
         rendering = parallel_map(
             _render_and_stage, to_render, workers, share=share, per_pool=PAGES_PER_POOL
         )
@@ -363,11 +366,7 @@ def _write(
         # staging files by then, so none is left behind.
         with contextlib.closing(rendering):
             for result in rendering:
-                if isinstance(result, Diagnostic):
-                    raise BuildError((result,))
-                staged, record = result
-                out.record(staged)
-                records[staged.relative] = record
+                _take(result, out, records)
         for file in planned.extras:
             out.add(file.path, file.data)
         report = out.commit()
@@ -378,7 +377,7 @@ def _write(
             if page.path not in known:
                 digests.of(page, records[page.output_path].uses)
         session.pages = known
-    return report, len(todo)
+    return report, len(compared.changed)
 
 
 def _newest_shown(page: Page) -> tuple[bool, datetime | None]:
@@ -389,45 +388,101 @@ def _newest_shown(page: Page) -> tuple[bool, datetime | None]:
     return (shown is not None, shown.published if shown else None)
 
 
-def _changed_pages(
+Made = tuple[Staged, PageRecord] | Diagnostic
+"""A page or feed rendered and staged, with its record; or why it could not be."""
+
+
+def _take(result: Made, out: OutputWriter, records: dict[str, PageRecord]) -> None:
+    """Take in one rendered page or feed; `BuildError` if it could not be rendered."""
+    if isinstance(result, Diagnostic):
+        raise BuildError((result,))
+    staged, record = result
+    out.record(staged)
+    records[staged.relative] = record
+
+
+RENDERED_WHILE_COMPARING = 1_024
+"""Changed pages up to which a worker comparing a share of the pages renders those it
+finds changed at once. More go to fresh workers, which keep their memory bounded."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Compared:
+    changed: set[int]
+    """The indexes of the pages (in date order) whose inputs changed, or whose file is gone."""
+    to_render: set[int]
+    """Those of them still to render."""
+    rendered: list[Made]
+    """What the workers that compared the pages rendered."""
+    feeds_rendered: bool = False
+    """Whether they rendered the changed feeds too."""
+
+
+def _compare(
     pages: list[Page],
     previous: dict[str, PageRecord],
     digests: PageDigests,
+    feeds: list[tuple[Feed, str]],
     out: OutputWriter,
     jobs: int,
+    render: dict[str, object],
     in_workers: bool,
-) -> set[int]:
-    """The indexes of the `pages` (in date order) to render: those the last build did not
-    make from the same digest (by its `previous` records), or whose file is gone.
-    With `in_workers`, a large site's pages are compared by fresh workers, a share each:
-    their digests take longer than forking does."""
+) -> _Compared:
+    """Which of the `pages` (in date order) to render: those the last build did not make
+    from the same digest (by its `previous` records), or whose file is gone.
+
+    With `in_workers`, a large site's pages are compared by fresh workers, a share each
+    (their digests take longer than forking does), which render the changed pages of
+    their share, if few, with what `render` holds; one more renders the `feeds`."""
     compare = in_workers and bool(previous) and len(pages) >= COMPARED_IN_WORKERS_FROM
     shares = jobs if compare else 1
-    if shares > 1:
-        digests.settle()  # every article is spelled once, here: the workers look it up
-    check = {
-        "pages": pages,
-        "records": [previous.get(page.output_path) for page in pages],
-        "digests": digests,
-        "out": out.output_dir,
-        "previous": out.previous,
-        "shares": shares,
-    }
-    changed: set[int] = set()
-    for indexes in parallel_map(_changed_in_share, range(shares), jobs, check, batch_size=1):
-        changed.update(indexes)
-    return changed
+    if shares == 1:
+        changed = set(_changed_in_share(pages, previous, digests, out.output_dir, out.previous))
+        return _Compared(changed, changed, [])
+    digests.settle()  # every article is spelled once, here: the workers look it up
+    check = {**render, "pages": pages, "records": previous, "shares": shares, "feeds": feeds}
+    compared = _Compared(set(), set(), [], feeds_rendered=True)
+    tasks = parallel_map(_compare_and_render, range(shares + 1), jobs, check, batch_size=1)
+    with contextlib.closing(tasks):  # before the writer cleans up, as for rendering
+        for indexes, rendered in tasks:
+            compared.changed.update(indexes)
+            if rendered is None:
+                compared.to_render.update(indexes)
+            else:
+                compared.rendered.extend(rendered)
+    return compared
 
 
-def _changed_in_share(share: int) -> list[int]:
-    """The indexes of the pages to render in one share of the date-ordered pages (all of
-    them when there is one share): those the last build did not make from the same
-    digest, or whose file is gone."""
-    pages, records, digests = shared("pages"), shared("records"), shared("digests")
-    out, previous, shares = shared("out"), shared("previous"), shared("shares")
+def _compare_and_render(task: int) -> tuple[list[int], list[Made] | None]:
+    """In a worker: the indexes of the changed pages in one share of the date-ordered
+    pages, and what rendering them gave (None when there were too many to render
+    here); or, for the task after the last share, the changed feeds rendered."""
+    pages, shares = shared("pages"), shared("shares")
+    if task == shares:
+        return [], [_staged_feed(feed, digest) for feed, digest in shared("feeds")]
+    share = pages[task * len(pages) // shares : (task + 1) * len(pages) // shares]
+    changed = _changed_in_share(
+        share, shared("records"), shared("digests"), shared("out"), shared("previous")
+    )
+    first = task * len(pages) // shares
+    indexes = [first + index for index in changed]
+    if len(indexes) > RENDERED_WHILE_COMPARING:
+        return indexes, None
+    return indexes, [_staged_page(pages[index]) for index in indexes]
+
+
+def _changed_in_share(
+    pages: list[Page],
+    records: dict[str, PageRecord],
+    digests: PageDigests,
+    out: Path,
+    previous: dict[str, str],
+) -> list[int]:
+    """The indexes of the `pages` to render: those the last build did not make from the
+    same digest (by its `records`), or whose file is gone (by its manifest, `previous`)."""
     changed = []
-    for index in range(share * len(pages) // shares, (share + 1) * len(pages) // shares):
-        page, record = pages[index], records[index]
+    for index, page in enumerate(pages):
+        record = records.get(page.output_path)
         if not (
             record
             and digests.of(page, record.uses) == record.digest
@@ -437,18 +492,24 @@ def _changed_in_share(share: int) -> list[int]:
     return changed
 
 
-def _render_and_stage(index: int) -> tuple[Staged, PageRecord] | Diagnostic:
+def _render_and_stage(index: int) -> Made:
     """Render one feed (the first indexes) or page, stage its file and fingerprint it: in
     a worker, with the feeds, pages, templates and last manifest inherited from the
     parent, so only small results travel."""
     feeds: list[tuple[Feed, str]] = shared("feeds")
     if index < len(feeds):
-        feed, digest = feeds[index]
-        staged = _stage(feed.path, render_feed(shared("site"), feed, shared("body_of")).data)
-        if isinstance(staged, Diagnostic):
-            return staged
-        return staged, PageRecord(digest, staged.digest, frozenset())
-    page = shared("pages")[index - len(feeds)]
+        return _staged_feed(*feeds[index])
+    return _staged_page(shared("pages")[index - len(feeds)])
+
+
+def _staged_feed(feed: Feed, digest: str) -> Made:
+    staged = _stage(feed.path, render_feed(shared("site"), feed, shared("body_of")).data)
+    if isinstance(staged, Diagnostic):
+        return staged
+    return staged, PageRecord(digest, staged.digest, frozenset())
+
+
+def _staged_page(page: Page) -> Made:
     rendered = render_page(shared("env"), shared("site"), page, shared("body_of"))
     if isinstance(rendered, Diagnostic):
         return rendered

@@ -327,6 +327,32 @@ def test_a_full_content_feed_follows_an_edit_of_a_body_alone(tmp_path: Path) -> 
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path, full_content=True)
 
 
+@pytest.mark.parametrize("few", [True, False])
+def test_workers_comparing_pages_render_the_changed_ones_when_few(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, few: bool
+) -> None:
+    monkeypatch.setattr(build_module, "COMPARED_IN_WORKERS_FROM", 0)
+    if not few:
+        monkeypatch.setattr(build_module, "RENDERED_WHILE_COMPARING", 2)
+    site = _big_site(tmp_path / "site", count=12)
+    build(site, BuildOptions(jobs=2))
+    mapped: list[tuple[str, int]] = []
+    parallel_map = build_module.parallel_map
+
+    def recording(function, items, *args, **kwargs):  # type: ignore[no-untyped-def]
+        mapped.append((function.__name__, len(items)))
+        return parallel_map(function, items, *args, **kwargs)
+
+    monkeypatch.setattr(build_module, "parallel_map", recording)
+    (site / "content" / "a3.md").write_text(_article_text(3, 1))
+    report = build(site, BuildOptions(jobs=2))
+    # Its page, the listings and archives showing it, and its neighbours'.
+    assert report.rendered > 2
+    left = 0 if few else report.rendered  # pages left to fresh workers (or this process)
+    assert mapped == [("_compare_and_render", 3), ("_render_and_stage", left)]
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+
+
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_page_removed_from_the_output_is_written_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
