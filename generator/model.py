@@ -329,18 +329,46 @@ def _copier(kind: type, allowed: frozenset[str]) -> Callable[..., Any]:
     return copy
 
 
-_LINKED = frozenset({"topics", "source", "related", "previous", "next", "more_from_topics"})
-_copy_article = _copier(Article, _LINKED | {"body_html"})
+def _replacing(kind: type, names: tuple[str, ...]) -> Callable[..., Any]:
+    """A function copying a frozen, slotted `kind` with the fields `names` given anew, as
+    arguments named after them (each required): `dataclasses.replace` for those fields,
+    written out field by field (no `__init__` or `__post_init__` is run again), for a
+    copy made of every article of every build."""
+    every = [f.name for f in fields(kind)]
+    assert set(names) <= set(every), f"not fields of {kind.__name__}: {set(names) - set(every)}"
+    code = (
+        f"def replacing(value, {', '.join(names)}):\n    made = _new(_kind)\n"
+        + "".join(f"    _set(made, {n!r}, {n if n in names else 'value.' + n})\n" for n in every)
+        + "    return made\n"
+    )
+    namespace: dict[str, Any] = {"_new": object.__new__, "_kind": kind, "_set": object.__setattr__}
+    exec(code, namespace)  # made from field names alone, as `dataclasses` makes __init__
+    replacing: Callable[..., Any] = namespace["replacing"]
+    return replacing
+
+
+LINKED_FIELDS = ("topics", "source", "related", "previous", "next", "more_from_topics")
+"""The fields of an article the assembler links across articles, in `linked`'s order."""
+_link_article = _replacing(Article, LINKED_FIELDS)
+_copy_article = _copier(Article, frozenset({"body_html"}))
 _copy_related = _copier(RelatedItem, frozenset({"internal_path"}))
 _copy_page = _copier(Page, frozenset({"article"}))
 
 
-def linked(article: Article, **links: Any) -> Article:
-    """`dataclasses.replace` for the fields the assembler links across articles
-    (`_LINKED`), a few times faster; its other fields, and the path made from them,
-    are copied as they are."""
-    assert links.keys() <= _LINKED, f"not a linked field: {set(links) - _LINKED}"
-    copy: Article = _copy_article(article, **links)
+def linked(
+    article: Article,
+    topics: tuple[Term, ...],
+    source: Term | None,
+    related: tuple[RelatedItem, ...],
+    previous: Link | None,
+    next: Link | None,
+    more_from_topics: tuple[Link, ...],
+) -> Article:
+    """`dataclasses.replace` for the fields the assembler links across articles, a few
+    times faster; its other fields, and the path made from them, are copied as they are."""
+    copy: Article = _link_article(
+        article, topics, source, related, previous, next, more_from_topics
+    )
     return copy
 
 

@@ -14,7 +14,17 @@ from typing import Any
 from generator.config import SiteConfig
 from generator.diagnostics import Diagnostic, error, warning
 from generator.grouping import canonical_terms, group_articles, group_by_date
-from generator.model import Article, FeedLink, Link, RelatedItem, Site, Term, linked, pointing_at
+from generator.model import (
+    LINKED_FIELDS,
+    Article,
+    FeedLink,
+    Link,
+    RelatedItem,
+    Site,
+    Term,
+    linked,
+    pointing_at,
+)
 from generator.ranking import more_from_topics, rank_top_stories
 from generator.slugs import unique_slug
 
@@ -152,32 +162,34 @@ def _link(
         related = article.related
         if related:
             related = tuple([_pointed(item, by_url) for item in related])
-        fields = {
-            "topics": topics,
-            "source": source,
-            "related": related,
-            "next": links[index - 1] if index else None,
-            "previous": links[index + 1] if index < last else None,
-            "more_from_topics": more_from_topics(index, article, topic_positions, links),
-        }
+        fields = (
+            topics,
+            source,
+            related,
+            links[index + 1] if index < last else None,  # previous
+            links[index - 1] if index else None,  # next
+            more_from_topics(index, article, topic_positions, links),
+        )
         before = reuse.get(article.source_path) if reuse else None
         if before is not None and _same(before, article, fields):
             result.append(before)
         else:
-            result.append(linked(article, **fields))
+            result.append(linked(article, *fields))
     return tuple(result)
 
 
-def _same(before: Article, article: Article, fields: dict[str, Any]) -> bool:
-    """Whether `before` (assembled earlier) is `article` with these linked `fields`: all
-    else comes from the same bytes (the same source digest), but for the slug, which
-    placement may have changed."""
+def _same(before: Article, article: Article, fields: tuple[Any, ...]) -> bool:
+    """Whether `before` (assembled earlier) is `article` with these linked `fields` (in
+    the order of `LINKED_FIELDS`): all else comes from the same bytes (the same source
+    digest), but for the slug, which placement may have changed."""
     if not article.source_hash or (before.source_hash, before.slug) != (
         article.source_hash,
         article.slug,
     ):
         return False
-    return all(getattr(before, name) == value for name, value in fields.items())
+    return all(
+        getattr(before, name) == value for name, value in zip(LINKED_FIELDS, fields, strict=True)
+    )
 
 
 def _pointed(item: RelatedItem, by_url: dict[str, str]) -> RelatedItem:
