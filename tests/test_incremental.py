@@ -160,6 +160,25 @@ def test_corrupt_cache_is_discarded_with_a_warning(tmp_path: Path) -> None:
     assert build(site, BuildOptions(jobs=1)).diagnostics == ()
 
 
+def test_a_cache_laid_out_by_another_version_is_replaced_without_a_warning(
+    tmp_path: Path,
+) -> None:
+    site = _big_site(tmp_path / "site", count=5)
+    build(site, BuildOptions(jobs=1))
+    with sqlite3.connect(site / CACHE_DIR / "cache.sqlite") as db:  # as an older version had it
+        db.execute("DROP TABLE files")
+        db.execute("DROP TABLE batches")
+        db.execute("CREATE TABLE files (path TEXT PRIMARY KEY, mtime_ns, size, sha, result)")
+        db.execute("INSERT INTO files VALUES ('content/a1.md', 0, 0, '', x'00')")
+        db.execute("UPDATE meta SET value = 'an older version' WHERE key = 'stamp'")
+    (site / "content" / "a1.md").write_text(_article_text(1, 1))
+    report = build(site, BuildOptions(jobs=1))
+    assert report.diagnostics == () and report.parsed == 5
+    (site / "content" / "a2.md").write_text(_article_text(2, 1))
+    assert build(site, BuildOptions(jobs=1)).parsed == 1
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+
+
 def test_foreign_cache_entries_are_not_trusted(tmp_path: Path) -> None:
     site = _big_site(tmp_path / "site", count=5)
     build(site, BuildOptions(jobs=1))
