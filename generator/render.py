@@ -8,11 +8,12 @@ mistake becomes a `BuildError` naming the template and line.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import jinja2
@@ -99,11 +100,17 @@ class FragmentCache(jinja2.ext.Extension):
 
 
 def display_date(moment: datetime) -> str:
-    return f"{moment.day} {moment:%B %Y}"
+    return _display_day(moment.year, moment.month, moment.day)
+
+
+@functools.lru_cache(maxsize=8192)
+def _display_day(year: int, month: int, day: int) -> str:
+    # Pages show a few thousand days many times over; `strftime` is slow.
+    return f"{day} {date(year, month, day):%B %Y}"
 
 
 def display_time(moment: datetime) -> str:
-    return f"{moment:%H:%M}"
+    return f"{moment.hour:02d}:{moment.minute:02d}"
 
 
 def news_article_data(config: SiteConfig) -> Callable[[Article], dict[str, object]]:
