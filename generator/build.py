@@ -460,11 +460,10 @@ def _compare_and_render(task: int) -> tuple[list[int], list[Made] | None]:
     pages, shares = shared("pages"), shared("shares")
     if task == shares:
         return [], [_staged_feed(feed, digest) for feed, digest in shared("feeds")]
-    share = pages[task * len(pages) // shares : (task + 1) * len(pages) // shares]
+    first, stop = task * len(pages) // shares, (task + 1) * len(pages) // shares
     changed = _changed_in_share(
-        share, shared("records"), shared("digests"), shared("out"), shared("previous")
+        pages[first:stop], shared("records"), shared("digests"), shared("out"), shared("previous")
     )
-    first = task * len(pages) // shares
     indexes = [first + index for index in changed]
     if len(indexes) > RENDERED_WHILE_COMPARING:
         return indexes, None

@@ -312,12 +312,14 @@ class BuildCache:
         no file's result is taken from; store again the current results of worn batches."""
         if self._db is None:
             return
+        found = self._found
         for paths in self._worn:
-            current = [p for p in paths if p in keep and p not in self._put and p in self._found]
+            current = [
+                (p, found[p]) for p in paths if p in keep and p not in self._put and p in found
+            ]
             if current:
-                packed, _ = pack([(p, (self._found[p].article, self._found[p].diagnostics))
-                                  for p in current])  # fmt: skip
-                self.put_batch([(p, self._found[p]) for p in current], packed)
+                packed, _ = pack([(p, (entry.article, entry.diagnostics)) for p, entry in current])
+                self.put_batch(current, packed)
         self._flush()
         entries, self._put = self._put, {}
         known = self._known

@@ -277,7 +277,7 @@ class OutputFile:
 def _positional_setter(names: tuple[str, ...]) -> Callable[[object, Any], None]:
     """A function setting the fields `names` of a frozen object from a sequence of values,
     written out field by field: twice as fast as a loop, and run for every article
-    a build loads or links."""
+    a build loads from its cache."""
     code = f"def set_fields(self, values):\n    ({', '.join(names)},) = values\n" + "".join(
         f"    _set(self, {name!r}, {name})\n" for name in names
     )
@@ -306,34 +306,11 @@ def _pickled_by_position(*classes: type) -> None:
 _pickled_by_position(Term, Provider, Image, RelatedItem, Link, Article)
 
 
-def _copier(kind: type, allowed: frozenset[str]) -> Callable[..., Any]:
-    """`dataclasses.replace` for frozen, slotted `kind` and the fields `allowed`, a few
-    times faster (its `__init__` and `__post_init__` are not run again): the other
-    fields, including those made from them, are copied as they are."""
-    positions = {f.name: index for index, f in enumerate(fields(kind))}
-    assert allowed <= positions.keys(), (
-        f"not fields of {kind.__name__}: {allowed - positions.keys()}"
-    )
-    values_of: Callable[[object], tuple[Any, ...]] = operator.attrgetter(*positions)
-    set_values = _positional_setter(tuple(positions))
-
-    def copy(value: Any, **changes: Any) -> Any:
-        assert changes.keys() <= allowed, f"not a field to change: {set(changes) - allowed}"
-        values = list(values_of(value))
-        for name, changed in changes.items():
-            values[positions[name]] = changed
-        made: Any = object.__new__(kind)
-        set_values(made, values)
-        return made
-
-    return copy
-
-
 def _replacing(kind: type, names: tuple[str, ...]) -> Callable[..., Any]:
     """A function copying a frozen, slotted `kind` with the fields `names` given anew, as
     arguments named after them (each required): `dataclasses.replace` for those fields,
-    written out field by field (no `__init__` or `__post_init__` is run again), for a
-    copy made of every article of every build."""
+    written out field by field (no `__init__` or `__post_init__` is run again): a few
+    times faster, for copies made of every article of every build."""
     every = [f.name for f in fields(kind)]
     assert set(names) <= set(every), f"not fields of {kind.__name__}: {set(names) - set(every)}"
     code = (
@@ -350,9 +327,9 @@ def _replacing(kind: type, names: tuple[str, ...]) -> Callable[..., Any]:
 LINKED_FIELDS = ("topics", "source", "related", "previous", "next", "more_from_topics")
 """The fields of an article the assembler links across articles, in `linked`'s order."""
 _link_article = _replacing(Article, LINKED_FIELDS)
-_copy_article = _copier(Article, frozenset({"body_html"}))
-_copy_related = _copier(RelatedItem, frozenset({"internal_path"}))
-_copy_page = _copier(Page, frozenset({"article"}))
+_copy_article = _replacing(Article, ("body_html",))
+_copy_related = _replacing(RelatedItem, ("internal_path",))
+_copy_page = _replacing(Page, ("article",))
 
 
 def linked(
@@ -374,17 +351,17 @@ def linked(
 
 def with_body(article: Article, body_html: str | None) -> Article:
     """The article with another body (`dataclasses.replace`, a few times faster)."""
-    copy: Article = _copy_article(article, body_html=body_html)
+    copy: Article = _copy_article(article, body_html)
     return copy
 
 
 def pointing_at(item: RelatedItem, internal_path: str | None) -> RelatedItem:
     """The related item with another `internal_path` (`dataclasses.replace`, faster)."""
-    copy: RelatedItem = _copy_related(item, internal_path=internal_path)
+    copy: RelatedItem = _copy_related(item, internal_path)
     return copy
 
 
 def showing(page: Page, article: Article) -> Page:
     """The page with another copy of its article (`dataclasses.replace`, faster)."""
-    copy: Page = _copy_page(page, article=article)
+    copy: Page = _copy_page(page, article)
     return copy
