@@ -11,6 +11,7 @@ import contextlib
 import gc
 import hashlib
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -21,11 +22,18 @@ from generator.cache import CACHE_DIR, BuildCache, LastBuild, PageRecord, Rememb
 from generator.config import SiteConfig, load_config
 from generator.diagnostics import BuildError, Diagnostic, Severity, sort_key
 from generator.feeds import Feed, plan_feeds, render_feed
-from generator.fingerprint import KnownPage, PageDigests
+from generator.fingerprint import KnownPage, PageDigests, Settled
 from generator.loader import ArticleFiles, content_signature, find_article_files, load_articles
 from generator.markup import ENGINES
 from generator.model import Article, OutputFile, Page, Site
-from generator.parallel import default_jobs, forks, parallel_map, shared
+from generator.parallel import (
+    default_jobs,
+    fork_available,
+    forks,
+    in_background,
+    parallel_map,
+    shared,
+)
 from generator.plan import check_unique_paths, plan_pages
 from generator.render import check_templates, make_environment, render_page, render_pages
 from generator.site import assemble_site
@@ -186,7 +194,9 @@ def _build(
         # before workers fork, so they neither inherit nor copy them.
         parsed, found = loaded.parsed, loaded.diagnostics + assembled.diagnostics
         del loaded
-        planned = _plan(assembled.site, theme, session)
+        digests = _digests(salt, assembled.site, session)
+        with _settling(digests, jobs, options.write and session is None):
+            planned = _plan(assembled.site, theme, session)
         site, pages, feeds = planned.site, planned.pages, planned.feeds
         diagnostics = tuple(sorted(notes + found, key=sort_key))
         if options.strict:
@@ -200,7 +210,7 @@ def _build(
         elif not (options.strict and diagnostics):
             prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
             written, rendered = _write(
-                output, prune, env, planned, cache, salt, jobs, collecting, session
+                output, prune, env, planned, cache, digests, jobs, collecting, session
             )
             manifest = written.manifest
             counts = (
@@ -294,13 +304,44 @@ def _plan(site: Site, theme: Theme, session: Session | None) -> _Planned:
     return _Planned(site, pages, feeds, extras)
 
 
+def _digests(salt: str, site: Site, session: Session | None) -> PageDigests:
+    if session is None:
+        return PageDigests(salt, site)
+    return PageDigests(salt, site, session.spelled, session.pages)
+
+
+SETTLED_BESIDE_PLAN_FROM = 4_096
+"""Articles from which a command-line build spells them all for their fingerprints in
+another process, while this one plans the pages."""
+
+
+@contextlib.contextmanager
+def _settling(digests: PageDigests, jobs: int, beside: bool) -> Iterator[None]:
+    """Settle the `digests` (spell every article of the site) in a forked process while
+    the body of the `with` runs, if `beside` and the site is large enough; else they
+    settle later, in this process, when first needed."""
+    large = len(digests.site.articles) >= SETTLED_BESIDE_PLAN_FROM
+    if not (beside and large and jobs > 1 and fork_available()):
+        yield
+        return
+    with in_background(_settled, {"digests": digests}) as settled:
+        yield
+        digests.adopt(settled())
+
+
+def _settled() -> Settled:
+    """In a worker: the digests of the site, settled."""
+    digests: PageDigests = shared("digests")
+    return digests.settled()
+
+
 def _write(
     output: Path,
     prune: bool,
     env: jinja2.Environment,
     planned: _Planned,
     cache: BuildCache,
-    salt: str,
+    digests: PageDigests,
     jobs: int,
     collecting: bool,
     session: Session | None,
@@ -309,10 +350,6 @@ def _write(
     files (a feed reads nothing but its own fields and the settings, which the salt
     holds); leave in `session` what the next build can take again."""
     site = planned.site
-    if session is None:
-        digests = PageDigests(salt, site)
-    else:
-        digests = PageDigests(salt, site, session.spelled, session.pages)
     previous = cache.pages()
     records: dict[str, PageRecord] = {}
     pages = sorted(planned.pages, key=_newest_shown)

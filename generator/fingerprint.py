@@ -61,6 +61,10 @@ class Fingerprinter:
         self._salt = salt.encode("utf-8", "surrogatepass")
         self._memo: dict[int, str] = {}
         self._keep: list[object] = []  # keeps memoised objects alive, so ids stay unique
+        self.learn(known)
+
+    def learn(self, known: Iterable[tuple[object, str]]) -> None:
+        """Take these objects as spelled so (as `spelling_of` gave them)."""
         for value, text in known:
             self._memo[id(value)] = text
             self._keep.append(value)
@@ -160,6 +164,15 @@ class KnownPage(NamedTuple):
     digest: str
 
 
+class Settled(NamedTuple):
+    """What `PageDigests.settle` works out, as plain text."""
+
+    articles: tuple[str, ...]
+    """The spelling of each of the site's articles, in order."""
+    site_parts: dict[str, str]
+    """The text of each `site` attribute."""
+
+
 class PageDigests:
     """The digest of a page: its own fingerprint plus those of the `site` attributes its
     templates read. Equal digests mean the page would render to the same bytes."""
@@ -175,7 +188,7 @@ class PageDigests:
         build, whose unchanged articles and pages this build meets again."""
         self._fingerprints = Fingerprinter(salt, known)
         self._salt = salt
-        self._site = site
+        self.site = site
         self._site_parts: dict[str, str] = {}
         self._uses: dict[frozenset[str], str] = {}
         self._known_pages = known_pages or {}
@@ -221,13 +234,27 @@ class PageDigests:
         then never walk the whole site (which would copy all of the parent's memory
         into each of them), and find every article already spelled. Returns the
         spelling of each of the site's articles, for a later build's `known`."""
-        for field in dataclasses.fields(self._site):
+        for field in dataclasses.fields(self.site):
             self._site_part(field.name)
-        return self._fingerprints.spelling_of(self._site.articles)
+        return self._fingerprints.spelling_of(self.site.articles)
+
+    def settled(self) -> Settled:
+        """`settle`, as plain text: what another process settling this site (forked from
+        this one) sends back for `adopt`."""
+        spelled = self.settle()
+        return Settled(tuple([text for _, text in spelled]), dict(self._site_parts))
+
+    def adopt(self, settled: Settled) -> None:
+        """Take what `settled` gave in a process forked from this one, for the same site:
+        as if `settle` had been called here."""
+        articles = self.site.articles
+        assert len(settled.articles) == len(articles), "settled for another site"
+        self._fingerprints.learn(zip(articles, settled.articles, strict=True))
+        self._site_parts.update(settled.site_parts)
 
     def _site_part(self, name: str) -> str:
         if name not in self._site_parts:
             self._site_parts[name] = (
-                name + "=" + self._fingerprints.of(getattr(self._site, name, None))
+                name + "=" + self._fingerprints.of(getattr(self.site, name, None))
             )
         return self._site_parts[name]

@@ -14,7 +14,7 @@ import multiprocessing
 import os
 import signal
 from collections import deque
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
@@ -43,10 +43,14 @@ def release() -> None:
     _SHARED.clear()
 
 
+def fork_available() -> bool:
+    """Whether this system starts processes by forking (which every worker here needs)."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
 def forks(count: int, jobs: int, batch_size: int = 64) -> bool:
     """Whether `parallel_map` would map `count` items in workers (else in this process)."""
-    fork = "fork" in multiprocessing.get_all_start_methods()
-    return jobs > 1 and count >= 2 * batch_size and fork
+    return jobs > 1 and count >= 2 * batch_size and fork_available()
 
 
 def _die_with_parent() -> None:
@@ -88,6 +92,56 @@ def parallel_map(
     step = max(per_pool or len(items), batch_size)
     for start in range(0, len(items), step):
         yield from _pooled(function, items[start : start + step], jobs, batch_size)
+
+
+@contextlib.contextmanager
+def in_background(
+    function: Callable[[], Result], share: dict[str, Any]
+) -> Iterator[Callable[[], Result]]:
+    """Start `function()` in a forked process, which finds `share` published for
+    `shared()`; gives a function that waits for its result (raising what it raised).
+    Where no process can be started, or the one started dies, that function runs
+    `function()` here instead. A worker still running on the way out is stopped."""
+    _SHARED.clear()
+    _SHARED.update(share)
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    worker: multiprocessing.process.BaseProcess | None
+    worker = context.Process(target=_send_result, args=(function, sending), daemon=True)
+    try:
+        worker.start()
+    except OSError:
+        worker = None
+    finally:
+        sending.close()
+
+    def result() -> Result:
+        if worker is not None:
+            with contextlib.suppress(EOFError, OSError):  # else the worker died first
+                done, value = receiving.recv()
+                if not done:
+                    raise value
+                return value  # type: ignore[no-any-return]
+        return function()
+
+    try:
+        yield result
+    finally:
+        receiving.close()
+        if worker is not None:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+
+
+def _send_result(function: Callable[[], Any], sending: Any) -> None:
+    _die_with_parent()
+    try:
+        outcome = (True, function())
+    except Exception as exc:
+        outcome = (False, exc)
+    sending.send(outcome)
+    sending.close()
 
 
 def _start_pool(jobs: int) -> ProcessPoolExecutor | None:

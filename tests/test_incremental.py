@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 import sqlite3
@@ -20,7 +21,7 @@ from generator.cache import CACHE_DIR
 from generator.config import load_config
 from generator.diagnostics import BuildError
 from generator.feeds import Feed
-from generator.fingerprint import Fingerprinter, PageDigests
+from generator.fingerprint import Fingerprinter, PageDigests, Settled
 from generator.loader import load_articles
 from generator.model import (
     BodyOf,
@@ -305,6 +306,15 @@ def test_settled_digests_equal_those_made_on_demand(tmp_path: Path) -> None:
     settled.settle()
     assert [settled.of(p, uses) for p in pages] == [on_demand.of(p, uses) for p in pages]
     assert len({on_demand.of(p, uses) for p in pages}) == len(pages)
+    adopted = PageDigests("salt", site)
+    adopted.adopt(PageDigests("salt", site).settled())
+    assert [adopted.of(p, uses) for p in pages] == [on_demand.of(p, uses) for p in pages]
+    # What is adopted is what the digests are made from.
+    told = PageDigests("salt", site).settled()
+    wrong = PageDigests("salt", site)
+    wrong.adopt(Settled(tuple(f"{t} (not so)" for t in told.articles), told.site_parts))
+    changed = [wrong.of(p, uses) != on_demand.of(p, uses) for p in pages]
+    assert changed == [bool(p.article or p.items) for p in pages]
     warm = Fingerprinter("salt")
     assert [warm.spelled(p) for p in pages] == [Fingerprinter("salt").spelled(p) for p in pages]
     assert [warm.spelled(p) for p in pages] == [Fingerprinter("salt").spelled(p) for p in pages]
@@ -370,6 +380,35 @@ def test_workers_comparing_pages_render_the_changed_ones_when_few(
     left = 0 if few else report.rendered  # pages left to fresh workers (or this process)
     assert mapped == [("_compare_and_render", 3), ("_render_and_stage", left)]
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+
+
+def test_articles_spelled_in_another_process_while_pages_are_planned_give_the_same_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_module, "SETTLED_BESIDE_PLAN_FROM", 0)
+    settled_by = tmp_path / "settled-by"
+    real = PageDigests.settled
+
+    def settled(self: PageDigests) -> Settled:
+        with settled_by.open("a") as file:
+            file.write(f"{os.getpid()}\n")
+        return real(self)
+
+    monkeypatch.setattr(PageDigests, "settled", settled)
+    site = _big_site(tmp_path / "site", count=12)
+    build(site, BuildOptions(jobs=2))
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+    (site / "content" / "a3.md").write_text(_article_text(3, 1))
+    (site / "content" / "a20.md").write_text(_article_text(20, 0))
+    report = build(site, BuildOptions(jobs=2))
+    assert 2 < report.rendered < report.pages
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+    pids = settled_by.read_text().split()
+    assert len(pids) == 2 and str(os.getpid()) not in pids
+    monkeypatch.setattr(build_module, "SETTLED_BESIDE_PLAN_FROM", 10**9)
+    (site / "content" / "a3.md").write_text(_article_text(3, 2))
+    assert build(site, BuildOptions(jobs=2)).rendered > 2
+    assert len(settled_by.read_text().split()) == 2  # not for a small site
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -6,11 +6,13 @@ import errno
 import itertools
 import multiprocessing
 import os
+import signal
+import time
 from concurrent.futures import process as futures_process
 
 import pytest
 
-from generator.parallel import parallel_map, shared
+from generator.parallel import in_background, parallel_map, shared
 
 
 def _square_and_pid(number: int) -> tuple[int, int]:
@@ -72,3 +74,57 @@ def test_when_workers_cannot_start_the_items_are_mapped_here(
     results = list(parallel_map(_square_and_pid, range(500), 2, share={"offset": 0}))
     assert results == [(n * n, os.getpid()) for n in range(500)]
     assert set(multiprocessing.active_children()) == before  # none left waiting for work
+
+
+def _pid_and_offset() -> tuple[int, int]:
+    return os.getpid(), shared("offset")
+
+
+def test_a_background_call_runs_in_another_process_while_this_one_goes_on() -> None:
+    with in_background(_pid_and_offset, {"offset": 5}) as result:
+        here = os.getpid()
+        pid, offset = result()
+    assert pid != here and offset == 5
+
+
+def _fail() -> int:
+    raise LookupError("in the background")
+
+
+def test_a_background_error_is_raised_here_with_its_type() -> None:
+    with in_background(_fail, {}) as result, pytest.raises(LookupError, match="background"):
+        result()
+
+
+def _die() -> tuple[int, int]:
+    os.kill(os.getpid(), signal.SIGKILL)
+    return 0, 0
+
+
+def _killed_in_a_worker() -> tuple[int, int]:
+    return _die() if shared("in_worker") != os.getpid() else _pid_and_offset()
+
+
+def test_when_the_background_process_dies_the_call_is_made_here() -> None:
+    here = os.getpid()
+    with in_background(_killed_in_a_worker, {"in_worker": here, "offset": 1}) as result:
+        assert result() == (here, 1)
+
+
+def test_when_no_process_can_start_the_call_is_made_here(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(os, "fork", _refuse_fork)
+    with in_background(_pid_and_offset, {"offset": 2}) as result:
+        assert result() == (os.getpid(), 2)
+
+
+def _sleep() -> None:
+    time.sleep(60)
+
+
+def test_a_background_process_still_working_is_stopped_on_the_way_out() -> None:
+    before = set(multiprocessing.active_children())
+    with pytest.raises(KeyError), in_background(_sleep, {}):
+        (worker,) = set(multiprocessing.active_children()) - before
+        raise KeyError("the caller failed")
+    assert worker.exitcode == -signal.SIGTERM
+    assert set(multiprocessing.active_children()) == before
