@@ -197,6 +197,7 @@ def _build(
         digests = _digests(salt, assembled.site, session)
         with _settling(digests, jobs, options.write and session is None):
             planned = _plan(assembled.site, theme, session)
+            previous = cache.pages() if options.write else {}  # the last build's records
         site, pages, feeds = planned.site, planned.pages, planned.feeds
         diagnostics = tuple(sorted(notes + found, key=sort_key))
         if options.strict:
@@ -210,7 +211,7 @@ def _build(
         elif not (options.strict and diagnostics):
             prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
             written, rendered = _write(
-                output, prune, env, planned, cache, digests, jobs, collecting, session
+                output, prune, env, planned, cache, previous, digests, jobs, collecting, session
             )
             manifest = written.manifest
             counts = (
@@ -341,16 +342,17 @@ def _write(
     env: jinja2.Environment,
     planned: _Planned,
     cache: BuildCache,
+    previous: dict[str, PageRecord],
     digests: PageDigests,
     jobs: int,
     collecting: bool,
     session: Session | None,
 ) -> tuple[WriteReport, int]:
-    """Render the pages and feeds whose inputs changed and commit them with the other
-    files (a feed reads nothing but its own fields and the settings, which the salt
-    holds); leave in `session` what the next build can take again."""
+    """Render the pages and feeds whose inputs changed since the last build (whose
+    records are `previous`) and commit them with the other files (a feed reads nothing
+    but its own fields and the settings, which the salt holds); leave in `session`
+    what the next build can take again."""
     site = planned.site
-    previous = cache.pages()
     records: dict[str, PageRecord] = {}
     pages = sorted(planned.pages, key=_newest_shown)
     with OutputWriter(output, prune=prune) as out:
