@@ -251,10 +251,12 @@ class PreviewServer:
     def stop(self) -> None:
         """Close every event stream, stop accepting requests, release the port."""
         self.hub.close()
-        if self._thread.is_alive():
+        serving = self._thread.is_alive()
+        if serving:
             self._httpd.shutdown()
         self._httpd.server_close()
-        self._thread.join(timeout=5)
+        if serving:  # not if the preview stopped before it began serving
+            self._thread.join(timeout=5)
 
 
 def _bind(host: str, port: int, preview: PreviewServer) -> _HTTPServer:
