@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
@@ -20,7 +21,13 @@ import jinja2
 
 from generator.cache import CACHE_DIR, BuildCache, LastBuild, PageRecord, Remembered
 from generator.config import SiteConfig, load_config
-from generator.diagnostics import BuildError, Diagnostic, Severity, sort_key
+from generator.diagnostics import (
+    BuildError,
+    Diagnostic,
+    Severity,
+    sort_key,
+    stop_if_cancelled,
+)
 from generator.feeds import Feed, plan_feeds, render_feed
 from generator.fingerprint import KnownPage, PageDigests, Settled
 from generator.loader import ArticleFiles, content_signature, find_article_files, load_articles
@@ -133,11 +140,15 @@ class BuildReport:
 
 
 def build(
-    site_dir: Path, options: BuildOptions = BuildOptions(), session: Session | None = None
+    site_dir: Path,
+    options: BuildOptions = BuildOptions(),
+    session: Session | None = None,
+    cancel: threading.Event | None = None,
 ) -> BuildReport:
     """Build the site. A process that builds the same site again and again (the preview)
     passes the same `session` each time: what it holds is then not read or worked out
-    again."""
+    again. Once `cancel` is set, the build stops at its next step with `BuildCancelled`,
+    unless it is already committing its files."""
     # Loading and assembling make hundreds of thousands of long-lived objects and no
     # garbage cycles: the cycle collector would walk them all again and again. It is
     # paused until the pages to render are known, then resumed with those objects out of
@@ -145,7 +156,7 @@ def build(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(site_dir, options, collecting, session)
+        return _build(site_dir, options, collecting, session, cancel)
     except BaseException:
         if session is not None:
             session.forget()  # the next build starts afresh
@@ -165,7 +176,11 @@ def _resume_collector(collecting: bool) -> None:
 
 
 def _build(
-    site_dir: Path, options: BuildOptions, collecting: bool, session: Session | None
+    site_dir: Path,
+    options: BuildOptions,
+    collecting: bool,
+    session: Session | None,
+    cancel: threading.Event | None,
 ) -> BuildReport:
     started = time.perf_counter()
     config = load_config(site_dir)
@@ -187,9 +202,12 @@ def _build(
         compiled = site_dir / CACHE_DIR / "templates" if options.cache and options.write else None
         env = make_environment(theme, config, compiled)
         check_templates(env)
-        loaded = load_articles(site_dir, config.tz, cache, jobs, config.max_file_size, files)
+        loaded = load_articles(
+            site_dir, config.tz, cache, jobs, config.max_file_size, files, cancel
+        )
         reuse = session.articles if session else None
         assembled = assemble_site(config, loaded.articles, options.drafts, reuse)
+        stop_if_cancelled(cancel)
         # The assembled site holds new copies of the articles: let the loaded ones go
         # before workers fork, so they neither inherit nor copy them.
         parsed, found = loaded.parsed, loaded.diagnostics + assembled.diagnostics
@@ -198,6 +216,7 @@ def _build(
         with _settling(digests, jobs, options.write and session is None):
             planned = _plan(assembled.site, theme, session)
             previous = cache.pages() if options.write else {}  # the last build's records
+        stop_if_cancelled(cancel)
         site, pages, feeds = planned.site, planned.pages, planned.feeds
         diagnostics = tuple(sorted(notes + found, key=sort_key))
         if options.strict:
@@ -211,8 +230,9 @@ def _build(
         elif not (options.strict and diagnostics):
             prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
             written, rendered = _write(
-                output, prune, env, planned, cache, previous, digests, jobs, collecting, session
-            )
+                output, prune, env, planned, cache, previous, digests, jobs, collecting, session,
+                cancel,
+            )  # fmt: skip
             manifest = written.manifest
             counts = (
                 len(site.articles),
@@ -347,11 +367,13 @@ def _write(
     jobs: int,
     collecting: bool,
     session: Session | None,
+    cancel: threading.Event | None,
 ) -> tuple[WriteReport, int]:
     """Render the pages and feeds whose inputs changed since the last build (whose
     records are `previous`) and commit them with the other files (a feed reads nothing
     but its own fields and the settings, which the salt holds); leave in `session`
-    what the next build can take again."""
+    what the next build can take again. `BuildCancelled` once `cancel` is set, until
+    the files are committed."""
     site = planned.site
     records: dict[str, PageRecord] = {}
     pages = sorted(planned.pages, key=_newest_shown)
@@ -376,6 +398,7 @@ def _write(
         # A session learns each page's digest, so its build compares them in this process.
         in_workers = session is None
         compared = _compare(pages, previous, digests, changed_feeds, out, jobs, render, in_workers)
+        stop_if_cancelled(cancel)
         for result in compared.rendered:
             _take(result, out, records)
         todo: list[Page] = []
@@ -406,6 +429,7 @@ def _write(
         with contextlib.closing(rendering):
             for result in rendering:
                 _take(result, out, records)
+                stop_if_cancelled(cancel)
         for file in planned.extras:
             out.add(file.path, file.data)
         report = out.commit()

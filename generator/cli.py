@@ -200,7 +200,7 @@ def _run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         pass
     finally:
         if preview.building:
-            print("stopping once the build under way ends", file=out, flush=True)
+            print("stopping the build under way", file=out, flush=True)
         preview.stop()
         if on_main:
             signal.signal(signal.SIGTERM, previous)

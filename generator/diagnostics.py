@@ -6,6 +6,7 @@ Stages collect diagnostics and hand them on; only the CLI prints them.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -54,3 +55,14 @@ class BuildError(Exception):
     def __init__(self, diagnostics: tuple[Diagnostic, ...]) -> None:
         super().__init__("\n".join(str(d) for d in diagnostics))
         self.diagnostics = diagnostics
+
+
+class BuildCancelled(Exception):
+    """The build was asked to stop (its `cancel` event was set) and stopped before it
+    changed the output folder."""
+
+
+def stop_if_cancelled(cancel: threading.Event | None) -> None:
+    """Raise `BuildCancelled` if `cancel` is set: called between steps of a build."""
+    if cancel is not None and cancel.is_set():
+        raise BuildCancelled

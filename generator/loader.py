@@ -9,8 +9,10 @@ it never writes there. Changed files are parsed in parallel.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from generator.cache import BuildCache, CachedFile, Result, pack, unpack
 from generator.config import DEFAULT_MAX_FILE_SIZE
-from generator.diagnostics import Diagnostic, error, warning
+from generator.diagnostics import Diagnostic, error, stop_if_cancelled, warning
 from generator.frontmatter import FrontMatterError, decode, split
 from generator.markup import render_markdown
 from generator.model import Article
@@ -252,12 +254,14 @@ def load_articles(
     jobs: int = 1,
     max_file_size: int = DEFAULT_MAX_FILE_SIZE,
     files: ArticleFiles | None = None,
+    cancel: threading.Event | None = None,
 ) -> Loaded:
     """Load every article under `site_dir/content`; bad files become diagnostics.
 
     Files whose size and modification time (as measured in `files`; or, failing that,
     bytes) match the cache are not parsed again. Files over `max_file_size` bytes are
-    set aside unread.
+    set aside unread. `BuildCancelled` once `cancel` is set (what was parsed by then
+    stays in the cache).
     """
     cache = cache or BuildCache.disabled()
     cached = cache.files()
@@ -277,31 +281,47 @@ def load_articles(
     reading = {"reading": _Reading(site_dir, tz, max_file_size, packs=cache.enabled)}
     batches = [to_read[i : i + FILES_PER_BATCH] for i in range(0, len(to_read), FILES_PER_BATCH)]
     made = parallel_map(_read_and_parse, batches, jobs, share=reading, batch_size=1)
-    for jobs_done, batch in zip(batches, made, strict=True):
-        packed: dict[str, Result] = {}
-        if batch.packed is not None:
-            packed = {path: (article, notes) for path, article, notes in unpack(batch.packed)}
-            for key, body in batch.bodies:
-                cache.stow(key, body)  # out of memory
-        stored: list[tuple[str, CachedFile]] = []
-        for job, outcome in zip(jobs_done, batch.outcomes, strict=True):
-            file, entry = job.file, cached.get(job.file.shown)
-            if outcome.same:
-                assert entry is not None
-                results[file.shown] = (entry.article, entry.diagnostics)
-                if file.readable:
-                    cache.touch(file.shown, replace(entry, mtime_ns=file.mtime_ns, size=file.size))
-                continue
-            article, problems = outcome.result or packed[file.shown]
-            results[file.shown] = (article, problems)
-            if outcome.sha:
-                parsed += 1
-                if file.readable:
-                    entry = CachedFile(file.mtime_ns, file.size, outcome.sha, article, problems)
-                    stored.append((file.shown, entry))
-        if batch.packed is not None:
-            cache.put_batch(stored, batch.packed)
+    with contextlib.closing(made):  # the workers stop at once if this loop is left
+        for jobs_done, batch in zip(batches, made, strict=True):
+            parsed += _take(jobs_done, batch, cached, results, cache)
+            stop_if_cancelled(cancel)
     cache.put_files(keep={file.shown for file in files})
     articles = tuple(a for file in files if (a := results[file.shown][0]) is not None)
     diagnostics = tuple(d for file in files for d in results[file.shown][1])
     return Loaded(articles, diagnostics, len(files), parsed)
+
+
+def _take(
+    jobs: Sequence[_Job],
+    batch: _Batch,
+    cached: dict[str, CachedFile],
+    results: dict[str, Result],
+    cache: BuildCache,
+) -> int:
+    """Take in what a worker made of one batch of `jobs`: each file's result into
+    `results`, and what is new into the `cache`. Returns how many files it parsed."""
+    parsed = 0
+    packed: dict[str, Result] = {}
+    if batch.packed is not None:
+        packed = {path: (article, notes) for path, article, notes in unpack(batch.packed)}
+        for key, body in batch.bodies:
+            cache.stow(key, body)  # out of memory
+    stored: list[tuple[str, CachedFile]] = []
+    for job, outcome in zip(jobs, batch.outcomes, strict=True):
+        file, entry = job.file, cached.get(job.file.shown)
+        if outcome.same:
+            assert entry is not None
+            results[file.shown] = (entry.article, entry.diagnostics)
+            if file.readable:
+                cache.touch(file.shown, replace(entry, mtime_ns=file.mtime_ns, size=file.size))
+            continue
+        article, problems = outcome.result or packed[file.shown]
+        results[file.shown] = (article, problems)
+        if outcome.sha:
+            parsed += 1
+            if file.readable:
+                entry = CachedFile(file.mtime_ns, file.size, outcome.sha, article, problems)
+                stored.append((file.shown, entry))
+    if batch.packed is not None:
+        cache.put_batch(stored, batch.packed)
+    return parsed

@@ -16,7 +16,7 @@ from typing import Literal
 
 from generator.build import BuildOptions, BuildReport, Session, build
 from generator.config import load_config
-from generator.diagnostics import BuildError, Diagnostic, error
+from generator.diagnostics import BuildCancelled, BuildError, Diagnostic, error
 from generator.parallel import release
 from generator.server import EventHub, PreviewServer, SiteStatus
 from generator.theme import find_theme
@@ -55,8 +55,8 @@ class Preview:
     """Builds `site_dir` into its `output/`, serves it and rebuilds it on changes.
 
     Binds the port at once (an `OSError` if it cannot); `start` builds and begins
-    serving and watching; `stop` waits for a build in progress, so `output/` is left
-    complete.
+    serving and watching; `stop` cancels a build in progress, which stops at its next
+    step (or ends, if it is committing its files), so `output/` is left complete.
     """
 
     def __init__(
@@ -82,6 +82,8 @@ class Preview:
         self._watching = threading.Event()
         """Set once changes are watched (or the preview stops before they are)."""
         self._stopping = False
+        self._cancel = threading.Event()
+        """Set by `stop`: a build under way stops at its next step."""
         self.warm = threading.Event()
         """Set once the session is filled (or will not be: the preview stopped)."""
 
@@ -95,12 +97,13 @@ class Preview:
 
     @property
     def building(self) -> bool:
-        """Whether a build is under way (`stop` waits for it to end)."""
+        """Whether a build is under way (`stop` cancels it and waits for it to stop)."""
         return self._building.locked()
 
     def start(self) -> None:
         # The first builds run on a thread of their own so that Ctrl-C, which lands on
-        # the main thread, cannot cut one short: `stop` waits for them instead.
+        # the main thread, cannot cut one short anywhere: `stop` cancels them instead,
+        # which they check between steps.
         self._first = threading.Thread(target=self._first_builds, name="broadsheet-build")
         self._first.start()
         while not self._built.wait(timeout=0.2):  # in slices, so a signal's handler can run
@@ -111,6 +114,7 @@ class Preview:
 
     def stop(self) -> None:
         self._stopping = True
+        self._cancel.set()
         self._watching.set()  # a session not yet being filled is not filled
         if self._first is not None and self._first.is_alive():
             self._first.join()
@@ -132,6 +136,8 @@ class Preview:
                 return
             with self._building:
                 outcome = self._build(None, self._session)
+                if outcome is None:
+                    return
                 written = outcome.report.written if outcome.report else None
                 # Published only if the site changed since the first build looked and
                 # this build wrote it (a failure is left to the rebuild the change sets off).
@@ -149,6 +155,8 @@ class Preview:
     def _build_and_publish(self, changes: ChangeSet | None, session: Session | None) -> None:
         with self._building:
             outcome = self._build(changes, session)
+            if outcome is None:
+                return  # cancelled: the preview is stopping
             self._publish(outcome)
             self._watcher.retarget(self._watch_targets())
         self._on_build(outcome)
@@ -162,13 +170,16 @@ class Preview:
         self._builds = outcome.number
         self.hub.publish(status)
 
-    def _build(self, changes: ChangeSet | None, session: Session | None) -> BuildOutcome:
+    def _build(self, changes: ChangeSet | None, session: Session | None) -> BuildOutcome | None:
+        """The outcome of one build; None if it was cancelled."""
         number = self._builds + 1
         options = BuildOptions(
             output_dir=self.output_dir, drafts=self.options.drafts, keep_stale_on_errors=True
         )
         try:
-            report = build(self.site_dir, options, session)
+            report = build(self.site_dir, options, session, self._cancel)
+        except BuildCancelled:
+            return None
         except BuildError as exc:
             return BuildOutcome(number, changes, None, exc.diagnostics)
         except Exception as exc:  # a bug must not end the preview: report it, keep serving

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
 from collections import deque
@@ -30,9 +31,10 @@ import pytest
 
 from conftest import REPO
 from generator import BuildOptions, build
+from generator import loader as loader_module
 from generator import writer as writer_module
 from generator.cli import main
-from generator.diagnostics import BuildError
+from generator.diagnostics import BuildCancelled, BuildError
 from generator.writer import (
     FRESH,
     JOURNAL,
@@ -44,6 +46,7 @@ from generator.writer import (
 )
 from site_checks import LINK_ATTRIBUTES, resolve
 
+build_module = sys.modules["generator.build"]  # the package's `build` is the function
 TOPICS = ("Harbour", "Rail", "Energy", "Weather", "Schools", "Housing", "Sport", "Science")
 SOURCES = (
     ("Tidewatch", "tidewatch.example"),
@@ -616,6 +619,53 @@ def test_a_template_error_keeps_the_previous_site(
     assert code == 2
     assert "template:" in err and "no_such_thing" in err
     assert tree(site / "output") == before
+
+
+@pytest.mark.parametrize("moment", ["parsing", "comparing", "rendering"])
+def test_a_cancelled_build_stops_before_it_changes_the_output(
+    built_site: tuple[Path, dict[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    moment: str,
+) -> None:
+    site, before = built_site
+    cancel = threading.Event()
+    module, name = {
+        "parsing": (loader_module, "_take"),  # after a batch of files is parsed
+        "comparing": (build_module, "_compare"),
+        "rendering": (build_module, "_take"),  # after a page is rendered
+    }[moment]
+    real, calls = getattr(module, name), []
+
+    def then_cancel(*args: object) -> object:
+        calls.append(name)
+        result = real(*args)
+        cancel.set()
+        return result
+
+    rendered: list[int] = []
+    render = build_module._render_and_stage
+
+    def counted(index: int) -> object:
+        rendered.append(index)
+        return render(index)
+
+    monkeypatch.setattr(module, name, then_cancel)
+    monkeypatch.setattr(build_module, "_render_and_stage", counted)
+    monkeypatch.setattr(loader_module, "FILES_PER_BATCH", 8)  # 40 files, 5 batches
+    with pytest.raises(BuildCancelled):
+        build(site, BuildOptions(jobs=1), cancel=cancel)
+    assert tree(site / "output") == before
+    assert len(calls) == 1  # it stopped at the next step
+    assert len(rendered) == (1 if moment == "rendering" else 0)
+    monkeypatch.undo()
+    assert build(site, BuildOptions(jobs=1)).exit_code == 0
+    expected, _ = _clean_build(tmp_path, 2)
+    assert _without_writers_files(tree(site / "output")) == _without_writers_files(expected)
+
+
+def _without_writers_files(files: dict[str, str]) -> dict[str, str]:
+    return {path: digest for path, digest in files.items() if not path.startswith(".broadsheet")}
 
 
 # --- Leftovers and locks ----------------------------------------------------------

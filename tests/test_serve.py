@@ -226,10 +226,13 @@ def test_the_site_is_served_and_watched_while_the_session_fills(
     sessions: list[object] = []
 
     def held_build(
-        site_dir: Path, options: BuildOptions, session: Session | None = None
+        site_dir: Path,
+        options: BuildOptions,
+        session: Session | None = None,
+        cancel: threading.Event | None = None,
     ) -> BuildReport:
         sessions.append(session)
-        report = build(site_dir, options, session)
+        report = build(site_dir, options, session, cancel)
         if session is not None and not filling.is_set():  # the first build with the session
             filling.set()
             assert go_on.wait(TIMEOUT)
@@ -523,6 +526,51 @@ def test_a_signal_received_by_another_thread_still_stops_the_preview(
         _line_matching(lines, r"press Ctrl-C to stop")
         assert process.wait(timeout=10) == 0
         _line_matching(lines, r"^stopped")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+
+
+_SLOW_FIRST_BUILD = """
+import sys, time
+from generator import build as _, cli
+build_module = sys.modules["generator.build"]
+assemble = build_module.assemble_site
+
+
+def slow_assemble(*args, **kwargs):
+    print("assembling", flush=True)
+    time.sleep(4)  # a large site's first build
+    return assemble(*args, **kwargs)
+
+
+build_module.assemble_site = slow_assemble
+sys.exit(cli.main(["serve", sys.argv[1], "--port", "0"]))
+"""
+
+
+def test_ctrl_c_during_the_first_build_cancels_it(make_site: MakeSite) -> None:
+    site = make_site(FILES)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _SLOW_FIRST_BUILD, str(site)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        lines = _lines(process.stdout)
+        _line_matching(lines, r"^assembling")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
+        _line_matching(lines, r"^stopping the build under way")
+        _line_matching(lines, r"^stopped")
+        rest = []
+        while not lines.empty():
+            rest.append(lines.get())
+        # The build stopped after assembling, before it wrote a page or reported.
+        assert not any("Traceback" in line or "serving" in line for line in rest)
+        assert not (site / "output" / "index.html").exists()
     finally:
         if process.poll() is None:
             process.kill()
