@@ -205,6 +205,7 @@ def _build(
         loaded = load_articles(
             site_dir, config.tz, cache, jobs, config.max_file_size, files, cancel
         )
+        stop_if_cancelled(cancel)
         reuse = session.articles if session else None
         assembled = assemble_site(config, loaded.articles, options.drafts, reuse)
         stop_if_cancelled(cancel)
@@ -397,7 +398,9 @@ def _write(
         }
         # A session learns each page's digest, so its build compares them in this process.
         in_workers = session is None
-        compared = _compare(pages, previous, digests, changed_feeds, out, jobs, render, in_workers)
+        compared = _compare(
+            pages, previous, digests, changed_feeds, out, jobs, render, in_workers, cancel
+        )
         stop_if_cancelled(cancel)
         for result in compared.rendered:
             _take(result, out, records)
@@ -421,6 +424,8 @@ def _write(
         share = {**render, "feeds": feeds, "pages": todo}
         # Feeds come first: they go to one worker in the first batch, pages to the others.
         to_render, workers = range(len(feeds) + len(todo)), jobs if pooled else 1
+        if pooled:
+            out.lend()
         rendering = parallel_map(
             _render_and_stage, to_render, workers, share=share, per_pool=PAGES_PER_POOL
         )
@@ -490,21 +495,26 @@ def _compare(
     jobs: int,
     render: dict[str, object],
     in_workers: bool,
+    cancel: threading.Event | None,
 ) -> _Compared:
     """Which of the `pages` (in date order) to render: those the last build did not make
     from the same digest (by its `previous` records), or whose file is gone.
 
     With `in_workers`, a large site's pages are compared by fresh workers, a share each
     (their digests take longer than forking does), which render the changed pages of
-    their share, if few, with what `render` holds; one more renders the `feeds`."""
+    their share, if few, with what `render` holds; one more renders the `feeds`.
+    Compared here, they stop with `BuildCancelled` once `cancel` is set."""
     compare = in_workers and bool(previous) and len(pages) >= COMPARED_IN_WORKERS_FROM
     shares = jobs if compare else 1
     if shares == 1:
-        changed = set(_changed_in_share(pages, previous, digests, out.output_dir, out.previous))
+        changed = set(
+            _changed_in_share(pages, previous, digests, out.output_dir, out.previous, cancel)
+        )
         return _Compared(changed, changed, [])
     digests.settle()  # every article is spelled once, here: the workers look it up
     check = {**render, "pages": pages, "records": previous, "shares": shares, "feeds": feeds}
     compared = _Compared(set(), set(), [], feeds_rendered=True)
+    out.lend()
     tasks = parallel_map(_compare_and_render, range(shares + 1), jobs, check, batch_size=1)
     with contextlib.closing(tasks):  # before the writer cleans up, as for rendering
         for indexes, rendered in tasks:
@@ -539,11 +549,15 @@ def _changed_in_share(
     digests: PageDigests,
     out: Path,
     previous: dict[str, str],
+    cancel: threading.Event | None = None,
 ) -> list[int]:
     """The indexes of the `pages` to render: those the last build did not make from the
-    same digest (by its `records`), or whose file is gone (by its manifest, `previous`)."""
+    same digest (by its `records`), or whose file is gone (by its manifest, `previous`).
+    `BuildCancelled` once `cancel` is set."""
     changed = []
     for index, page in enumerate(pages):
+        if not index % 1024:
+            stop_if_cancelled(cancel)
         record = records.get(page.output_path)
         if not (
             record

@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from generator.diagnostics import BuildError, error
+from generator.diagnostics import BuildCancelled, BuildError, error
 
 if sys.platform != "win32":
     import fcntl
@@ -178,6 +178,7 @@ class OutputWriter:
         self._journaled = False
         self._committed = False
         self._fresh = False
+        self._lent = False
 
     def __enter__(self) -> OutputWriter:
         self._created = not self._output.exists()
@@ -220,7 +221,8 @@ class OutputWriter:
             if kind is not None and self._created:
                 shutil.rmtree(self._output, ignore_errors=True)  # it held only our files
                 return
-            if kind is not None:
+            stopped = kind is not None and issubclass(kind, BuildCancelled)
+            if kind is not None and (self._lent or not stopped):
                 _sweep(self._output)  # files staged by workers whose results never came
             (self._output / STAGING).unlink(missing_ok=True)
         except OSError:
@@ -248,6 +250,14 @@ class OutputWriter:
     def previous(self) -> dict[str, str]:
         """The SHA-256 of each file the last build wrote, by path: pass it to `stage`."""
         return self._previous
+
+    def lend(self) -> None:
+        """Say that worker processes stage files for this writer from now on. If the build
+        then stops, the whole output folder is searched for files they staged whose
+        results never came, and those are deleted. (That search follows any exception
+        but `BuildCancelled`, which is raised only between steps, when every file staged
+        in this process is recorded.)"""
+        self._lent = True
 
     def keep(self, relative: str, digest: str, checked: bool = False) -> bool:
         """Keep the file at `relative` as it is, if an earlier build wrote it with the

@@ -653,9 +653,12 @@ def test_a_cancelled_build_stops_before_it_changes_the_output(
     monkeypatch.setattr(module, name, then_cancel)
     monkeypatch.setattr(build_module, "_render_and_stage", counted)
     monkeypatch.setattr(loader_module, "FILES_PER_BATCH", 8)  # 40 files, 5 batches
+    swept: list[Path] = []
+    monkeypatch.setattr(writer_module, "_sweep", swept.append)
     with pytest.raises(BuildCancelled):
         build(site, BuildOptions(jobs=1), cancel=cancel)
     assert tree(site / "output") == before
+    assert not swept  # no worker staged files: the output folder is not searched
     assert len(calls) == 1  # it stopped at the next step
     assert len(rendered) == (1 if moment == "rendering" else 0)
     monkeypatch.undo()
