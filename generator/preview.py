@@ -81,7 +81,6 @@ class Preview:
         """Set once the first build has ended."""
         self._watching = threading.Event()
         """Set once changes are watched (or the preview stops before they are)."""
-        self._stopping = False
         self._cancel = threading.Event()
         """Set by `stop`: a build under way stops at its next step."""
         self.warm = threading.Event()
@@ -113,7 +112,6 @@ class Preview:
         self._watching.set()
 
     def stop(self) -> None:
-        self._stopping = True
         self._cancel.set()
         self._watching.set()  # a session not yet being filled is not filled
         if self._first is not None and self._first.is_alive():
@@ -132,7 +130,7 @@ class Preview:
             self._built.set()
         try:
             self._watching.wait()
-            if self._stopping:
+            if self._cancel.is_set():  # stopping
                 return
             with self._building:
                 outcome = self._build(None, self._session)
