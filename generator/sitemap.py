@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
-from xml.sax.saxutils import escape
+from html import escape
 
 from generator.feeds import XML_DECLARATION, serialise_xml, xml_text
 from generator.model import OutputFile, Page, Site
@@ -44,7 +44,7 @@ def _urlset(pages: list[Page], absolute: Callable[[str], str]) -> bytes:
     # the text is exactly what ElementTree would write.
     parts = [f'<urlset xmlns="{SITEMAP_NS}">']
     for page in pages:
-        parts.append(f"<url><loc>{escape(xml_text(absolute(page.path)))}</loc>")
+        parts.append(f"<url><loc>{escape(xml_text(absolute(page.path)), quote=False)}</loc>")
         if page.article is not None:
             modified = page.article.updated or page.article.published
             parts.append(f"<lastmod>{modified.isoformat(timespec='seconds')}</lastmod>")
