@@ -372,8 +372,11 @@ class BuildCache:
         ones read at its start (`previous`)."""
         if self._db is None:
             return
-        # In key order: inserts into the key index then go to neighbouring pages.
-        changed = sorted((p, r) for p, r in records.items() if previous.get(p) != r)
+        # In key order: inserts into the key index then go to neighbouring pages. A page
+        # kept as it was has the very record read at the start: no need to compare.
+        changed = sorted(
+            (p, r) for p, r in records.items() if (old := previous.get(p)) is not r and old != r
+        )
         with self._db:
             self._db.executemany(
                 "DELETE FROM pages WHERE path = ?", [(p,) for p in previous if p not in records]
