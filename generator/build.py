@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +22,7 @@ from pathlib import Path
 import jinja2
 
 from generator.cache import CACHE_DIR, BuildCache, LastBuild, PageRecord, Remembered
-from generator.config import SiteConfig, load_config
+from generator.config import load_config
 from generator.diagnostics import (
     BuildError,
     Diagnostic,
@@ -190,7 +192,8 @@ def _build(
     jobs = options.jobs or default_jobs()
     output = options.output_dir or site_dir / "output"
     salt = f"{__version__}|{config!r}|{theme_digest(theme)}"
-    cache, notes = _open_cache(site_dir, config, options, session.cache if session else None)
+    scratch = ExitStack()
+    cache, notes = _open_cache(site_dir, options, session.cache if session else None, scratch)
     try:
         files = find_article_files(site_dir)
         inputs = _inputs_digest(files, theme, options, salt)
@@ -225,7 +228,9 @@ def _build(
         written, rendered = None, 0
         if not options.write:
             _resume_collector(collecting)
-            rendered = sum(1 for _ in render_pages(env, site, pages, cache.bodies, jobs))
+            in_order = sorted(pages, key=_newest_shown)  # as `_write` orders them, and why
+            rendering = render_pages(env, site, in_order, cache.bodies, jobs, PAGES_PER_POOL)
+            rendered = sum(1 for _ in rendering)
             for feed in feeds:
                 render_feed(site, feed, cache.bodies)
         elif not (options.strict and diagnostics):
@@ -245,6 +250,7 @@ def _build(
             cache.put_last_build(LastBuild(made_from, manifest, *counts, found))
     finally:
         cache.close()
+        scratch.close()
     return BuildReport(
         articles=len(site.articles),
         pages=len(pages),
@@ -293,14 +299,24 @@ def _nothing_to_do(last: LastBuild, notes: tuple[Diagnostic, ...], started: floa
 
 
 def _open_cache(
-    site_dir: Path, config: SiteConfig, options: BuildOptions, remembered: Remembered | None
+    site_dir: Path, options: BuildOptions, remembered: Remembered | None, scratch: ExitStack
 ) -> tuple[BuildCache, tuple[Diagnostic, ...]]:
-    if not (options.cache and options.write):
-        return BuildCache.disabled(), ()
+    """The site's cache; or, for a build that does not use it (`check`, `cache=False`) or
+    cannot, a new one in a temporary folder (deleted when `scratch` closes), which
+    keeps article bodies out of memory all the same."""
     # Parse results depend on the generator and its Markdown and sanitiser versions;
     # the time zone is part of each file's digest.
     stamp = f"{__version__}|cache 6|{ENGINES}"
-    return BuildCache.open(site_dir, stamp, remembered)
+    notes: tuple[Diagnostic, ...] = ()
+    if options.cache and options.write:
+        cache, notes = BuildCache.open(site_dir, stamp, remembered)
+        if cache.enabled:
+            return cache, notes
+    with contextlib.suppress(OSError):
+        folder = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="broadsheet-")))
+        cache, _ = BuildCache.open(folder, stamp)  # disabled if it cannot be made
+        return cache, notes
+    return BuildCache.disabled(), notes
 
 
 @dataclass(frozen=True, slots=True)

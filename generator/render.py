@@ -251,10 +251,13 @@ def render_pages(
     pages: Sequence[Page],
     body_of: BodyOf,
     jobs: int = 1,
+    per_pool: int | None = None,
 ) -> Iterator[Rendered]:
-    """Render pages in order, over `jobs` processes; `BuildError` at the first failure."""
+    """Render pages in order, over `jobs` processes (fresh ones every `per_pool` pages);
+    `BuildError` at the first failure."""
     share = {"env": env, "site": site, "pages": pages, "body_of": body_of}
-    for result in parallel_map(_render_job, range(len(pages)), jobs, share=share):
+    rendering = parallel_map(_render_job, range(len(pages)), jobs, share=share, per_pool=per_pool)
+    for result in rendering:
         if isinstance(result, Diagnostic):
             raise BuildError((result,))
         yield result

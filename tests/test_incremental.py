@@ -7,6 +7,7 @@ import pickle
 import shutil
 import sqlite3
 import sys
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from conftest import SITE_YAML, article
 from generator import BuildOptions, build
 from generator.build import Session
-from generator.cache import CACHE_DIR
+from generator.cache import CACHE_DIR, BuildCache
 from generator.config import load_config
 from generator.diagnostics import BuildError
 from generator.feeds import Feed
@@ -236,6 +237,33 @@ def test_bodies_are_kept_in_the_cache_not_in_the_articles(tmp_path: Path) -> Non
     page = next((site / "output").glob("2024/*/*/story-7-v0/index.html")).read_text()
     assert "<p>Body of story 7, version 0.</p>" in page
     assert "<description>&lt;p&gt;Body of story " in (site / "output" / "feed.xml").read_text()
+
+
+def test_a_build_without_the_sites_cache_keeps_bodies_in_a_scratch_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = _big_site(tmp_path / "site", count=20)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    stowed: list[str] = []
+    stow = BuildCache.stow
+
+    def counted(self: BuildCache, key: str, body: str) -> None:
+        stowed.append(key)
+        stow(self, key, body)
+
+    monkeypatch.setattr(BuildCache, "stow", counted)
+    checked = build(site, BuildOptions(write=False, jobs=1))  # `broadsheet check`
+    assert checked.errors == 0 and checked.rendered == checked.pages
+    assert len(stowed) == 20
+    assert sorted(p.name for p in site.iterdir()) == ["content", "site.yaml"]  # wrote nothing
+    build(site, BuildOptions(output_dir=tmp_path / "out", jobs=1, cache=False))
+    assert len(stowed) == 40
+    assert sorted(p.name for p in site.iterdir()) == ["content", "site.yaml"]
+    assert not list(scratch.iterdir())  # the scratch caches are gone
+    build(site, BuildOptions(jobs=1))
+    assert _tree(site / "output") == _tree(tmp_path / "out")
 
 
 def _batches(site: Path) -> list[list[str]]:
