@@ -14,7 +14,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -192,7 +191,7 @@ def _build(
     jobs = options.jobs or default_jobs()
     output = options.output_dir or site_dir / "output"
     salt = f"{__version__}|{config!r}|{theme_digest(theme)}"
-    scratch = ExitStack()
+    scratch = contextlib.ExitStack()
     cache, notes = _open_cache(site_dir, options, session.cache if session else None, scratch)
     try:
         files = find_article_files(site_dir)
@@ -228,7 +227,7 @@ def _build(
         written, rendered = None, 0
         if not options.write:
             _resume_collector(collecting)
-            in_order = sorted(pages, key=_newest_shown)  # as `_write` orders them, and why
+            in_order = sorted(pages, key=_newest_shown)  # the order `_write` renders in
             rendering = render_pages(env, site, in_order, cache.bodies, jobs, PAGES_PER_POOL)
             rendered = sum(1 for _ in rendering)
             for feed in feeds:
@@ -299,7 +298,10 @@ def _nothing_to_do(last: LastBuild, notes: tuple[Diagnostic, ...], started: floa
 
 
 def _open_cache(
-    site_dir: Path, options: BuildOptions, remembered: Remembered | None, scratch: ExitStack
+    site_dir: Path,
+    options: BuildOptions,
+    remembered: Remembered | None,
+    scratch: contextlib.ExitStack,
 ) -> tuple[BuildCache, tuple[Diagnostic, ...]]:
     """The site's cache; or, for a build that does not use it (`check`, `cache=False`) or
     cannot, a new one in a temporary folder (deleted when `scratch` closes), which

@@ -117,8 +117,11 @@ def in_background(
 
     def result() -> Result:
         if worker is not None:
-            with contextlib.suppress(EOFError, OSError):  # else the worker died first
+            try:
                 done, value = receiving.recv()
+            except (EOFError, OSError):
+                pass  # the worker died first
+            else:
                 if not done:
                     raise value
                 return value  # type: ignore[no-any-return]
