@@ -7,6 +7,7 @@ status while a file is broken, and a clean stop, from the library and the comman
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -16,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from queue import Empty, Queue
 
@@ -404,6 +405,29 @@ def _lines(stream: object) -> Queue[str]:
     return lines
 
 
+@contextmanager
+def _command(*args: str) -> Iterator[tuple[subprocess.Popen[str], Queue[str]]]:
+    """`python ARGS` running, with its output lines as they come; killed if still
+    running on the way out."""
+    process = subprocess.Popen(
+        [sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        yield process, _lines(process.stdout)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _rest(lines: Queue[str]) -> list[str]:
+    """The lines read so far and not yet taken."""
+    rest = []
+    while not lines.empty():
+        rest.append(lines.get())
+    return rest
+
+
 def _line_matching(lines: Queue[str], pattern: str, timeout: float = 10) -> re.Match[str]:
     deadline = time.monotonic() + timeout
     while True:
@@ -423,14 +447,8 @@ def test_the_command_takes_the_next_port_and_stops_cleanly_on_ctrl_c(
     taken.bind(("127.0.0.1", 0))
     taken.listen()
     port = taken.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "generator", "serve", str(site), "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        lines = _lines(process.stdout)
+    serve = _command("-m", "generator", "serve", str(site), "--port", str(port))
+    with serve as (process, lines), contextlib.closing(taken):
         _line_matching(lines, rf"port {port} is in use; using port \d+")
         url = _line_matching(lines, r"serving .* at (http://127\.0\.0\.1:(\d+)/)")
         assert int(url.group(2)) != port
@@ -442,25 +460,13 @@ def test_the_command_takes_the_next_port_and_stops_cleanly_on_ctrl_c(
         assert process.wait(timeout=10) == 0
         _line_matching(lines, r"^stopped")
         events.close()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=5)
-        taken.close()
     index = (site / "output/index.html").read_text(encoding="utf-8")
     assert "</html>" in index and "__broadsheet" not in index
 
 
 def test_a_second_signal_during_the_stop_does_not_cut_it_short(make_site: MakeSite) -> None:
     site = make_site(FILES)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "generator", "serve", str(site), "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        lines = _lines(process.stdout)
+    with _command("-m", "generator", "serve", str(site), "--port", "0") as (process, lines):
         served = _line_matching(lines, r"serving .* at http://127\.0\.0\.1:(\d+)/")
         events = EventStream(int(served.group(1)))  # an open stream makes the stop wait
         events.next()
@@ -469,15 +475,8 @@ def test_a_second_signal_during_the_stop_does_not_cut_it_short(make_site: MakeSi
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
         _line_matching(lines, r"^stopped")
-        rest = []
-        while not lines.empty():
-            rest.append(lines.get())
-        assert not any("Traceback" in line for line in rest)
+        assert not any("Traceback" in line for line in _rest(lines))
         events.close()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=5)
 
 
 _SIGNAL_FROM_ANOTHER_THREAD = """
@@ -515,21 +514,10 @@ def test_a_signal_received_by_another_thread_still_stops_the_preview(
     # Linux hands a process's signal to any thread that does not block it; Python runs
     # the handler on the main thread only once that thread runs again.
     site = make_site(FILES)
-    process = subprocess.Popen(
-        [sys.executable, "-c", _SIGNAL_FROM_ANOTHER_THREAD, str(site)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        lines = _lines(process.stdout)
+    with _command("-c", _SIGNAL_FROM_ANOTHER_THREAD, str(site)) as (process, lines):
         _line_matching(lines, r"press Ctrl-C to stop")
         assert process.wait(timeout=10) == 0
         _line_matching(lines, r"^stopped")
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=5)
 
 
 _SLOW_FIRST_BUILD = """
@@ -552,26 +540,12 @@ sys.exit(cli.main(["serve", sys.argv[1], "--port", "0"]))
 
 def test_ctrl_c_during_the_first_build_cancels_it(make_site: MakeSite) -> None:
     site = make_site(FILES)
-    process = subprocess.Popen(
-        [sys.executable, "-c", _SLOW_FIRST_BUILD, str(site)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        lines = _lines(process.stdout)
+    with _command("-c", _SLOW_FIRST_BUILD, str(site)) as (process, lines):
         _line_matching(lines, r"^assembling")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
         _line_matching(lines, r"^stopping the build under way")
         _line_matching(lines, r"^stopped")
-        rest = []
-        while not lines.empty():
-            rest.append(lines.get())
         # The build stopped after assembling, before it wrote a page or reported.
-        assert not any("Traceback" in line or "serving" in line for line in rest)
+        assert not any("Traceback" in line or "serving" in line for line in _rest(lines))
         assert not (site / "output" / "index.html").exists()
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=5)
