@@ -434,10 +434,10 @@ def _write(
         # with them; a few are rendered here.
         pooled = forks(len(todo), jobs)
         if session is not None or pooled:
-            spelled = digests.settle()  # before workers fork
+            digests.settle()  # before workers fork
             if session is not None:
                 session.articles = {a.source_path: a for a in site.articles}
-                session.spelled = spelled
+                session.spelled = digests.spelling()
         _resume_collector(collecting)  # fingerprinting every page above makes no cycles
         share = {**render, "feeds": feeds, "pages": todo}
         # Feeds come first: they go to one worker in the first batch, pages to the others.

@@ -229,20 +229,24 @@ class PageDigests:
         spelled = repr((feed.format, feed.title, feed.page_path, feed.path, items))
         return self._fingerprints.salted(spelled)
 
-    def settle(self) -> list[tuple[object, str]]:
+    def settle(self) -> None:
         """Digest every attribute of the site now. Called before workers fork: they
         then never walk the whole site (which would copy all of the parent's memory
-        into each of them), and find every article already spelled. Returns the
-        spelling of each of the site's articles, for a later build's `known`."""
+        into each of them), and find every article already spelled."""
         for field in dataclasses.fields(self.site):
             self._site_part(field.name)
+
+    def spelling(self) -> list[tuple[object, str]]:
+        """The spelling of each of the site's articles, once settled, for a later
+        build's `known`."""
         return self._fingerprints.spelling_of(self.site.articles)
 
     def settled(self) -> Settled:
         """`settle`, as plain text: what another process settling this site (forked from
         this one) sends back for `adopt`."""
-        spelled = self.settle()
-        return Settled(tuple([text for _, text in spelled]), dict(self._site_parts))
+        self.settle()
+        texts = tuple([text for _, text in self.spelling()])
+        return Settled(texts, dict(self._site_parts))
 
     def adopt(self, settled: Settled) -> None:
         """Take what `settled` gave in a process forked from this one, for the same site:
