@@ -112,7 +112,9 @@ class Bodies:
     read-only connection, since a connection must not cross a fork."""
 
     def __init__(self, path: Path | None) -> None:
-        self._path = path
+        # Absolute, for the URI that opens it read-only: a site folder may be given
+        # relative to the working folder (`broadsheet build .`).
+        self._path = path.absolute() if path else None
         self._db: sqlite3.Connection | None = None
         self._pid = 0
 

@@ -49,6 +49,25 @@ def test_init_creates_a_site_that_builds(tmp_path: Path) -> None:
     assert (site / "output" / "index.html").is_file()
 
 
+def test_the_build_command_that_init_prints_works_from_where_init_ran(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = run("init", "newsroom")
+    assert code == 0, err
+    command = out.splitlines()[-1].removeprefix("build it with: broadsheet ").split()
+    assert command == ["build", "newsroom"]
+    code, out, err = run(*command)  # the site folder is relative to the working one
+    assert (code, err) == (0, "")
+    assert len(article_pages(tmp_path / "newsroom" / "output")) == 2
+    monkeypatch.chdir(tmp_path / "newsroom")
+    (tmp_path / "newsroom" / "output").rename(tmp_path / "first")
+    for command in (["build"], ["check"], ["build", "--jobs", "2"]):  # the default folder, "."
+        code, out, err = run(*command)
+        assert (code, err) == (0, ""), command
+    assert snapshot(tmp_path / "newsroom" / "output") == snapshot(tmp_path / "first")
+
+
 def test_init_on_an_existing_site_fails_and_changes_nothing(tmp_path: Path) -> None:
     site = tmp_path / "newsroom"
     assert run("init", str(site))[0] == 0
