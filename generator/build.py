@@ -145,11 +145,14 @@ def build(
     options: BuildOptions = BuildOptions(),
     session: Session | None = None,
     cancel: threading.Event | None = None,
+    leave: list[object] | None = None,
 ) -> BuildReport:
     """Build the site. A process that builds the same site again and again (the preview)
     passes the same `session` each time: what it holds is then not read or worked out
     again. Once `cancel` is set, the build stops at its next step with `BuildCancelled`,
-    unless it is already committing its files."""
+    unless it is already committing its files. A process about to exit passes a list
+    as `leave`: what the build made is left there on return rather than freed object by
+    object (0.3 s at 100,000 articles), since the system takes the memory back at once."""
     # Loading and assembling make hundreds of thousands of long-lived objects and no
     # garbage cycles: the cycle collector would walk them all again and again. It is
     # paused until the pages to render are known, then resumed with those objects out of
@@ -157,7 +160,7 @@ def build(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(site_dir, options, collecting, session, cancel)
+        return _build(site_dir, options, collecting, session, cancel, leave)
     except BaseException:
         if session is not None:
             session.forget()  # the next build starts afresh
@@ -182,6 +185,7 @@ def _build(
     collecting: bool,
     session: Session | None,
     cancel: threading.Event | None,
+    leave: list[object] | None,
 ) -> BuildReport:
     started = time.perf_counter()
     config = load_config(site_dir)
@@ -250,6 +254,8 @@ def _build(
     finally:
         cache.close()
         scratch.close()
+    if leave is not None:
+        leave.extend((cache, planned, digests, previous, files))
     return BuildReport(
         articles=len(site.articles),
         pages=len(pages),

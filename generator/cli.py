@@ -90,7 +90,9 @@ def _summary(report: BuildReport) -> str:
     return line
 
 
-def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+def _run_build(
+    args: argparse.Namespace, out: TextIO, err: TextIO, leave: list[object] | None
+) -> int:
     options = BuildOptions(
         output_dir=getattr(args, "output", None),
         base_url=args.base_url,
@@ -100,7 +102,7 @@ def _run_build(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         jobs=args.jobs,
     )
     try:
-        report = build(args.path, options)
+        report = build(args.path, options, leave=leave)
     except BuildError as exc:
         for diagnostic in exc.diagnostics:
             print(diagnostic, file=err)
@@ -217,8 +219,12 @@ def _site_now(site_dir: Path) -> datetime:
 
 
 def main(
-    argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+    argv: Sequence[str] | None = None,
+    out: TextIO = sys.stdout,
+    err: TextIO = sys.stderr,
+    leave: list[object] | None = None,
 ) -> int:
+    """Run the command `argv`; `leave`, for a process about to exit, as `build` takes it."""
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
     if (
@@ -233,7 +239,7 @@ def main(
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.command in ("build", "check"):
-        return _run_build(args, out, err)
+        return _run_build(args, out, err, leave)
     if args.command == "serve":
         return _run_serve(args, out, err)
     try:
@@ -254,8 +260,10 @@ def run() -> NoReturn:
     """The `broadsheet` command: `main`, then an exit that skips the interpreter's
     teardown. A build leaves a large web of objects behind (a second or more at
     100,000 articles to free one by one); the operating system reclaims the memory at
-    once. Output is flushed first, and the build has closed its files and cache."""
-    code = main()
+    once (so a build leaves what it made in `left`, unfreed). Output is flushed first,
+    and the build has closed its files and cache."""
+    left: list[object] = []
+    code = main(leave=left)
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

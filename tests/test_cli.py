@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,6 +14,8 @@ import pytest
 
 from conftest import REPO, SITE_YAML, MakeSite, article
 from generator.cli import main
+from generator.model import Article
+from generator.parallel import release
 
 
 def run(*argv: str) -> tuple[int, str, str]:
@@ -66,6 +70,27 @@ def test_the_build_command_that_init_prints_works_from_where_init_ran(
         code, out, err = run(*command)
         assert (code, err) == (0, ""), command
     assert snapshot(tmp_path / "newsroom" / "output") == snapshot(tmp_path / "first")
+
+
+def test_a_build_about_to_exit_leaves_what_it_made_unfreed(make_site: MakeSite) -> None:
+    site = make_site({"content/a.md": article("Kept for the exit", "2024-03-01T08:00:00Z")})
+
+    def alive() -> int:
+        release()  # what the build published for its workers
+        gc.collect()
+        return sum(
+            1 for o in gc.get_objects() if isinstance(o, Article) and o.title == "Kept for the exit"
+        )
+
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["build", str(site)], out, err) == 0
+    assert alive() == 0  # freed when the build returned
+    shutil.rmtree(site / "output")
+    left: list[object] = []
+    assert main(["build", str(site)], out, err, leave=left) == 0
+    assert alive() >= 1
+    left.clear()
+    assert alive() == 0
 
 
 def test_init_on_an_existing_site_fails_and_changes_nothing(tmp_path: Path) -> None:
