@@ -198,9 +198,9 @@ def _build(
     scratch = contextlib.ExitStack()
     cache, notes = _open_cache(site_dir, options, session.cache if session else None, scratch)
     try:
-        files = find_article_files(site_dir)
-        inputs = _inputs_digest(files, theme, options, salt)
         last = cache.last_build()
+        files = _find_files(site_dir, cache, last, jobs, session is None)
+        inputs = _inputs_digest(files, theme, options, salt)
         same = options.write and last is not None and _up_to_date(last.inputs, inputs, options)
         same = same and (session is None or session.filled)
         if same and last is not None and last.manifest == manifest_digest(output):
@@ -266,6 +266,31 @@ def _build(
         parsed=parsed,
         rendered=rendered,
     )
+
+
+SCANNED_BESIDE_CACHE_FROM = 4_096
+"""Articles in the last build from which a command-line build finds the article files
+in another process, while this one reads the cache's parse results."""
+
+
+def _find_files(
+    site_dir: Path, cache: BuildCache, last: LastBuild | None, jobs: int, beside: bool
+) -> ArticleFiles:
+    """Every article file. With `beside`, for a site that was large at its last build,
+    found by a forked process while this one reads ahead the parse results the build
+    will need unless nothing changed (until the files are found: that question is
+    answered first)."""
+    large = last is not None and last.articles >= SCANNED_BESIDE_CACHE_FROM
+    if not (beside and large and jobs > 1 and fork_available()):
+        return find_article_files(site_dir)
+    with in_background(_found_files, {"site_dir": site_dir}) as found:
+        cache.read_ahead(until=found.ready)
+        return found()
+
+
+def _found_files() -> ArticleFiles:
+    """In a worker: every article file of the site."""
+    return find_article_files(shared("site_dir"))
 
 
 def _inputs_digest(files: ArticleFiles, theme: Theme, options: BuildOptions, salt: str) -> str:

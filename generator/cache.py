@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import pickle
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,6 +198,8 @@ class BuildCache:
         stores those again in a batch of their own, and the worn one goes."""
         self._found: dict[str, CachedFile] = {}
         """What `files` read."""
+        self._read: Iterator[None] | None = None
+        """Reading the parse results into `_found`, once started."""
         self.bodies = Bodies(path if connection is not None else None)
         """Reads the bodies `stow` put here (and those still inside their articles)."""
 
@@ -236,7 +238,31 @@ class BuildCache:
         if remembered is not None and remembered.files is not None:
             self._known = dict(remembered.known)
             return dict(remembered.files)
-        found: dict[str, CachedFile] = {}
+        for _ in self._reading():
+            pass
+        if remembered is not None:
+            remembered.files, remembered.known = dict(self._found), dict(self._known or {})
+        return self._found
+
+    def read_ahead(self, until: Callable[[], bool]) -> None:
+        """Read the parse results `files` will give, a batch at a time, until `until()`
+        (asked between batches) is true: the rest is read when `files` is called."""
+        if self._db is None or self._remembered is not None:
+            return
+        for _ in self._reading():
+            if until():
+                return
+
+    def _reading(self) -> Iterator[None]:
+        """Reads the cached parse results into `_found`, pausing after each batch; goes
+        on from where it paused when asked again."""
+        if self._read is None:
+            self._read = self._read_batches()
+        return self._read
+
+    def _read_batches(self) -> Iterator[None]:
+        assert self._db is not None
+        found = self._found
         bodies = {key for (key,) in self._db.execute("SELECT key FROM bodies")}
         rows = {row[0]: row for row in self._db.execute("SELECT * FROM files")}
         self._known = {path: row[3] for path, row in rows.items()}
@@ -257,10 +283,7 @@ class BuildCache:
                 found[path] = CachedFile(mtime_ns, size, sha, article, diagnostics)
             if 2 * len(current) < len(results):
                 self._worn.append(current)
-        self._found = found
-        if remembered is not None:
-            remembered.files, remembered.known = dict(found), dict(self._known)
-        return found
+            yield
 
     @property
     def enabled(self) -> bool:

@@ -16,7 +16,8 @@ import signal
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, TypeVar
+from multiprocessing.connection import Connection
+from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -94,14 +95,52 @@ def parallel_map(
         yield from _pooled(function, items[start : start + step], jobs, batch_size)
 
 
+class Background(Generic[Result]):
+    """A function's result on its way from a forked process (see `in_background`)."""
+
+    def __init__(
+        self,
+        function: Callable[[], Result],
+        worker: multiprocessing.process.BaseProcess | None,
+        receiving: Connection,
+    ) -> None:
+        self._function = function
+        self._worker = worker
+        self._receiving = receiving
+
+    def ready(self) -> bool:
+        """Whether asking for the result now would not wait for the process (it sent the
+        result, or died, or never started)."""
+        if self._worker is None:
+            return True
+        try:
+            return self._receiving.poll()
+        except (EOFError, OSError):
+            return True
+
+    def __call__(self) -> Result:
+        """The result, once the process sends it (raising what it raised); if the process
+        died first, or never started, `function()` run here."""
+        if self._worker is not None:
+            try:
+                done, value = self._receiving.recv()
+            except (EOFError, OSError):
+                pass  # the worker died first
+            else:
+                if not done:
+                    raise value
+                return value  # type: ignore[no-any-return]
+        return self._function()
+
+
 @contextlib.contextmanager
 def in_background(
     function: Callable[[], Result], share: dict[str, Any]
-) -> Iterator[Callable[[], Result]]:
+) -> Iterator[Background[Result]]:
     """Start `function()` in a forked process, which finds `share` published for
-    `shared()`; gives a function that waits for its result (raising what it raised).
-    Where no process can be started, or the one started dies, that function runs
-    `function()` here instead. A worker still running on the way out is stopped."""
+    `shared()`; gives its `Background` result. Where no process can be started, or the
+    one started dies, the result is `function()` run here instead. A worker still
+    running on the way out is stopped."""
     _SHARED.clear()
     _SHARED.update(share)
     context = multiprocessing.get_context("fork")
@@ -114,21 +153,8 @@ def in_background(
         worker = None
     finally:
         sending.close()
-
-    def result() -> Result:
-        if worker is not None:
-            try:
-                done, value = receiving.recv()
-            except (EOFError, OSError):
-                pass  # the worker died first
-            else:
-                if not done:
-                    raise value
-                return value  # type: ignore[no-any-return]
-        return function()
-
     try:
-        yield result
+        yield Background(function, worker, receiving)
     finally:
         receiving.close()
         if worker is not None:

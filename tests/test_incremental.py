@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import shutil
@@ -437,6 +438,64 @@ def test_articles_spelled_in_another_process_while_pages_are_planned_give_the_sa
     (site / "content" / "a3.md").write_text(_article_text(3, 2))
     assert build(site, BuildOptions(jobs=2)).rendered > 2
     assert len(settled_by.read_text().split()) == 2  # not for a small site
+
+
+def test_files_found_in_another_process_while_the_cache_is_read_give_the_same_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_module, "SCANNED_BESIDE_CACHE_FROM", 0)
+    scanned_by = tmp_path / "scanned-by"
+    real = build_module.find_article_files
+
+    def find(site_dir: Path) -> tuple[object, ...]:
+        if site_dir == site:  # not the clean builds'
+            with scanned_by.open("a") as file:
+                file.write(f"{os.getpid()}\n")
+        return real(site_dir)
+
+    site = _big_site(tmp_path / "site", count=12)
+    monkeypatch.setattr(build_module, "find_article_files", find)
+    build(site, BuildOptions(jobs=2))  # no last build: found here
+    (site / "content" / "a3.md").write_text(_article_text(3, 1))
+    (site / "content" / "a20.md").write_text(_article_text(20, 0))
+    (site / "content" / "a5.md").unlink()
+    report = build(site, BuildOptions(jobs=2))
+    assert report.parsed == 2  # the others came from the cache
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+    again = build(site, BuildOptions(jobs=2))  # nothing changed: the read ahead is dropped
+    assert again.written is not None and (again.written.written, again.rendered) == (0, 0)
+    pids = scanned_by.read_text().split()
+    assert pids[0] == str(os.getpid()) and len(pids) == 3
+    assert str(os.getpid()) not in pids[1:]
+
+
+def test_parse_results_read_ahead_in_part_are_all_given_by_files(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=12)
+    build(site, BuildOptions(jobs=1))
+    for n in (3, 20):  # two more batches of parse results
+        (site / "content" / f"a{n}.md").write_text(_article_text(n, 1))
+        build(site, BuildOptions(jobs=1))
+
+    def opened() -> BuildCache:
+        scratch = contextlib.ExitStack()
+        return build_module._open_cache(site, BuildOptions(), None, scratch)[0]
+
+    whole = opened()
+    expected = whole.files()
+    whole.close()
+    assert len(expected) == 13
+    asked: list[int] = []
+    cache = opened()
+    cache.read_ahead(until=lambda: bool(asked.append(1)))  # never stops early
+    assert len(asked) == 3  # asked after each batch
+    assert cache.files() == expected
+    cache.close()
+    asked.clear()
+    cache = opened()
+    cache.read_ahead(until=lambda: bool(asked.append(1)) or len(asked) == 2)
+    assert len(asked) == 2
+    assert cache.files() == expected  # the third batch is read now
+    cache.close()
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -9,6 +9,7 @@ import os
 import signal
 import time
 from concurrent.futures import process as futures_process
+from pathlib import Path
 
 import pytest
 
@@ -115,6 +116,35 @@ def test_when_no_process_can_start_the_call_is_made_here(monkeypatch: pytest.Mon
     monkeypatch.setattr(os, "fork", _refuse_fork)
     with in_background(_pid_and_offset, {"offset": 2}) as result:
         assert result() == (os.getpid(), 2)
+
+
+def _when_released() -> int:
+    gate: Path = shared("gate")
+    while not gate.exists():
+        time.sleep(0.01)
+    return os.getpid()
+
+
+def test_a_background_result_is_ready_once_sent(tmp_path: Path) -> None:
+    gate = tmp_path / "gate"
+    with in_background(_when_released, {"gate": gate}) as result:
+        time.sleep(0.2)
+        assert not result.ready()  # still waiting for the gate
+        gate.touch()
+        deadline = time.monotonic() + 30
+        while not result.ready() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert result.ready()
+        assert result() != os.getpid()
+
+
+def test_a_background_call_that_is_made_here_is_ready_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "fork", _refuse_fork)
+    with in_background(_pid_and_offset, {"offset": 3}) as result:
+        assert result.ready()
+        assert result() == (os.getpid(), 3)
 
 
 def _sleep() -> None:
