@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import jinja2
 
@@ -196,7 +197,8 @@ def _build(
     output = options.output_dir or site_dir / "output"
     salt = f"{__version__}|{config!r}|{theme_digest(theme)}"
     scratch = contextlib.ExitStack()
-    cache, notes = _open_cache(site_dir, options, session.cache if session else None, scratch)
+    remembered = session.cache if session else None
+    cache, notes = _open_cache(site_dir, options, config.tz, remembered, scratch)
     try:
         last = cache.last_build()
         files = _find_files(site_dir, cache, last, jobs, session is None)
@@ -331,15 +333,18 @@ def _nothing_to_do(last: LastBuild, notes: tuple[Diagnostic, ...], started: floa
 def _open_cache(
     site_dir: Path,
     options: BuildOptions,
+    tz: ZoneInfo,
     remembered: Remembered | None,
     scratch: contextlib.ExitStack,
 ) -> tuple[BuildCache, tuple[Diagnostic, ...]]:
-    """The site's cache; or, for a build that does not use it (`check`, `cache=False`) or
-    cannot, a new one in a temporary folder (deleted when `scratch` closes), which
-    keeps article bodies out of memory all the same."""
-    # Parse results depend on the generator and its Markdown and sanitiser versions;
-    # the time zone is part of each file's digest.
-    stamp = f"{__version__}|cache 6|{ENGINES}"
+    """The site's cache for parse results in the time zone `tz`; or, for a build that
+    does not use it (`check`, `cache=False`) or cannot, a new one in a temporary folder
+    (deleted when `scratch` closes), which keeps article bodies out of memory all the
+    same."""
+    # Parse results depend on the generator, its Markdown and sanitiser versions, and
+    # the time zone (a file whose size and time are unchanged is not read again, so
+    # its digest, which holds the zone too, is not looked at).
+    stamp = f"{__version__}|cache 6|{ENGINES}|{tz}"
     notes: tuple[Diagnostic, ...] = ()
     if options.cache and options.write:
         cache, notes = BuildCache.open(site_dir, stamp, remembered)

@@ -43,7 +43,8 @@ def _compiler_stamp() -> str:
 
 
 _COMPILED_SUFFIX = f".{_compiler_stamp()}.cache"
-"""Ends the name of every compiled template kept between builds; others are deleted."""
+"""Ends the name of every compiled template kept between builds, after a digest of the
+settings; others are deleted."""
 
 
 class FragmentCache(jinja2.ext.Extension):
@@ -160,13 +161,16 @@ def make_environment(
     (Jinja checks each one against its source)."""
     bytecode = None
     if bytecode_dir is not None:
+        # Jinja works out a filter given constants (`'static/style.css'|url`) as it
+        # compiles: the settings such filters read are part of the name.
+        settings = hashlib.sha256(repr(config).encode()).hexdigest()[:16]
+        suffix = f".{settings}{_COMPILED_SUFFIX}"
         with contextlib.suppress(OSError):
             bytecode_dir.mkdir(parents=True, exist_ok=True)
             for stale in bytecode_dir.glob("*.cache"):
-                if not stale.name.endswith(_COMPILED_SUFFIX):
+                if not stale.name.endswith(suffix):
                     stale.unlink()
-            pattern = "%s" + _COMPILED_SUFFIX
-            bytecode = jinja2.FileSystemBytecodeCache(str(bytecode_dir), pattern)
+            bytecode = jinja2.FileSystemBytecodeCache(str(bytecode_dir), "%s" + suffix)
     theme_loader = jinja2.FileSystemLoader(str(theme.theme_templates))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(

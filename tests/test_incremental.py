@@ -478,7 +478,8 @@ def test_parse_results_read_ahead_in_part_are_all_given_by_files(tmp_path: Path)
 
     def opened() -> BuildCache:
         scratch = contextlib.ExitStack()
-        return build_module._open_cache(site, BuildOptions(), None, scratch)[0]
+        tz = load_config(site).tz
+        return build_module._open_cache(site, BuildOptions(), tz, None, scratch)[0]
 
     whole = opened()
     expected = whole.files()
@@ -496,6 +497,40 @@ def test_parse_results_read_ahead_in_part_are_all_given_by_files(tmp_path: Path)
     assert len(asked) == 2
     assert cache.files() == expected  # the third batch is read now
     cache.close()
+
+
+@pytest.mark.parametrize(
+    ("setting", "before", "after"),
+    [
+        ("timezone", "UTC", "Asia/Tokyo"),  # moves the late article to the next day
+        ("base_url", "https://test.example/news/", "https://test.example/"),
+        ("--base-url", "https://cdn.test.example/sub/", None),  # then site.yaml's again
+    ],
+)
+def test_a_changed_setting_gives_what_a_clean_build_of_it_gives(
+    tmp_path: Path, setting: str, before: str, after: str | None
+) -> None:
+    site = _big_site(tmp_path / "site", count=6)
+    (site / "content" / "late.md").write_text(article("Late", "2024-03-10T23:30:00Z"))
+    others = [line for line in SITE_YAML.splitlines() if not line.startswith(f"{setting}:")]
+
+    def built_with(value: str | None) -> dict[str, bytes]:
+        """Build the site with the setting at `value`; what a clean build of it writes."""
+        flag = value if setting == "--base-url" else None
+        if flag is None and value is not None:
+            (site / "site.yaml").write_text("\n".join([*others, f"{setting}: {value}", ""]))
+        build(site, BuildOptions(jobs=1, base_url=flag))
+        clean = tmp_path / "clean"
+        shutil.rmtree(clean, ignore_errors=True)
+        shutil.copytree(site, clean, ignore=shutil.ignore_patterns("output", CACHE_DIR))
+        build(clean, BuildOptions(jobs=1, cache=False, base_url=flag))
+        return _tree(clean / "output")
+
+    first = built_with(before)
+    assert _tree(site / "output") == first
+    expected = built_with(after)
+    assert expected != first
+    assert _tree(site / "output") == expected
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
