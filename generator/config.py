@@ -51,6 +51,11 @@ class SiteConfig:
         return urlsplit(self.base_url).path
 
     def with_base_url(self, base_url: str) -> SiteConfig:
+        """These settings with another `base_url` (given by `--base-url`), checked as
+        `site.yaml`'s is; `BuildError` if it is not a site's address."""
+        message = _check_base_url(base_url)
+        if message:
+            raise BuildError((error("--base-url", None, message),))
         return replace(self, base_url=normalise_base_url(base_url))
 
 

@@ -146,6 +146,22 @@ def test_check_writes_nothing_and_matches_build_exit_code(make_site: MakeSite) -
     assert (site / "output" / "index.html").is_file()
 
 
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)//", "example.org/news/", "https://t.example/?q=1", "ftp://t.example/"],
+)
+@pytest.mark.parametrize("command", ["build", "check"])
+def test_a_base_url_flag_is_checked_as_site_yaml_is(
+    make_site: MakeSite, command: str, url: str
+) -> None:
+    site = make_site({"content/a.md": article()})
+    code, _, err = run(command, str(site), "--base-url", url)
+    assert code == 2
+    assert err.startswith("--base-url: error: must ")
+    assert not (site / "output").exists()
+    assert run(command, str(site), "--base-url", "https://cdn.t.example/sub")[0] == 0
+
+
 def test_drafts_are_hidden_unless_asked_for(make_site: MakeSite) -> None:
     site = make_site(
         {
