@@ -652,6 +652,6 @@ def _staged_page(page: Page) -> Made:
 
 def _stage(relative: str, data: bytes) -> Staged | Diagnostic:
     try:
-        return stage(shared("out"), shared("previous"), relative, data, shared("fresh"))
+        return stage(shared("out"), relative, data, shared("fresh"))
     except BuildError as exc:
         return exc.diagnostics[0]

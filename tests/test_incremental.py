@@ -534,6 +534,24 @@ def test_a_changed_setting_gives_what_a_clean_build_of_it_gives(
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
+def test_files_changed_by_hand_are_made_right_by_a_build_without_the_cache(
+    tmp_path: Path, jobs: int
+) -> None:
+    site = _big_site(tmp_path / "site", count=40)
+    build(site, BuildOptions(jobs=jobs))
+    expected = _tree(site / "output")
+    page = next((site / "output").glob("2024/*/*/story-3-v0/index.html"))
+    same_size = page.read_bytes().replace(b"Story 3", b"Story X")
+    page.write_bytes(same_size)
+    (site / "output" / "feed.xml").write_text("junk")
+    (site / "output" / "sitemap.xml").write_text("junk")
+    shutil.rmtree(site / CACHE_DIR)
+    report = build(site, BuildOptions(jobs=jobs))
+    assert report.written is not None and report.written.written == 3
+    assert _tree(site / "output") == expected
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_a_page_removed_from_the_output_is_written_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
 ) -> None:
