@@ -18,7 +18,7 @@ from generator.diagnostics import Diagnostic, error, warning
 from generator.frontmatter import FrontMatter
 from generator.markup import derive_excerpt
 from generator.model import Article, Image, Provider, RelatedItem, Term
-from generator.slugs import identity_key, slugify
+from generator.slugs import MAX_SLUG_LENGTH, identity_key, is_shortened, slugify
 
 MIN_YEAR = 1000
 """The earliest year accepted in dates: URLs spell years with four digits."""
@@ -311,6 +311,15 @@ def parse_article(
     if any(p.is_error for p in problems):
         return None, tuple(problems)
     article = _article(values, front, source_path, stem, body_html, source_hash)
+    if values.get("slug") and not article.explicit_slug:
+        problems.append(
+            warning(
+                source_path,
+                front.line_of("slug"),
+                f"slug: longer than {MAX_SLUG_LENGTH} characters as a slug; cut to "
+                f"'{article.slug}', and numbered if another article's is cut the same",
+            )
+        )
     return article, tuple(problems)
 
 
@@ -333,7 +342,9 @@ def _article(
         source_path=source_path,
         id=values.get("id") or stem,
         slug=slugify(slug_text or values["title"], fallback_seed=stem),
-        explicit_slug=bool(slug_text),
+        # A slug cut to fit is not the one asked for: numbered, as one made from a
+        # title is, if another article's comes out the same.
+        explicit_slug=bool(slug_text and not is_shortened(slug_text)),
         title=values["title"],
         published=values["publishedDateTime"],
         updated=values.get("updatedDateTime"),

@@ -39,16 +39,26 @@ def slugify(text: str, fallback_seed: str = "") -> str:
     Text with no transliterable letters (emoji only, say) gets a short stable hash;
     a Windows device name (`con`, `nul`, `lpt1` …) gets the suffix `-x`.
     """
-    spelled = _LEADING_DOT.sub("dot", text)
-    for symbol, word in _SYMBOLS:
-        spelled = spelled.replace(symbol, word)
-    slug = str(_slugify(spelled, max_length=MAX_SLUG_LENGTH, word_boundary=True))
+    slug = str(_slugify(_spelled(text), max_length=MAX_SLUG_LENGTH, word_boundary=True))
     if slug in WINDOWS_DEVICE_NAMES:
         return slug + DEVICE_NAME_SUFFIX
     if slug:
         return slug
     digest = hashlib.sha1((fallback_seed or text).encode("utf-8")).hexdigest()[:8]
     return f"n-{digest}"
+
+
+def is_shortened(text: str) -> bool:
+    """Whether `slugify(text)` is cut short to fit `MAX_SLUG_LENGTH`."""
+    return len(str(_slugify(_spelled(text)))) > MAX_SLUG_LENGTH
+
+
+def _spelled(text: str) -> str:
+    """The text with its meaningful symbols spelled out as words."""
+    spelled = _LEADING_DOT.sub("dot", text)
+    for symbol, word in _SYMBOLS:
+        spelled = spelled.replace(symbol, word)
+    return spelled
 
 
 def unique_slug(slug: str, taken: set[str]) -> str:

@@ -87,6 +87,29 @@ def test_c_family_topics_get_three_pages(make_site: MakeSite, build_site: BuildS
     assert "<h1>C#</h1>" in (topics / "c-sharp" / "index.html").read_text(encoding="utf-8")
 
 
+def test_long_slugs_cut_to_the_same_one_are_numbered_not_set_aside(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    words = "-".join(["word"] * 20)  # 99 characters: cut to 79
+    site = make_site(
+        {
+            "content/a.md": article("A", "2024-01-01T10:00:00Z", slug=f"{words}-alpha"),
+            "content/b.md": article("B", "2024-01-01T11:00:00Z", slug=f"{words}-beta"),
+            "content/c.md": article("C", "2024-01-01T12:00:00Z", slug="short-and-kept"),
+        }
+    )
+    report = build_site(site)
+    assert report.errors == 0
+    day = site / "output" / "2024" / "01" / "01"
+    cut = words[: words.rindex("-", 0, MAX_SLUG_LENGTH + 1)]
+    assert {p.name for p in day.iterdir() if p.is_dir()} == {cut, f"{cut}-2", "short-and-kept"}
+    notes = [str(d) for d in report.diagnostics]
+    assert (
+        sum(f"content/{n}.md:4: warning: slug: longer than" in d for n in "ab" for d in notes) == 2
+    )
+    assert not any("content/c.md" in d for d in notes)
+
+
 # --- front matter never fails with anything but FrontMatterError -------------------
 
 _KEYS = (
