@@ -180,6 +180,11 @@ class FrontMatter:
     notes: tuple[Note, ...] = ()
     """Warnings: what was removed from the text, and where."""
 
+    @property
+    def body_line(self) -> int:
+        """File line where the body starts (the line after the closing `---`)."""
+        return self.first_line + len(self.yaml_text.split("\n")) + 1
+
     def line_of(self, key: str) -> int | None:
         """File line where top-level `key` is written, if it can be found."""
         pattern = re.compile(r"""^(["']?)""" + re.escape(key) + r"""\1[ \t]*:""")

@@ -24,7 +24,7 @@ from generator.cache import BuildCache, CachedFile, Result, pack, unpack
 from generator.config import DEFAULT_MAX_FILE_SIZE
 from generator.diagnostics import Diagnostic, error, stop_if_cancelled, warning
 from generator.frontmatter import FrontMatterError, decode, split
-from generator.markup import render_markdown
+from generator.markup import MarkupError, render_markdown
 from generator.model import Article
 from generator.parallel import parallel_map, shared
 from generator.schema import parse_article
@@ -113,7 +113,10 @@ def parse_file(raw: bytes, shown: str, stem: str, tz: ZoneInfo, source_hash: str
     except FrontMatterError as exc:
         return None, tuple(error(shown, line, message) for line, message in exc.problems)
     notes = tuple(warning(shown, line, message) for line, message in front.notes)
-    body = render_markdown(front.body)
+    try:
+        body = render_markdown(front.body)
+    except MarkupError as exc:
+        return None, (*notes, error(shown, front.body_line, str(exc)))
     article, problems = parse_article(front, shown, stem, tz, body, source_hash)
     return article, notes + problems
 

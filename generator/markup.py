@@ -110,11 +110,37 @@ ENGINES = f"cmark-gfm {_CMARK.version}, nh3 {nh3.__version__}"  # type: ignore[a
 version may render a body differently."""
 
 
+MAX_DEPTH = 512
+"""Elements a body may nest one inside another. The sanitiser's time grows with the
+square of the depth (10 s for 50,000 nested quotes): a deeper body is refused."""
+_ELEMENT = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
+_NOT_NESTING = frozenset(
+    {
+        # Void elements, and those a parser closes at the next of their kind.
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+        "source", "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option",
+        "optgroup", "thead", "tbody", "tfoot", "colgroup", "rb", "rt", "rtc", "rp",
+    }
+)  # fmt: skip
+
+
+class MarkupError(ValueError):
+    """A body that cannot be made into HTML in reasonable time."""
+
+
 def render_markdown(text: str) -> str:
-    """Sanitised HTML for a Markdown body; `""` for an empty one."""
+    """Sanitised HTML for a Markdown body; `""` for an empty one. `MarkupError` if its
+    elements nest deeper than `MAX_DEPTH`."""
     if not text.strip():
         return ""
     converted = _CMARK.to_html(text)
+    if converted.count("<") > MAX_DEPTH:  # else it cannot nest that deep
+        depth = _depth(converted)
+        if depth > MAX_DEPTH:
+            raise MarkupError(
+                f"the body nests {depth:,} elements deep (quotes, lists or HTML tags), "
+                f"more than {MAX_DEPTH}; flatten it"
+            )
     # The page's headline is its only <h1>: body headings move one level down.
     raw = _HEADING.sub(_demote, converted)
     return str(
@@ -126,6 +152,20 @@ def render_markdown(text: str) -> str:
             link_rel="noopener noreferrer",
         )
     )
+
+
+def _depth(fragment: str) -> int:
+    """How deep the fragment's elements nest, counting open tags not yet closed."""
+    depth = deepest = 0
+    for closing, name, self_closing in _ELEMENT.findall(fragment):
+        if self_closing or name.lower() in _NOT_NESTING:
+            continue
+        if closing:
+            depth = max(depth - 1, 0)
+        else:
+            depth += 1
+            deepest = max(deepest, depth)
+    return deepest
 
 
 def _demote(match: re.Match[str]) -> str:

@@ -67,6 +67,7 @@ BAD_FILES: dict[str, str] = {
     ),
     "content/slug-b.md": article("Slug thief", slug="same"),
     "content/empty.md": "",
+    "content/too-deep.md": article("Too deep", body="> " * 20_000 + "x\n"),
 }
 LATIN1_PATH = "content/latin-1.md"
 LATIN1_BYTES = (
@@ -113,6 +114,9 @@ CASES = {
     ),
     "not-utf8": Case(LATIN1_PATH, 5, "error", ("not valid UTF-8", "0xe9")),
     "empty-file": Case("content/empty.md", 1, "error", ("no front matter",)),
+    "nested-too-deep": Case(
+        "content/too-deep.md", 5, "error", ("the body nests 20,000 elements deep", "flatten it")
+    ),
 }
 
 # Every article page the build must write, and nothing else.

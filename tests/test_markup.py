@@ -8,7 +8,7 @@ from pathlib import Path
 import cmarkgfm
 import pytest
 
-from generator.markup import _CMARK, _OPTIONS, derive_excerpt, render_markdown
+from generator.markup import _CMARK, _OPTIONS, MarkupError, derive_excerpt, render_markdown
 
 
 def test_commonmark_with_github_tables_strikethrough_and_autolinks() -> None:
@@ -58,6 +58,28 @@ def test_raw_html_keeps_formatting_and_loses_active_content() -> None:
     assert "<iframe" not in html
     assert "javascript:" not in html
     assert "data:" not in html
+
+
+@pytest.mark.parametrize(
+    "text", ["> " * 600 + "x", "<div>" * 600 + "x", "<span>" * 600 + "x" + "</span>" * 600]
+)
+def test_a_body_nested_too_deep_is_refused(text: str) -> None:
+    with pytest.raises(MarkupError, match=r"nests 60[0-9] elements deep"):
+        render_markdown(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "> " * 500 + "x",  # deep, within the limit
+        "<p>one" * 3000,  # unclosed paragraphs close one another
+        "\n".join(f"- item {n}" for n in range(2000)),
+        "| a | b |\n|---|---|\n" + "| 1 | <br> |\n" * 2000,
+        "<div>x</div>" * 2000,
+    ],
+)
+def test_many_elements_side_by_side_are_not_nesting(text: str) -> None:
+    assert render_markdown(text)
 
 
 def test_empty_body_renders_nothing() -> None:
