@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sys
 import threading
@@ -211,11 +212,20 @@ def _run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return EXIT_OK
 
 
-def _site_now(site_dir: Path) -> datetime:
+def _new(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """`new`: an article dated now in the site's time zone, in a folder with valid settings."""
+    if not args.title.strip():
+        print('error: the title is empty; give the headline, as in new "A headline"', file=err)
+        return EXIT_FAILED
     try:
-        return datetime.now(load_config(site_dir).tz).replace(microsecond=0)
-    except BuildError:
-        return datetime.now().astimezone().replace(microsecond=0)
+        now = datetime.now(load_config(args.path).tz).replace(microsecond=0)
+    except BuildError as exc:
+        for diagnostic in exc.diagnostics:
+            print(diagnostic, file=err)
+        return EXIT_FAILED
+    path = new_article(args.path, args.title, tuple(args.topic), now)
+    print(f"created {path}", file=out)
+    return EXIT_OK
 
 
 def main(
@@ -244,12 +254,10 @@ def main(
         return _run_serve(args, out, err)
     try:
         if args.command == "new":
-            path = new_article(args.path, args.title, tuple(args.topic), _site_now(args.path))
+            return _new(args, out, err)
+        for path in init_site(args.path, datetime.now().astimezone().replace(microsecond=0)):
             print(f"created {path}", file=out)
-        else:
-            for path in init_site(args.path, datetime.now().astimezone().replace(microsecond=0)):
-                print(f"created {path}", file=out)
-            print(f"build it with: broadsheet build {args.path}", file=out)
+        print(f"build it with: broadsheet build {shlex.quote(str(args.path))}", file=out)
     except ScaffoldError as exc:
         print(f"error: {exc}", file=err)
         return EXIT_FAILED

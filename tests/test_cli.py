@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import io
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -57,19 +58,20 @@ def test_the_build_command_that_init_prints_works_from_where_init_ran(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    code, out, err = run("init", "newsroom")
+    code, out, err = run("init", "news room")
     assert code == 0, err
-    command = out.splitlines()[-1].removeprefix("build it with: broadsheet ").split()
-    assert command == ["build", "newsroom"]
+    command = shlex.split(out.splitlines()[-1].removeprefix("build it with: broadsheet "))
+    assert command == ["build", "news room"]
     code, out, err = run(*command)  # the site folder is relative to the working one
     assert (code, err) == (0, "")
-    assert len(article_pages(tmp_path / "newsroom" / "output")) == 2
-    monkeypatch.chdir(tmp_path / "newsroom")
-    (tmp_path / "newsroom" / "output").rename(tmp_path / "first")
+    site = tmp_path / "news room"
+    assert len(article_pages(site / "output")) == 2
+    monkeypatch.chdir(site)
+    (site / "output").rename(tmp_path / "first")
     for command in (["build"], ["check"], ["build", "--jobs", "2"]):  # the default folder, "."
         code, out, err = run(*command)
         assert (code, err) == (0, ""), command
-    assert snapshot(tmp_path / "newsroom" / "output") == snapshot(tmp_path / "first")
+    assert snapshot(site / "output") == snapshot(tmp_path / "first")
 
 
 def test_a_build_about_to_exit_leaves_what_it_made_unfreed(make_site: MakeSite) -> None:
@@ -122,6 +124,26 @@ def test_new_creates_an_article_that_builds(make_site: MakeSite) -> None:
     assert (site / "output" / "topics" / "y" / "index.html").is_file()
     assert '<a href="/topics/x/">X</a>' in html
     assert '<a href="/topics/y/">Y</a>' in html
+
+
+@pytest.mark.parametrize(
+    ("title", "settings", "message"),
+    [
+        ("", SITE_YAML, "error: the title is empty"),
+        ("   ", SITE_YAML, "error: the title is empty"),
+        ("A headline", None, "site.yaml: error: no site.yaml in "),
+        ("A headline", SITE_YAML.replace("UTC", "Mars/Olympus"), "site.yaml:4: error: 'timezone'"),
+    ],
+)
+def test_new_refuses_what_would_not_build(
+    tmp_path: Path, title: str, settings: str | None, message: str
+) -> None:
+    if settings is not None:
+        (tmp_path / "site.yaml").write_text(settings, encoding="utf-8")
+    code, _, err = run("new", title, str(tmp_path))
+    assert code == 2
+    assert err.startswith(message)
+    assert not (tmp_path / "content").exists()
 
 
 def test_new_with_the_path_first(make_site: MakeSite) -> None:
