@@ -8,11 +8,13 @@ bodies, kept out of the site, come from the `body_of` function it is given).
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
+from urllib.parse import urljoin, urlsplit
 
 from generator.model import Article, BodyOf, OutputFile, Site
 from generator.urls import absolute_link_to
@@ -40,8 +42,34 @@ def serialise_xml(root: ET.Element) -> bytes:
     return XML_DECLARATION + body + b"\n"
 
 
-def _content(article: Article, full: bool, body_of: BodyOf) -> str:
-    return body_of(article) if full else ""
+def _content(article: Article, full: bool, body_of: BodyOf, url: str) -> str:
+    """The article's body for a feed (if `full`), its links made absolute against its
+    `url`: a feed reader has no page to resolve a relative one against."""
+    return absolute_links(body_of(article), url) if full else ""
+
+
+_LINKING_TAG = re.compile(r'(<(?:a|img))((?:\s+[a-zA-Z-]+="[^"]*")*)(\s*/?>)')
+"""A link or image as the sanitiser writes it: every attribute value in double quotes,
+which the value itself never holds."""
+_ATTRIBUTE = re.compile(r'(\s+([a-zA-Z-]+)=")([^"]*)"')
+
+
+def absolute_links(body: str, url: str) -> str:
+    """The body HTML with its relative `href` and `src` values resolved against `url`."""
+
+    def resolve(attribute: re.Match[str]) -> str:
+        start, name, value = attribute.groups()
+        value = html.unescape(value)
+        if name not in ("href", "src") or urlsplit(value).scheme:
+            return attribute.group(0)
+        return f'{start}{html.escape(urljoin(url, value))}"'
+
+    def tag(match: re.Match[str]) -> str:
+        # Attribute by attribute from the tag's name on, so a value never passes for one.
+        name, attributes, end = match.groups()
+        return name + _ATTRIBUTE.sub(resolve, attributes) + end
+
+    return _LINKING_TAG.sub(tag, body)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +127,8 @@ def render_rss(site: Site, feed: Feed, body_of: BodyOf) -> OutputFile:
         _add(
             item,
             "description",
-            _content(article, config.feeds.full_content, body_of) or article.excerpt,
+            _content(article, config.feeds.full_content, body_of, absolute(article.path))
+            or article.excerpt,
         )
         for topic in article.topics:
             _add(item, "category", topic.name)
@@ -133,7 +162,7 @@ def render_atom(site: Site, feed: Feed, body_of: BodyOf) -> OutputFile:
             _add(entry, "category", term=topic.name)
         if article.excerpt:
             _add(entry, "summary", article.excerpt, type="text")
-        content = _content(article, config.feeds.full_content, body_of)
+        content = _content(article, config.feeds.full_content, body_of, absolute(article.path))
         if content:
             _add(entry, "content", content, type="html")
     return OutputFile(feed_path, serialise_xml(root), "Atom feed")

@@ -14,6 +14,7 @@ import pytest
 from conftest import SITE_YAML, BuildSite, MakeSite, article, build_example
 from generator import BuildOptions, BuildReport, build
 from generator.config import load_config
+from generator.feeds import absolute_links
 from generator.loader import load_articles
 from generator.model import Page, Site
 from generator.plan import plan_pages
@@ -320,6 +321,41 @@ def test_full_content_feeds(make_site: MakeSite, build_site: BuildSite) -> None:
     build_site(site)
     atom = feedparser.parse((site / "output" / "atom.xml").read_bytes()).entries[0]
     assert "<strong>whole</strong>" in atom.content[0].value
+
+
+def test_full_content_feeds_give_absolute_links(make_site: MakeSite, build_site: BuildSite) -> None:
+    body = (
+        "See [the archive](/archive/), ![a map](pics/map.jpg), [part two](#two), "
+        "[elsewhere](https://other.example/x?a=1&b=2) and [the desk](mailto:desk@test.example)."
+    )
+    settings = SITE_YAML.replace("https://test.example/", "https://test.example/news/")
+    site = make_site(
+        {
+            "content/a.md": article("Linked", body=body),
+            "site.yaml": settings + "feeds:\n  full_content: true\n",
+        }
+    )
+    build_site(site)
+    page = "https://test.example/news/2024/05/01/linked/"
+    rss = ET.parse(site / "output" / "feed.xml").getroot()
+    atom = ET.parse(site / "output" / "atom.xml").getroot()
+    contents = [
+        rss.findtext("channel/item/description"),
+        atom.findtext("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}content"),
+    ]
+    for content in contents:
+        assert content is not None
+        assert 'href="https://test.example/archive/"' in content
+        assert f'src="{page}pics/map.jpg"' in content
+        assert f'href="{page}#two"' in content
+        assert 'href="https://other.example/x?a=1&amp;b=2"' in content
+        assert 'href="mailto:desk@test.example"' in content
+    html = (site / "output" / "2024/05/01/linked/index.html").read_text("utf-8")
+    assert 'src="pics/map.jpg"' in html  # the page itself keeps them as written
+    tricky = '<a title="a href=" href="x/">x</a><img alt="b src=" src="y.png">'
+    assert absolute_links(tricky, page) == (
+        f'<a title="a href=" href="{page}x/">x</a><img alt="b src=" src="{page}y.png">'
+    )
 
 
 def test_stale_pages_are_removed(make_site: MakeSite, build_site: BuildSite) -> None:
