@@ -27,12 +27,19 @@ from generator.diagnostics import (
     BuildError,
     Diagnostic,
     Severity,
+    error,
     sort_key,
     stop_if_cancelled,
 )
 from generator.feeds import Feed, plan_feeds, render_feed
 from generator.fingerprint import KnownPage, PageDigests, Settled
-from generator.loader import ArticleFiles, content_signature, find_article_files, load_articles
+from generator.loader import (
+    CONTENT_DIR,
+    ArticleFiles,
+    content_signature,
+    find_article_files,
+    load_articles,
+)
 from generator.markup import ENGINES
 from generator.model import Article, OutputFile, Page, Site
 from generator.parallel import (
@@ -195,6 +202,8 @@ def _build(
     theme = find_theme(site_dir, config.theme)
     jobs = options.jobs or default_jobs()
     output = options.output_dir or site_dir / "output"
+    if options.write:
+        _check_output(site_dir, output)
     salt = f"{__version__}|{config!r}|{theme_digest(theme)}"
     scratch = contextlib.ExitStack()
     remembered = session.cache if session else None
@@ -293,6 +302,17 @@ def _find_files(
 def _found_files() -> ArticleFiles:
     """In a worker: every article file of the site."""
     return find_article_files(shared("site_dir"))
+
+
+def _check_output(site_dir: Path, output: Path) -> None:
+    """`BuildError` for an output folder the build cannot or must not write to."""
+    if output.exists() and not output.is_dir():
+        problem = f"the output folder {output} is a file; choose a folder"
+    elif output.resolve().is_relative_to((site_dir / CONTENT_DIR).resolve()):
+        problem = f"the output folder {output} is inside content/, whose files are articles"
+    else:
+        return
+    raise BuildError((error("--output", None, problem),))
 
 
 def _inputs_digest(files: ArticleFiles, theme: Theme, options: BuildOptions, salt: str) -> str:

@@ -184,6 +184,22 @@ def test_a_base_url_flag_is_checked_as_site_yaml_is(
     assert run(command, str(site), "--base-url", "https://cdn.t.example/sub")[0] == 0
 
 
+@pytest.mark.parametrize("where", ["file", "content/out", "content"])
+def test_an_output_folder_the_build_must_not_write_is_refused(
+    make_site: MakeSite, where: str
+) -> None:
+    site = make_site({"content/a.md": article()})
+    output = site / where
+    if where == "file":
+        output.write_text("not a folder")
+    before = snapshot(site)
+    code, _, err = run("build", str(site), "-o", str(output))
+    assert code == 2
+    reason = "is a file" if where == "file" else "is inside content/"
+    assert err.startswith(f"--output: error: the output folder {output} {reason}")
+    assert snapshot(site) == before
+
+
 def test_drafts_are_hidden_unless_asked_for(make_site: MakeSite) -> None:
     site = make_site(
         {
