@@ -8,12 +8,13 @@ could be built. Never prints, never exits.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -174,6 +175,10 @@ def build(
             session.forget()  # the next build starts afresh
         raise
     finally:
+        # Whatever the build made joins the oldest generation (frozen first, so none is
+        # left among the youngest): no collection of the youngest, due as soon as the
+        # collector runs again, walks all that a build ended early read (0.2 s).
+        gc.freeze()
         gc.unfreeze()
         if collecting:
             gc.enable()
@@ -208,14 +213,18 @@ def _build(
     scratch = contextlib.ExitStack()
     remembered = session.cache if session else None
     cache, notes = _open_cache(site_dir, options, config.tz, remembered, scratch)
+    if leave is not None:
+        leave.append(cache)  # with what it read, perhaps ahead of a build with nothing to do
     try:
         last = cache.last_build()
-        files = _find_files(site_dir, cache, last, jobs, session is None)
-        inputs = _inputs_digest(files, theme, options, salt)
-        same = options.write and last is not None and _up_to_date(last.inputs, inputs, options)
-        same = same and (session is None or session.filled)
-        if same and last is not None and last.manifest == manifest_digest(output):
-            return _nothing_to_do(last, notes, started)
+        with _finding_files(site_dir, cache, last, jobs, session is None) as finding:
+            inputs = _inputs_digest(finding.signature(), theme, options, salt)
+            same = options.write and last is not None
+            same = same and last is not None and _up_to_date(last.inputs, inputs, options)
+            same = same and (session is None or session.filled)
+            if same and last is not None and last.manifest == manifest_digest(output):
+                return _nothing_to_do(last, notes, started)
+            files = finding.files()
         compiled = site_dir / CACHE_DIR / "templates" if options.cache and options.write else None
         env = make_environment(theme, config, compiled)
         check_templates(env)
@@ -266,7 +275,7 @@ def _build(
         cache.close()
         scratch.close()
     if leave is not None:
-        leave.extend((cache, planned, digests, previous, files))
+        leave.extend((planned, digests, previous, files))
     return BuildReport(
         articles=len(site.articles),
         pages=len(pages),
@@ -284,24 +293,47 @@ SCANNED_BESIDE_CACHE_FROM = 4_096
 in another process, while this one reads the cache's parse results."""
 
 
-def _find_files(
+class _Found:
+    """The article files as they are found: first their signature (enough to tell that
+    nothing changed), then the files themselves."""
+
+    def __init__(self, values: Callable[[], str | ArticleFiles]) -> None:
+        self._values = values
+
+    def signature(self) -> str:
+        value = self._values()
+        assert isinstance(value, str)
+        return value
+
+    def files(self) -> ArticleFiles:
+        value = self._values()
+        assert isinstance(value, tuple)
+        return value
+
+
+@contextlib.contextmanager
+def _finding_files(
     site_dir: Path, cache: BuildCache, last: LastBuild | None, jobs: int, beside: bool
-) -> ArticleFiles:
-    """Every article file. With `beside`, for a site that was large at its last build,
+) -> Iterator[_Found]:
+    """The article files. With `beside`, for a site that was large at its last build,
     found by a forked process while this one reads ahead the parse results the build
-    will need unless nothing changed (until the files are found: that question is
-    answered first)."""
+    will need unless nothing changed (until the files' signature comes: whether
+    anything changed is asked first)."""
     large = last is not None and last.articles >= SCANNED_BESIDE_CACHE_FROM
     if not (beside and large and jobs > 1 and fork_available()):
-        return find_article_files(site_dir)
+        yield _Found(functools.partial(next, _found_files(site_dir)))
+        return
     with in_background(_found_files, {"site_dir": site_dir}) as found:
         cache.read_ahead(until=found.ready)
-        return found()
+        yield _Found(found)
 
 
-def _found_files() -> ArticleFiles:
-    """In a worker: every article file of the site."""
-    return find_article_files(shared("site_dir"))
+def _found_files(site_dir: Path | None = None) -> Iterator[str | ArticleFiles]:
+    """Every article file of the site in `site_dir` (in a worker, the one shared): first
+    the files' signature, then the files."""
+    files = find_article_files(site_dir or shared("site_dir"))
+    yield content_signature(files)
+    yield files
 
 
 def _check_output(site_dir: Path, output: Path) -> None:
@@ -315,14 +347,14 @@ def _check_output(site_dir: Path, output: Path) -> None:
     raise BuildError((error("--output", None, problem),))
 
 
-def _inputs_digest(files: ArticleFiles, theme: Theme, options: BuildOptions, salt: str) -> str:
+def _inputs_digest(signature: str, theme: Theme, options: BuildOptions, salt: str) -> str:
     """Everything a build reads, down to each file's size and time, and the options that
     change what it writes: equal digests (and an intact output) mean the build would
     write exactly what is there. Where the output goes is left out (the output's own
     manifest is checked), and so is whether a build with errors keeps stale files: a
     build that kept some says so (`_KEPT_STALE`)."""
     chosen = replace(options, jobs=0, output_dir=None, keep_stale_on_errors=False)
-    parts = (salt, repr(chosen), content_signature(files), static_signature(theme))
+    parts = (salt, repr(chosen), signature, static_signature(theme))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -425,10 +457,10 @@ def _settling(digests: PageDigests, jobs: int, beside: bool) -> Iterator[None]:
         digests.adopt(settled())
 
 
-def _settled() -> Settled:
+def _settled() -> Iterator[Settled]:
     """In a worker: the digests of the site, settled."""
     digests: PageDigests = shared("digests")
-    return digests.settled()
+    yield digests.settled()
 
 
 def _write(

@@ -96,22 +96,27 @@ def parallel_map(
 
 
 class Background(Generic[Result]):
-    """A function's result on its way from a forked process (see `in_background`)."""
+    """What a generator yields in a forked process, on its way here (see
+    `in_background`)."""
 
     def __init__(
         self,
-        function: Callable[[], Result],
+        function: Callable[[], Iterator[Result]],
         worker: multiprocessing.process.BaseProcess | None,
         receiving: Connection,
     ) -> None:
         self._function = function
         self._worker = worker
         self._receiving = receiving
+        self._taken = 0
+        """Values handed over so far."""
+        self._here: Iterator[Result] | None = None
+        """The generator run in this process, once the worker is gone."""
 
     def ready(self) -> bool:
-        """Whether asking for the result now would not wait for the process (it sent the
-        result, or died, or never started)."""
-        if self._worker is None:
+        """Whether asking for the next value now would not wait for the process (it sent
+        the value, or died, or never started)."""
+        if self._worker is None or self._here is not None:
             return True
         try:
             return self._receiving.poll()
@@ -119,9 +124,10 @@ class Background(Generic[Result]):
             return True
 
     def __call__(self) -> Result:
-        """The result, once the process sends it (raising what it raised); if the process
-        died first, or never started, `function()` run here."""
-        if self._worker is not None:
+        """The next value, once the process sends it (raising what the generator raised);
+        if the process died first, or never started, the generator's next value when
+        run here (from its start, skipping the values already handed over)."""
+        if self._worker is not None and self._here is None:
             try:
                 done, value = self._receiving.recv()
             except (EOFError, OSError):
@@ -129,24 +135,31 @@ class Background(Generic[Result]):
             else:
                 if not done:
                     raise value
+                self._taken += 1
                 return value  # type: ignore[no-any-return]
-        return self._function()
+        if self._here is None:
+            self._here = self._function()
+            for _ in range(self._taken):
+                next(self._here)
+        self._taken += 1
+        return next(self._here)
 
 
 @contextlib.contextmanager
 def in_background(
-    function: Callable[[], Result], share: dict[str, Any]
+    function: Callable[[], Iterator[Result]], share: dict[str, Any]
 ) -> Iterator[Background[Result]]:
-    """Start `function()` in a forked process, which finds `share` published for
-    `shared()`; gives its `Background` result. Where no process can be started, or the
-    one started dies, the result is `function()` run here instead. A worker still
-    running on the way out is stopped."""
+    """Start the generator `function()` in a forked process, which finds `share`
+    published for `shared()`; each value it yields is sent here as soon as it is made,
+    and the `Background` given hands them over in order. Where no process can be
+    started, or the one started dies, the values come from `function()` run here
+    instead. A worker still running on the way out is stopped."""
     _SHARED.clear()
     _SHARED.update(share)
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
     worker: multiprocessing.process.BaseProcess | None
-    worker = context.Process(target=_send_result, args=(function, sending), daemon=True)
+    worker = context.Process(target=_send_values, args=(function, sending), daemon=True)
     try:
         worker.start()
     except OSError:
@@ -163,13 +176,13 @@ def in_background(
             worker.join()
 
 
-def _send_result(function: Callable[[], Any], sending: Any) -> None:
+def _send_values(function: Callable[[], Iterator[Any]], sending: Any) -> None:
     _die_with_parent()
     try:
-        outcome = (True, function())
+        for value in function():
+            sending.send((True, value))
     except Exception as exc:
-        outcome = (False, exc)
-    sending.send(outcome)
+        sending.send((False, exc))
     sending.close()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import pickle
 import shutil
@@ -462,11 +463,29 @@ def test_files_found_in_another_process_while_the_cache_is_read_give_the_same_si
     report = build(site, BuildOptions(jobs=2))
     assert report.parsed == 2  # the others came from the cache
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+    taken: list[int] = []
+    real_files = build_module._Found.files
+    monkeypatch.setattr(build_module._Found, "files", lambda s: taken.append(1) or real_files(s))
     again = build(site, BuildOptions(jobs=2))  # nothing changed: the read ahead is dropped
     assert again.written is not None and (again.written.written, again.rendered) == (0, 0)
+    assert taken == []  # told by the files' signature alone
     pids = scanned_by.read_text().split()
     assert pids[0] == str(os.getpid()) and len(pids) == 3
     assert str(os.getpid()) not in pids[1:]
+
+
+def test_a_build_ended_early_leaves_nothing_young_for_the_collector(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(build_module, "SCANNED_BESIDE_CACHE_FROM", 0)
+    site = _big_site(tmp_path / "site", count=40)
+    build(site, BuildOptions(jobs=2))
+    left: list[object] = []  # as by a process about to exit, which frees nothing
+    report = build(site, BuildOptions(jobs=2), leave=left)  # nothing to do, read ahead
+    assert report.written is not None and report.written.written == 0
+    [read] = [o for o in left if isinstance(o, BuildCache)]
+    article = next(iter(read._found.values())).article
+    assert any(o is article for o in gc.get_objects(generation=2))  # among the oldest
 
 
 def test_parse_results_read_ahead_in_part_are_all_given_by_files(tmp_path: Path) -> None:

@@ -8,12 +8,13 @@ import multiprocessing
 import os
 import signal
 import time
+from collections.abc import Iterator
 from concurrent.futures import process as futures_process
 from pathlib import Path
 
 import pytest
 
-from generator.parallel import in_background, parallel_map, shared
+from generator.parallel import Background, in_background, parallel_map, shared
 
 
 def _square_and_pid(number: int) -> tuple[int, int]:
@@ -77,8 +78,8 @@ def test_when_workers_cannot_start_the_items_are_mapped_here(
     assert set(multiprocessing.active_children()) == before  # none left waiting for work
 
 
-def _pid_and_offset() -> tuple[int, int]:
-    return os.getpid(), shared("offset")
+def _pid_and_offset() -> Iterator[tuple[int, int]]:
+    yield os.getpid(), shared("offset")
 
 
 def test_a_background_call_runs_in_another_process_while_this_one_goes_on() -> None:
@@ -88,28 +89,32 @@ def test_a_background_call_runs_in_another_process_while_this_one_goes_on() -> N
     assert pid != here and offset == 5
 
 
-def _fail() -> int:
+def _fail() -> Iterator[int]:
+    yield 1
     raise LookupError("in the background")
 
 
 def test_a_background_error_is_raised_here_with_its_type() -> None:
     with in_background(_fail, {}) as result, pytest.raises(LookupError, match="background"):
+        assert result() == 1
         result()
 
 
-def _die() -> tuple[int, int]:
-    os.kill(os.getpid(), signal.SIGKILL)
-    return 0, 0
+def _dies_in_a_worker_after_one() -> Iterator[tuple[int, int]]:
+    yield os.getpid(), 1
+    if shared("in_worker") != os.getpid():
+        os.kill(os.getpid(), signal.SIGKILL)
+    yield os.getpid(), 2
+    yield os.getpid(), 3
 
 
-def _killed_in_a_worker() -> tuple[int, int]:
-    return _die() if shared("in_worker") != os.getpid() else _pid_and_offset()
-
-
-def test_when_the_background_process_dies_the_call_is_made_here() -> None:
+def test_when_the_background_process_dies_the_rest_is_made_here() -> None:
     here = os.getpid()
-    with in_background(_killed_in_a_worker, {"in_worker": here, "offset": 1}) as result:
-        assert result() == (here, 1)
+    with in_background(_dies_in_a_worker_after_one, {"in_worker": here}) as result:
+        first = result()
+        assert first[0] != here and first[1] == 1
+        assert result() == (here, 2)  # from the start, the first value skipped
+        assert result() == (here, 3)
 
 
 def test_when_no_process_can_start_the_call_is_made_here(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,22 +123,29 @@ def test_when_no_process_can_start_the_call_is_made_here(monkeypatch: pytest.Mon
         assert result() == (os.getpid(), 2)
 
 
-def _when_released() -> int:
+def _one_then_when_released() -> Iterator[int]:
+    yield 1
     gate: Path = shared("gate")
     while not gate.exists():
         time.sleep(0.01)
-    return os.getpid()
+    yield os.getpid()
 
 
-def test_a_background_result_is_ready_once_sent(tmp_path: Path) -> None:
+def _wait_until_ready(result: Background[int]) -> None:
+    deadline = time.monotonic() + 30
+    while not result.ready() and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
+def test_each_background_value_is_ready_once_sent(tmp_path: Path) -> None:
     gate = tmp_path / "gate"
-    with in_background(_when_released, {"gate": gate}) as result:
+    with in_background(_one_then_when_released, {"gate": gate}) as result:
+        _wait_until_ready(result)
+        assert result() == 1
         time.sleep(0.2)
-        assert not result.ready()  # still waiting for the gate
+        assert not result.ready()  # the second waits for the gate
         gate.touch()
-        deadline = time.monotonic() + 30
-        while not result.ready() and time.monotonic() < deadline:
-            time.sleep(0.01)
+        _wait_until_ready(result)
         assert result.ready()
         assert result() != os.getpid()
 
@@ -147,8 +159,9 @@ def test_a_background_call_that_is_made_here_is_ready_at_once(
         assert result() == (os.getpid(), 3)
 
 
-def _sleep() -> None:
+def _sleep() -> Iterator[None]:
     time.sleep(60)
+    yield None
 
 
 def test_a_background_process_still_working_is_stopped_on_the_way_out() -> None:
