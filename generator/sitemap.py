@@ -9,7 +9,6 @@ Pure: pages in, files out.
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
 from html import escape
 
 from generator.feeds import XML_DECLARATION, serialise_xml, xml_text
@@ -23,32 +22,38 @@ URLS_PER_SITEMAP = 50_000
 def render_sitemaps(
     site: Site, pages: tuple[Page, ...], limit: int = URLS_PER_SITEMAP
 ) -> tuple[OutputFile, ...]:
-    absolute = absolute_link_to(site.config)
     articles = sorted((p for p in pages if p.article), key=lambda p: p.path)  # date order
     ordered = [*articles, *(p for p in pages if not p.article and p.kind != "404")]
     chunks = [ordered[i : i + limit] for i in range(0, len(ordered), limit)] or [[]]
+    base = site.config.base_url
     if len(chunks) == 1:
-        return (OutputFile("sitemap.xml", _urlset(chunks[0], absolute), "sitemap"),)
+        return (OutputFile("sitemap.xml", _urlset(chunks[0], base), "sitemap"),)
     files = [
-        OutputFile(f"sitemaps/sitemap-{n}.xml", _urlset(chunk, absolute), "sitemap")
+        OutputFile(f"sitemaps/sitemap-{n}.xml", _urlset(chunk, base), "sitemap")
         for n, chunk in enumerate(chunks, start=1)
     ]
+    absolute = absolute_link_to(site.config)
     index = ET.Element("sitemapindex", {"xmlns": SITEMAP_NS})
     for file in files:
         ET.SubElement(ET.SubElement(index, "sitemap"), "loc").text = absolute(file.path)
     return (OutputFile("sitemap.xml", serialise_xml(index), "sitemap index"), *files)
 
 
-def _urlset(pages: list[Page], absolute: Callable[[str], str]) -> bytes:
+def _urlset(pages: list[Page], base_url: str) -> bytes:
     # Spelled out rather than built as a tree: a sitemap has up to 50,000 entries, and
-    # the text is exactly what ElementTree would write.
+    # the text is exactly what ElementTree would write. A page's path is a site path,
+    # never a URL, and holds no line break: every address is escaped in one go.
+    addresses = "\n".join([base_url + page.path.lstrip("/") for page in pages])
+    locations = escape(xml_text(addresses), quote=False).split("\n")
+    assert len(locations) == len(pages), "a line break in a page's path"
     parts = [f'<urlset xmlns="{SITEMAP_NS}">']
-    for page in pages:
-        parts.append(f"<url><loc>{escape(xml_text(absolute(page.path)), quote=False)}</loc>")
-        if page.article is not None:
-            modified = page.article.updated or page.article.published
-            parts.append(f"<lastmod>{modified.isoformat(timespec='seconds')}</lastmod>")
-        parts.append("</url>")
+    for page, location in zip(pages, locations, strict=True):
+        article = page.article
+        if article is None:
+            parts.append(f"<url><loc>{location}</loc></url>")
+        else:
+            modified = (article.updated or article.published).isoformat(timespec="seconds")
+            parts.append(f"<url><loc>{location}</loc><lastmod>{modified}</lastmod></url>")
     parts.append("</urlset>")
     return XML_DECLARATION + "".join(parts).encode() + b"\n"
 
