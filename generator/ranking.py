@@ -59,9 +59,16 @@ def more_from_topics(
     newest first) of the articles that carry it; `links` holds a link to each article,
     in that order.
     """
+    topics = article.topics
+    if not topics:
+        return ()
+    if len(topics) == 1:  # the nearest of one topic's, already in order
+        positions = topic_positions[topics[0].key]
+        start = bisect.bisect_right(positions, position)
+        return tuple([links[i] for i in positions[start : start + count]])
     found: set[int] = set()
-    for topic in article.topics:
+    for topic in topics:
         positions = topic_positions[topic.key]
         start = bisect.bisect_right(positions, position)
         found.update(positions[start : start + count])
-    return tuple(links[i] for i in sorted(found)[:count])
+    return tuple([links[i] for i in sorted(found)[:count]])

@@ -201,4 +201,4 @@ def _pointed(item: RelatedItem, by_url: dict[str, str]) -> RelatedItem:
 
 
 def _url_key(url: str) -> str:
-    return url.split("#", 1)[0].rstrip("/")
+    return url.partition("#")[0].rstrip("/")
