@@ -193,6 +193,8 @@ def to_related(value: Any, tz: tzinfo) -> tuple[RelatedItem, ...]:
     items = []
     for index, item in enumerate(_mappings(value)):
         try:
+            if item.get("title") is None and item.get("webUrl") is None:
+                raise FieldError("needs a title or a webUrl")
             web_url: str = _sub(item, "webUrl", to_url, "")
 
             def provider(value: Any, url: str = web_url) -> Provider:

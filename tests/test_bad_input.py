@@ -68,6 +68,7 @@ BAD_FILES: dict[str, str] = {
     "content/slug-b.md": article("Slug thief", slug="same"),
     "content/empty.md": "",
     "content/too-deep.md": article("Too deep", body="> " * 20_000 + "x\n"),
+    "content/related-empty.md": article("Related empty", related="[{}]"),
 }
 LATIN1_PATH = "content/latin-1.md"
 LATIN1_BYTES = (
@@ -114,6 +115,9 @@ CASES = {
     ),
     "not-utf8": Case(LATIN1_PATH, 5, "error", ("not valid UTF-8", "0xe9")),
     "empty-file": Case("content/empty.md", 1, "error", ("no front matter",)),
+    "empty-related-item": Case(
+        "content/related-empty.md", 4, "error", ("related: item 1: needs a title or a webUrl",)
+    ),
     "nested-too-deep": Case(
         "content/too-deep.md", 5, "error", ("the body nests 20,000 elements deep", "flatten it")
     ),
