@@ -7,6 +7,7 @@ folder it is given and never overwrites an existing file.
 from __future__ import annotations
 
 import json
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -47,8 +48,17 @@ def article_text(title: str, moment: datetime, topics: tuple[str, ...], body: st
     return "\n".join(lines) + body
 
 
+def _one_line(text: str) -> str:
+    """The text without control characters, its runs of white space made one space: what
+    a title typed or pasted on a command line means."""
+    kept = "".join(c for c in text if c.isspace() or unicodedata.category(c) != "Cc")
+    return " ".join(kept.split())
+
+
 def new_article(site_dir: Path, title: str, topics: tuple[str, ...], now: datetime) -> Path:
-    """Create `content/YYYY/YYYY-MM-DD-slug.md` for a new article dated `now`."""
+    """Create `content/YYYY/YYYY-MM-DD-slug.md` for a new article dated `now` (its title
+    and topics on one line each, without control characters)."""
+    title, topics = _one_line(title), tuple(_one_line(t) for t in topics)
     name = f"{now:%Y-%m-%d}-{slugify(title)}.md"
     return _create(site_dir / CONTENT_DIR / f"{now:%Y}" / name, article_text(title, now, topics))
 

@@ -146,6 +146,19 @@ def test_new_refuses_what_would_not_build(
     assert not (tmp_path / "content").exists()
 
 
+def test_new_keeps_a_title_on_one_line_without_control_characters(make_site: MakeSite) -> None:
+    site = make_site({})
+    code, _, err = run("new", "Harbour\tWall\x07 Repaired\n", "--topic", "Ports\x1b", str(site))
+    assert code == 0, err
+    [created] = list((site / "content").rglob("*.md"))
+    text = created.read_text(encoding="utf-8")
+    assert 'title: "Harbour Wall Repaired"' in text
+    assert '  - "Ports"' in text
+    code, out, err = run("build", str(site))
+    assert (code, err) == (0, "")
+    assert ", 0 warnings" in out
+
+
 def test_new_with_the_path_first(make_site: MakeSite) -> None:
     site = make_site({})
     code, out, err = run("new", "Quay Reopens", str(site), "--topic", "Port")
