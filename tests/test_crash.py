@@ -315,32 +315,58 @@ def test_a_build_killed_at_twenty_moments_leaves_a_working_site(tmp_path: Path) 
     assert tree(output) == clean[2]
 
     landed: dict[str, int] = {}
-    for index, (event, delay) in enumerate(kill_moments(phases)):
-        before = content.current or 1
-        target = 3 - before
-        content.use(target)
-        process = start_build(site)
-        if event != "start":
-            wait_for(output / (STAGING if event == "render" else JOURNAL), process)
-        time.sleep(delay)
-        kill(process)
-        phase = (
-            "commit"
-            if (output / JOURNAL).exists()
-            else "render"
-            if (output / STAGING).exists()
-            else ("finished" if process.returncode == 0 else "before writing")
-        )
+    moments = kill_moments(phases)
+    for index, (event, delay) in enumerate(moments):
+        phase = _kill_once(index, event, delay, content, checker, clean)
         landed[phase] = landed.get(phase, 0) + 1
-        problems = checker.check(output)
-        assert problems == [], (index, event, delay, phase, problems[:5])
-        # The next build finishes the killed build's content; every fourth reverts it.
-        final = before if index % 4 == 3 else target
-        content.use(final)
-        assert build(site, BuildOptions(jobs=2)).exit_code == 0
-        assert tree(output) == clean[final], (index, event, delay, phase)
+    # On a busy machine a kill may come after the short commit it aimed at: more kills
+    # then aim at the very start of a commit (or render) until each has seen 3.
+    for index in range(len(moments), len(moments) + 12):
+        missed = [phase for phase in ("commit", "render") if landed.get(phase, 0) < 3]
+        if not missed:
+            break
+        phase = _kill_once(index, missed[0], 0.0, content, checker, clean)
+        landed[phase] = landed.get(phase, 0) + 1
     assert landed.get("commit", 0) >= 3, landed
     assert landed.get("render", 0) >= 3, landed
+
+
+def _kill_once(
+    index: int,
+    event: str,
+    delay: float,
+    content: Versions,
+    checker: SiteChecker,
+    clean: dict[int, dict[str, bytes]],
+) -> str:
+    """Start a build of the other content version, kill it `delay` seconds after `event`
+    and check the site it left; then build again and check that the output is a clean
+    build's. Returns the phase the build was killed in."""
+    site = content.site
+    output = site / "output"
+    before = content.current or 1
+    target = 3 - before
+    content.use(target)
+    process = start_build(site)
+    if event != "start":
+        wait_for(output / (STAGING if event == "render" else JOURNAL), process)
+    time.sleep(delay)
+    kill(process)
+    phase = (
+        "commit"
+        if (output / JOURNAL).exists()
+        else "render"
+        if (output / STAGING).exists()
+        else ("finished" if process.returncode == 0 else "before writing")
+    )
+    problems = checker.check(output)
+    assert problems == [], (index, event, delay, phase, problems[:5])
+    # The next build finishes the killed build's content; every fourth reverts it.
+    final = before if index % 4 == 3 else target
+    content.use(final)
+    assert build(site, BuildOptions(jobs=2)).exit_code == 0
+    assert tree(output) == clean[final], (index, event, delay, phase)
+    return phase
 
 
 # --- Each step of a commit, one at a time -----------------------------------------
