@@ -124,11 +124,12 @@ def render_rss(site: Site, feed: Feed, body_of: BodyOf) -> OutputFile:
         _add(item, "link", absolute(article.path))
         _add(item, "guid", absolute(article.path), isPermaLink="true")
         _add(item, "pubDate", format_datetime(article.published))
+        # Readers take an RSS description as HTML: the excerpt, plain text, is escaped.
         _add(
             item,
             "description",
             _content(article, config.feeds.full_content, body_of, absolute(article.path))
-            or article.excerpt,
+            or html.escape(article.excerpt, quote=False),
         )
         for topic in article.topics:
             _add(item, "category", topic.name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -321,6 +322,20 @@ def test_full_content_feeds(make_site: MakeSite, build_site: BuildSite) -> None:
     build_site(site)
     atom = feedparser.parse((site / "output" / "atom.xml").read_bytes()).entries[0]
     assert "<strong>whole</strong>" in atom.content[0].value
+
+
+def test_a_plain_text_excerpt_stays_text_in_every_feed(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    excerpt = "The <b>bold</b> tag, x<y & <img src=https://evil.example/t.gif> here"
+    site = make_site({"content/a.md": article("Text", excerpt=f"'{excerpt}'", topics="[Tags]")})
+    build_site(site)
+    for feed in ("feed.xml", "atom.xml", "topics/tags/feed.xml"):
+        entry = feedparser.parse((site / "output" / feed).read_bytes()).entries[0]
+        shown = entry.summary  # the text a reader shows
+        if entry.summary_detail.type == "text/html":
+            shown = html.unescape(re.sub(r"<[^>]*>", "", shown))
+        assert shown == excerpt, feed
 
 
 def test_full_content_feeds_give_absolute_links(make_site: MakeSite, build_site: BuildSite) -> None:
