@@ -30,7 +30,8 @@ _FORMAT = "broadsheet-cache/1"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS files (
-    path TEXT PRIMARY KEY, mtime_ns INTEGER, size INTEGER, sha TEXT, batch INTEGER);
+    path TEXT PRIMARY KEY, mtime_ns INTEGER, ctime_ns INTEGER, size INTEGER, sha TEXT,
+    batch INTEGER);
 CREATE TABLE IF NOT EXISTS batches (id INTEGER PRIMARY KEY, results BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS builds (key TEXT PRIMARY KEY, value BLOB);
 CREATE TABLE IF NOT EXISTS pages (
@@ -40,14 +41,18 @@ CREATE TABLE IF NOT EXISTS bodies (key TEXT PRIMARY KEY, html TEXT NOT NULL);
 
 
 _BODY_ROW = "INSERT OR REPLACE INTO bodies VALUES (?, ?)"
-_FILE_ROW = "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?)"
-_TOUCH_ROW = "UPDATE files SET mtime_ns = ?2, size = ?3 WHERE path = ?1"
+_FILE_ROW = "INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?, ?, ?)"
+_TOUCH_ROW = "UPDATE files SET mtime_ns = ?2, ctime_ns = ?3, size = ?4 WHERE path = ?1"
 _ROWS_PER_BATCH = 256
 
 
 @dataclass(frozen=True, slots=True)
 class CachedFile:
     mtime_ns: int
+    ctime_ns: int
+    """When the file's contents or metadata last changed, or it was moved into place: a
+    file rewritten with its old size and modification time (`touch -r`, `cp -p`) gets a
+    new one."""
     size: int
     sha: str
     article: Article | None
@@ -265,7 +270,7 @@ class BuildCache:
         found = self._found
         bodies = {key for (key,) in self._db.execute("SELECT key FROM bodies")}
         rows = {row[0]: row for row in self._db.execute("SELECT * FROM files")}
-        self._known = {path: row[3] for path, row in rows.items()}
+        self._known = {path: row[4] for path, row in rows.items()}
         for batch, blob in self._db.execute("SELECT id, results FROM batches"):
             try:
                 results = unpack(blob)
@@ -274,13 +279,13 @@ class BuildCache:
             current = []
             for path, article, diagnostics in results:
                 row = rows.get(path)
-                if row is None or row[4] != batch:
+                if row is None or row[5] != batch:
                     continue  # parsed again since, or gone
                 current.append(path)
-                _, mtime_ns, size, sha, _ = row
+                _, mtime_ns, ctime_ns, size, sha, _ = row
                 if article is not None and article.body_html is None and sha not in bodies:
                     continue
-                found[path] = CachedFile(mtime_ns, size, sha, article, diagnostics)
+                found[path] = CachedFile(mtime_ns, ctime_ns, size, sha, article, diagnostics)
             if 2 * len(current) < len(results):
                 self._worn.append(current)
             yield
@@ -305,7 +310,8 @@ class BuildCache:
             return
         batch = self._db.execute("INSERT INTO batches (results) VALUES (?)", (packed,)).lastrowid
         for path, entry in files:
-            self._add_row(_FILE_ROW, (path, entry.mtime_ns, entry.size, entry.sha, batch))
+            row = (path, entry.mtime_ns, entry.ctime_ns, entry.size, entry.sha, batch)
+            self._add_row(_FILE_ROW, row)
             self._put[path] = entry
 
     def touch(self, path: str, entry: CachedFile) -> None:
@@ -313,7 +319,7 @@ class BuildCache:
         and time `entry` gives; kept once `put_files` commits."""
         if self._db is None:
             return
-        self._add_row(_TOUCH_ROW, (path, entry.mtime_ns, entry.size))
+        self._add_row(_TOUCH_ROW, (path, entry.mtime_ns, entry.ctime_ns, entry.size))
         self._put[path] = entry
 
     def _add_row(self, statement: str, row: tuple[object, ...]) -> None:

@@ -54,6 +54,8 @@ class ArticleFile(NamedTuple):
     """Where to read it."""
     size: int
     mtime_ns: int
+    ctime_ns: int
+    """When its contents or metadata last changed, or it was moved into place."""
     readable: bool = True
     """False when it could not be measured (a dangling link, say): reading it will say why."""
 
@@ -88,9 +90,13 @@ def _scan(folder: str, shown: str, found: list[ArticleFile]) -> None:
             continue
         try:
             status = entry.stat()
-            found.append(ArticleFile(shown + name, entry.path, status.st_size, status.st_mtime_ns))
+            found.append(
+                ArticleFile(
+                    shown + name, entry.path, status.st_size, status.st_mtime_ns, status.st_ctime_ns
+                )
+            )
         except OSError:
-            found.append(ArticleFile(shown + name, entry.path, 0, 0, readable=False))
+            found.append(ArticleFile(shown + name, entry.path, 0, 0, 0, readable=False))
 
 
 ArticleFiles = tuple[ArticleFile, ...]
@@ -100,7 +106,9 @@ def content_signature(files: ArticleFiles) -> str:
     """Digest of the name, size and modification time of every article file."""
     return hashlib.sha256(
         "".join(
-            f"{f.shown}\0{f.size}\0{f.mtime_ns}\0" if f.readable else f"{f.shown}\0missing\0"
+            f"{f.shown}\0{f.size}\0{f.mtime_ns}\0{f.ctime_ns}\0"
+            if f.readable
+            else f"{f.shown}\0missing\0"
             for f in files
         ).encode("utf-8", "surrogateescape")
     ).hexdigest()
@@ -276,7 +284,7 @@ def load_articles(
         entry = cached.get(shown)
         if file.readable and file.size > max_file_size:
             results[shown] = (None, (_too_large(shown, file.size, max_file_size),))
-        elif entry and file.readable and (entry.mtime_ns, entry.size) == (file.mtime_ns, file.size):
+        elif entry and file.readable and _same_file(entry, file):
             results[shown] = (entry.article, entry.diagnostics)
         else:
             to_read.append(_Job(file, entry.sha if entry else ""))
@@ -292,6 +300,12 @@ def load_articles(
     articles = tuple(a for file in files if (a := results[file.shown][0]) is not None)
     diagnostics = tuple(d for file in files for d in results[file.shown][1])
     return Loaded(articles, diagnostics, len(files), parsed)
+
+
+def _same_file(entry: CachedFile, file: ArticleFile) -> bool:
+    """Whether the file is as it was when `entry` was cached: same size, modification
+    time and change time (so its bytes need not be read again)."""
+    return (entry.mtime_ns, entry.ctime_ns, entry.size) == (file.mtime_ns, file.ctime_ns, file.size)
 
 
 def _take(
@@ -316,14 +330,19 @@ def _take(
             assert entry is not None
             results[file.shown] = (entry.article, entry.diagnostics)
             if file.readable:
-                cache.touch(file.shown, replace(entry, mtime_ns=file.mtime_ns, size=file.size))
+                touched = replace(
+                    entry, mtime_ns=file.mtime_ns, ctime_ns=file.ctime_ns, size=file.size
+                )
+                cache.touch(file.shown, touched)
             continue
         article, problems = outcome.result or packed[file.shown]
         results[file.shown] = (article, problems)
         if outcome.sha:
             parsed += 1
             if file.readable:
-                entry = CachedFile(file.mtime_ns, file.size, outcome.sha, article, problems)
+                entry = CachedFile(
+                    file.mtime_ns, file.ctime_ns, file.size, outcome.sha, article, problems
+                )
                 stored.append((file.shown, entry))
     if batch.packed is not None:
         cache.put_batch(stored, batch.packed)

@@ -71,7 +71,9 @@ def static_signature(theme: Theme) -> str:
     for folder in theme.static_dirs:
         for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
             stat = path.stat()
-            digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+            digest.update(
+                f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\0".encode()
+            )
     return digest.hexdigest()
 
 

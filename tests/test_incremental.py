@@ -474,6 +474,23 @@ def test_files_found_in_another_process_while_the_cache_is_read_give_the_same_si
     assert str(os.getpid()) not in pids[1:]
 
 
+def test_a_file_rewritten_with_its_old_size_and_time_is_read_again(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=6)
+    build(site, BuildOptions(jobs=1))
+    path = site / "content" / "a3.md"
+    before = path.stat()
+    edited = path.read_text().replace("Story 3 v0", "Story 3 vX")  # the same length
+    replacement = path.with_suffix(".new")
+    replacement.write_text(edited)
+    os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))  # as `touch -r` does
+    replacement.rename(path)  # as a scraper or `cp -p` puts a file in place
+    after = path.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    report = build(site, BuildOptions(jobs=1))
+    assert report.parsed == 1
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+
+
 def test_a_build_ended_early_leaves_nothing_young_for_the_collector(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
