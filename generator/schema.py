@@ -10,7 +10,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, tzinfo
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -112,6 +112,13 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
     if moment.year < MIN_YEAR:
         # Archive URLs have four-digit years.
         raise FieldError(f"{_shown(text)} is before the year {MIN_YEAR}; check the date")
+    offset = moment.utcoffset()
+    if offset is not None and offset % timedelta(minutes=1):
+        # A zone's old local mean time (Paris before 1911: +00:09:21) has seconds, which
+        # neither feeds (RFC 822, RFC 3339) nor pages can write: the same moment, at the
+        # offset rounded to the minute.
+        minutes = round(offset.total_seconds() / 60)
+        moment = moment.astimezone(timezone(timedelta(minutes=minutes)))
     return moment
 
 

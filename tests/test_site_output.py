@@ -338,6 +338,30 @@ def test_a_plain_text_excerpt_stays_text_in_every_feed(
         assert shown == excerpt, feed
 
 
+def test_dates_of_a_zone_whose_old_offset_has_seconds_are_written_validly(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site(
+        {
+            "content/a.md": article("Paris 1905", "1905-06-01T12:00:00Z"),
+            "site.yaml": SITE_YAML.replace("timezone: UTC", "timezone: Europe/Paris"),
+        }
+    )
+    build_site(site)
+    output = site / "output"
+    rss = feedparser.parse((output / "feed.xml").read_bytes())
+    atom = feedparser.parse((output / "atom.xml").read_bytes())
+    assert not rss.bozo and not atom.bozo
+    # The instant (12:00 UTC), read back from each feed.
+    assert rss.entries[0].published_parsed[:6] == (1905, 6, 1, 12, 0, 0)
+    assert atom.entries[0].published_parsed[:6] == (1905, 6, 1, 12, 0, 0)
+    written = re.findall(r"[0-9T:-]{19}[+-][0-9:]+", (output / "atom.xml").read_text("utf-8"))
+    written += re.findall(r"<lastmod>([^<]+)", (output / "sitemap.xml").read_text("utf-8"))
+    page = (output / "1905/06/01/paris-1905/index.html").read_text("utf-8")
+    written += re.findall(r'<time datetime="([^"]+)"', page)
+    assert written and all(re.fullmatch(r".{19}\+00:09", w) for w in written), written
+
+
 def test_full_content_feeds_give_absolute_links(make_site: MakeSite, build_site: BuildSite) -> None:
     body = (
         "See [the archive](/archive/), ![a map](pics/map.jpg), [part two](#two), "
