@@ -1,7 +1,8 @@
 // Broadsheet's live preview, injected by `broadsheet serve` into the pages it serves
 // (never into output/). It listens to the server's build events: after a good build it
 // reloads the page, or only swaps the stylesheets when nothing but CSS changed; while
-// a build has errors it shows them in an overlay. Error text is set with textContent
+// a build has errors it shows them in an overlay, and pages still reload for changes
+// made meanwhile (a build with errors writes the pages it can). Error text is set with textContent
 // only, never parsed as HTML.
 (() => {
   "use strict";
@@ -15,6 +16,10 @@
   // The build this page was served from; a page served just before a build finished
   // reloads as soon as it hears of the newer one.
   let current = (script && script.dataset.build) || null;
+  // Whether the last build this page heard of had errors, and whether a build it did
+  // not reload for changed the output.
+  let erred = false;
+  let missed = false;
 
   function hideOverlay() {
     const overlay = document.getElementById(OVERLAY_ID);
@@ -84,10 +89,20 @@
     else hideOverlay();
     const changed = current !== null && status.build !== current;
     current = status.build;
-    if (!changed || status.errors.length) return;
-    if (first) location.reload(); // this page may be several builds old
-    else if (status.reload === "css") swapStylesheets();
-    else if (status.reload === "page") location.reload();
+    const breaking = status.errors.length > 0 && !erred;
+    erred = status.errors.length > 0;
+    if (!changed) return;
+    if (breaking) {
+      // The build that broke a file leaves this page as it is, under the overlay; what
+      // that build wrote shows with the next one. While the error stands, builds of
+      // other changes reload pages as good builds do.
+      missed = missed || first || status.reload !== "none";
+      return;
+    }
+    if (first || missed || status.reload === "page") {
+      missed = false; // this page may be several builds old
+      location.reload();
+    } else if (status.reload === "css") swapStylesheets();
   }
 
   const source = new EventSource("/__broadsheet/events");

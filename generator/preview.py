@@ -212,7 +212,9 @@ class Preview:
 
 
 def _reload_kind(outcome: BuildOutcome) -> Literal["page", "css", "none"]:
-    written = outcome.report.written if outcome.report is not None else None
+    if outcome.report is None:
+        return "none"  # the build failed: the output is as it was
+    written = outcome.report.written
     if written is not None and written.written == 0 and written.removed == 0:
         return "none"  # e.g. a file saved unchanged: no reason to reload
     return "css" if outcome.changes is not None and outcome.changes.css_only else "page"

@@ -111,6 +111,21 @@ def test_the_overlay_shows_errors_as_text_and_goes_when_fixed(
     wait(driver).until(lambda d: overlay_text(d) is None)
 
 
+def test_a_page_reloads_for_its_change_while_another_file_stays_broken(
+    driver: webdriver.Chrome, served: Served
+) -> None:
+    open_live(driver, served)
+    write(served.site / "content/other.md", article("Broken", '"not a date"'))
+    assert "content/other.md:3: " in wait(driver).until(overlay_text)
+    assert marker(driver) == "set by the test"  # not reloaded for the break itself
+    write(served.site / STORY, article("A headline edited meanwhile", slug="story"))
+    wait(driver).until(lambda d: "A headline edited meanwhile" in d.title)
+    assert "content/other.md:3: " in wait(driver).until(overlay_text)  # still shown
+    write(served.site / "content/other.md", article("Mended", "2024-04-01"))
+    wait(driver).until(lambda d: overlay_text(d) is None)
+    assert "A headline edited meanwhile" in driver.title
+
+
 def test_a_listing_page_reloads_too(driver: webdriver.Chrome, served: Served) -> None:
     open_live(driver, served, "/")
     write(served.site / "content/another.md", article("Another headline", "2024-05-02"))
