@@ -133,7 +133,9 @@ def _report_outcome(outcome: BuildOutcome, site_dir: Path, out: TextIO, err: Tex
         more = f" (+{len(changed) - 1} more)" if len(changed) > 1 else ""
         cause = f" after a change to {_shown(changed[0], site_dir)}{more}"
     if outcome.report is None:
-        print(f"[{stamp}] build failed{cause}: still serving the last good site", file=err)
+        served = (site_dir / "output" / "index.html").is_file()
+        what = "still serving the last good site" if served else "no site to serve yet"
+        print(f"[{stamp}] build failed{cause}: {what}", file=err)
     else:
         verb = "built" if outcome.changes is None else "rebuilt"
         print(f"[{stamp}] {verb}{cause}: {_summary(outcome.report)}", file=out)

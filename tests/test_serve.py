@@ -26,7 +26,7 @@ from serving import TIMEOUT, EventStream, Served, fetch, running, wait_until, wr
 
 from conftest import SITE_YAML, MakeSite, article
 from generator import preview as preview_module
-from generator.build import BuildOptions, BuildReport, Session
+from generator.build import BuildOptions, BuildReport, Session, build
 from generator.parallel import shared
 from generator.preview import BuildOutcome, Preview, PreviewOptions
 from generator.watch import WatchTargets, is_relevant
@@ -477,6 +477,22 @@ def test_a_second_signal_during_the_stop_does_not_cut_it_short(make_site: MakeSi
         _line_matching(lines, r"^stopped")
         assert not any("Traceback" in line for line in _rest(lines))
         events.close()
+
+
+@pytest.mark.parametrize("built_before", [False, True])
+def test_a_failed_build_says_whether_a_site_is_still_served(
+    make_site: MakeSite, built_before: bool
+) -> None:
+    site = make_site(FILES)
+    if built_before:
+        assert build(site).exit_code == 0
+    (site / "site.yaml").write_text("title: [unclosed\n", encoding="utf-8")
+    with _command("-m", "generator", "serve", str(site), "--port", "0") as (process, lines):
+        found = _line_matching(lines, r"build failed: (.*)$")
+        expected = "still serving the last good site" if built_before else "no site to serve yet"
+        assert found.group(1) == expected
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=10) == 0
 
 
 _SIGNAL_FROM_ANOTHER_THREAD = """
