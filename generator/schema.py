@@ -95,7 +95,8 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
     """An aware datetime in `tz`; a value without an offset is taken as local to `tz`."""
     text = to_text(value)
     try:
-        moment = datetime.fromisoformat(text)
+        # RFC 3339 allows a lower-case `z` for UTC, which Python does not read.
+        moment = datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=tz)
         moment = moment.astimezone(tz)

@@ -7,6 +7,7 @@ import re
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
+from zoneinfo import ZoneInfo
 
 import feedparser
 import jinja2
@@ -20,6 +21,7 @@ from generator.loader import load_articles
 from generator.model import Page, Site
 from generator.plan import plan_pages
 from generator.render import FragmentCache
+from generator.schema import to_timestamp
 from generator.site import assemble_site
 from generator.sitemap import SITEMAP_NS, render_sitemaps
 from site_checks import broken_links, page_links, reachable_pages
@@ -259,6 +261,14 @@ def test_archive_days_follow_the_site_time_zone(make_site: MakeSite, build_site:
     assert not (output / "2024/03").exists()
     html = (output / "2024/04/01/late-news/index.html").read_text("utf-8")
     assert 'datetime="2024-04-01T08:30:00+09:00"' in html
+
+
+@pytest.mark.parametrize(
+    "text", ["2024-03-31T23:30:00Z", "2024-03-31t23:30:00z", "2024-03-31 23:30:00z"]
+)
+def test_rfc_3339_dates_are_read_in_either_case(text: str) -> None:
+    moment = to_timestamp(text, ZoneInfo("Asia/Tokyo"))
+    assert moment.isoformat() == "2024-04-01T08:30:00+09:00"
 
 
 def test_same_instant_articles_have_a_stable_order(
