@@ -320,6 +320,17 @@ def parse_article(
         )
     if any(p.is_error for p in problems):
         return None, tuple(problems)
+    updated = values.get("updatedDateTime")
+    if updated is not None and updated < values["publishedDateTime"]:
+        key = next(k for k in ("updatedDateTime", "updated") if front.data.get(k) is not None)
+        problems.append(
+            warning(
+                source_path,
+                front.line_of(key),
+                f"{key}: before the publication date, so ignored; correct or remove it",
+            )
+        )
+        del values["updatedDateTime"]
     article = _article(values, front, source_path, stem, body_html, source_hash)
     if values.get("slug") and not article.explicit_slug:
         problems.append(
