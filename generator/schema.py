@@ -141,8 +141,24 @@ def to_topics(value: Any) -> tuple[str, ...]:
 
 
 def domain_of(url: str) -> str:
-    host = urlsplit(url).hostname or ""
-    return host.removeprefix("www.")
+    return _host(urlsplit(url).hostname or "")
+
+
+def _host(text: str) -> str:
+    """A domain as one spelling: lower case, without `www.`, a trailing dot, or a scheme
+    and path written around it, and in Unicode (`xn--bcher-kva.example` is
+    `bücher.example`)."""
+    if "://" in text:
+        text = urlsplit(text).hostname or ""
+    host = text.split("/", 1)[0].strip().lower().rstrip(".").removeprefix("www.")
+    if "xn--" in host:
+        try:
+            decoded = host.encode("ascii").decode("idna")
+            if decoded.encode("idna").decode("ascii") == host:  # else not valid IDNA
+                host = decoded
+        except UnicodeError:
+            pass  # kept as written
+    return host
 
 
 def to_provider(value: Any, fallback_url: str) -> Provider:
@@ -153,7 +169,7 @@ def to_provider(value: Any, fallback_url: str) -> Provider:
             f"must be a name or a mapping with name and domain, not {_type_name(value)}"
         )
     name = _sub(value, "name", to_text, "")
-    domain = _sub(value, "domain", to_text, "").lower().removeprefix("www.")
+    domain = _host(_sub(value, "domain", to_text, ""))
     if not name and not domain:
         raise FieldError("needs a name or a domain")
     return Provider(name=name or domain, domain=domain)

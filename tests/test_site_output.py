@@ -271,6 +271,32 @@ def test_rfc_3339_dates_are_read_in_either_case(text: str) -> None:
     assert moment.isoformat() == "2024-04-01T08:30:00+09:00"
 
 
+def test_a_source_domain_written_several_ways_is_one_source(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    shapes = [
+        "herald.example",
+        "https://Herald.example/news/",
+        "herald.example.",
+        "www.HERALD.example",
+    ]
+    files = {
+        f"content/{n}.md": article(
+            f"Story {n}", f"2024-05-0{n + 1}T09:00:00Z", provider=f"{{name: Herald, domain: '{d}'}}"
+        )
+        for n, d in enumerate(shapes)
+    }
+    files["content/u.md"] = article("U", provider="{name: Bücher, domain: bücher.example}")
+    files["content/p.md"] = article("P", provider="{name: Bücher, domain: xn--bcher-kva.example}")
+    site = make_site(files)
+    assert build_site(site).exit_code == 0
+    sources = site / "output" / "sources"
+    assert sorted(p.name for p in sources.iterdir() if p.is_dir()) == [
+        "bucher-example",
+        "herald-example",
+    ]
+
+
 def test_same_instant_articles_have_a_stable_order(
     make_site: MakeSite, build_site: BuildSite
 ) -> None:
