@@ -258,8 +258,10 @@ def test_the_site_is_served_and_watched_while_the_session_fills(
         )
         assert edited
         assert sessions[0] is None and all(s is sessions[1] for s in sessions[1:])
-        assert sessions[1] is not None and len(sessions) == 3
-        assert [o.number for o in outcomes] == [1, 2] and outcomes[1].changes is not None
+        # Three builds; on a busy machine the edit's write may come in two bursts, each
+        # rebuilt with the session.
+        assert sessions[1] is not None and len(sessions) >= 3
+        assert [o.number for o in outcomes][:2] == [1, 2] and outcomes[1].changes is not None
         assert wait_until(lambda: not preview.building, what="the end of the builds")
     finally:
         go_on.set()
