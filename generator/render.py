@@ -239,7 +239,7 @@ def render_page(
     recorder = RecordingSite(site)
     try:
         html = env.get_template(page.template).render(site=recorder, page=page)
-    except jinja2.TemplateError as exc:
+    except Exception as exc:  # a template may raise anything: `{{ 1 // 0 }}`
         return _template_diagnostic(exc, page)
     return Rendered(page.output_path, html.encode("utf-8"), frozenset(recorder.used))
 
@@ -279,7 +279,8 @@ def check_templates(env: jinja2.Environment) -> None:
         raise BuildError(tuple(problems))
 
 
-def _template_diagnostic(exc: jinja2.TemplateError, page: Page) -> Diagnostic:
+def _template_diagnostic(exc: Exception, page: Page) -> Diagnostic:
+    """The error, named by the template file and line that raised it."""
     if isinstance(exc, jinja2.TemplateSyntaxError):
         return error(exc.filename or page.template, exc.lineno, f"template: {exc.message}")
     where, line = page.template, None
@@ -287,4 +288,8 @@ def _template_diagnostic(exc: jinja2.TemplateError, page: Page) -> Diagnostic:
         if frame.filename.endswith((".html", ".xml")):
             where, line = frame.filename, frame.lineno
             break
-    return error(where, line, f"template: {exc.message or exc} (rendering /{page.path})")
+    if isinstance(exc, jinja2.TemplateError):
+        message = exc.message or str(exc)
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    return error(where, line, f"template: {message} (rendering /{page.path})")

@@ -310,17 +310,29 @@ def test_site_template_can_extend_the_theme_template(make_site: MakeSite) -> Non
             3,
             "no_such_thing",
         ),
+        (
+            '{% extends "base.html" %}\n{% block content %}\n\n{{ 1 // 0 }}\n{% endblock %}\n',
+            4,
+            "ZeroDivisionError: integer division or modulo by zero",
+        ),
+        (
+            '{% extends "base.html" %}\n{% block content %}\n{{ "%d" % "x" }}\n{% endblock %}\n',
+            3,
+            "TypeError: %d format",
+        ),
     ],
-    ids=["syntax-error", "undefined-variable"],
+    ids=["syntax-error", "undefined-variable", "division-by-zero", "type-error"],
 )
 def test_template_error_fails_the_build_and_writes_nothing(
     make_site: MakeSite, template: str, line: int, fragment: str
 ) -> None:
     site = make_site({"content/a.md": article("Alpha"), "templates/article.html": template})
-    code, _, err = run("build", str(site))
-    assert code == 2
-    assert f"templates/article.html:{line}: error: template" in err
-    assert fragment in err
+    for command in ("build", "check"):
+        code, _, err = run(command, str(site))
+        assert code == 2, command
+        assert f"templates/article.html:{line}: error: template" in err
+        assert fragment in err
+        assert "Traceback" not in err
     assert not (site / "output").exists()
 
 
