@@ -245,9 +245,9 @@ def _build(
             previous = cache.pages() if options.write else {}  # the last build's records
         stop_if_cancelled(cancel)
         site, pages, feeds = planned.site, planned.pages, planned.feeds
+        if options.strict:  # the content's problems; the cache's notes stay warnings
+            found = tuple(replace(d, severity=Severity.ERROR) for d in found)
         diagnostics = tuple(sorted(notes + found, key=sort_key))
-        if options.strict:
-            diagnostics = tuple(replace(d, severity=Severity.ERROR) for d in diagnostics)
         written, rendered = None, 0
         if not options.write:
             _resume_collector(collecting)
@@ -256,7 +256,7 @@ def _build(
             rendered = sum(1 for _ in rendering)
             for feed in feeds:
                 render_feed(site, feed, cache.bodies)
-        elif not (options.strict and diagnostics):
+        elif not (options.strict and found):
             prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
             written, rendered = _write(
                 output, prune, env, planned, cache, previous, digests, jobs, collecting, session,

@@ -255,6 +255,25 @@ def test_strict_turns_a_warning_into_a_failure_and_writes_nothing(make_site: Mak
     assert not (site / "output").exists()
 
 
+@pytest.mark.parametrize("damage", ["garbage", "a file"])
+def test_strict_is_about_the_content_not_a_damaged_cache(make_site: MakeSite, damage: str) -> None:
+    site = make_site({"content/a.md": article("Alpha")})
+    assert run("build", str(site))[0] == 0
+    cache = site / ".broadsheet-cache"
+    if damage == "garbage":
+        (cache / "cache.sqlite").write_text("garbage")
+    else:
+        shutil.rmtree(cache)
+        cache.write_text("not a folder")
+    code, _, err = run("check", "--strict", str(site))  # which never reads the cache
+    assert (code, err) == (0, "")
+    code, out, err = run("build", "--strict", str(site))
+    assert code == 0, err
+    assert err.startswith(".broadsheet-cache") and ": warning: cache" in err
+    assert ", 0 errors, 1 warning" in out
+    assert (site / "output" / "index.html").is_file()
+
+
 def test_site_template_overrides_the_theme(make_site: MakeSite) -> None:
     template = (
         '{% extends "base.html" %}\n'
