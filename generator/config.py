@@ -6,6 +6,7 @@ each naming the key and line. Nothing else in the build reads `site.yaml`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -74,6 +75,19 @@ def _check_base_url(value: Any) -> str | None:
     return None
 
 
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
+"""A BCP 47 language tag, as pages (`lang`) and feeds (`language`, `xml:lang`) hold it."""
+
+
+def _check_language(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "must be a string"
+    if not _LANGUAGE_TAG.fullmatch(value):
+        hint = f" ({value.replace('_', '-')}?)" if "_" in value else ""
+        return f"must be a language tag such as en, en-GB or pt-BR, not {value!r}{hint}"
+    return None
+
+
 def _check_timezone(value: Any) -> str | None:
     if not isinstance(value, str):
         return "must be a string"
@@ -101,7 +115,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "title": _check_type(str),
     "description": _check_type(str),
     "base_url": _check_base_url,
-    "language": _check_type(str),
+    "language": _check_language,
     "timezone": _check_timezone,
     "per_page": _check_type(int, minimum=1),
     "theme": _check_type(str),

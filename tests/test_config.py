@@ -62,6 +62,17 @@ def test_unknown_time_zone() -> None:
     assert line.startswith("site.yaml:3: error: 'timezone' unknown time zone 'Europe/Atlantis'")
 
 
+@pytest.mark.parametrize("tag", ["en_US", "not a language!", "''", "e", "en-", "x" * 9])
+def test_a_language_that_is_not_a_language_tag(tag: str) -> None:
+    [line] = problems(GOOD + f"language: {tag}\n")
+    assert line.startswith("site.yaml:3: error: 'language' must be a language tag such as en")
+
+
+@pytest.mark.parametrize("tag", ["en", "fr", "en-GB", "pt-BR", "zh-Hant-TW", "es-419", "gsw"])
+def test_language_tags(tag: str) -> None:
+    assert parse_config(GOOD + f"language: {tag}\n").language == tag
+
+
 @pytest.mark.parametrize(
     ("text", "missing"),
     [
