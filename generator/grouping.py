@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 from generator.model import Archive, Article, Group, Term
-from generator.slugs import unique_slug
+from generator.slugs import identity_key, unique_slug
 
 
 def canonical_terms(terms: Iterable[Term]) -> dict[str, Term]:
@@ -35,7 +35,8 @@ def canonical_terms(terms: Iterable[Term]) -> dict[str, Term]:
 def group_articles(
     kind: str, articles: tuple[Article, ...], terms_of: Callable[[Article], Iterable[Term]]
 ) -> tuple[Group, ...]:
-    """Groups sorted by name, each with its articles in the order given (newest first)."""
+    """Groups sorted by name (case and accents aside), each with its articles in the
+    order given (newest first)."""
     members: dict[str, list[Article]] = defaultdict(list)
     found: dict[str, Term] = {}
     for article in articles:
@@ -47,7 +48,8 @@ def group_articles(
         domains = {a.source.key: a.provider.domain for a in articles if a.source and a.provider}
     return tuple(
         Group(kind, term, tuple(members[term.key]), domains.get(term.key, ""))
-        for term in sorted(found.values(), key=lambda t: (t.name.casefold(), t.slug))
+        # A to Z as a reader expects, accents aside: `Économie` among the Es.
+        for term in sorted(found.values(), key=lambda t: (identity_key(t.name), t.slug))
     )
 
 

@@ -78,6 +78,15 @@ def test_topics_differing_in_case_are_one_topic(make_site: MakeSite, build_site:
     assert '<a href="/topics/ai/">AI</a> <span class="count">3</span>' in index
 
 
+def test_topics_are_listed_a_to_z_accents_aside(make_site: MakeSite, build_site: BuildSite) -> None:
+    topics = '["Zoology", "Économie", "politics", "Ecology", "Art"]'
+    site = make_site({"content/a.md": article("Topical", topics=topics)})
+    build_site(site)
+    index = (site / "output" / "topics" / "index.html").read_text(encoding="utf-8")
+    shown = re.findall(r'<a href="/topics/[a-z-]+/">([^<]+)</a>', index)
+    assert shown == ["Art", "Ecology", "Économie", "politics", "Zoology"]
+
+
 def test_c_family_topics_get_three_pages(make_site: MakeSite, build_site: BuildSite) -> None:
     site = make_site({"content/langs.md": article("Languages", topics='["C", "C++", "C#"]')})
     build_site(site)
