@@ -143,15 +143,39 @@ def render_markdown(text: str) -> str:
             )
     # The page's headline is its only <h1>: body headings move one level down.
     raw = _HEADING.sub(_demote, converted)
-    return str(
-        nh3.clean(
-            raw,
-            tags=_TAGS,
-            attributes=_ATTRIBUTES,
-            url_schemes={"http", "https", "mailto"},
-            link_rel="noopener noreferrer",
-        )
+    cleaned = nh3.clean(
+        raw,
+        tags=_TAGS,
+        attributes=_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener noreferrer",
     )
+    return _complete(str(cleaned))
+
+
+_IMAGE = re.compile(r"<img\b[^>]*>")
+_LINK_WITHOUT_HREF = re.compile(r'<a\b(?![^>]*\shref=")[^>]*>(.*?)</a>', re.DOTALL)
+"""A link the sanitiser left without its address (a `javascript:` one, say). The
+sanitiser writes every attribute value in double quotes, which a value never holds,
+and never nests a link in a link."""
+
+
+def _complete(html: str) -> str:
+    """The sanitised HTML made valid where the sanitiser leaves it short: an image
+    without an address is dropped, one without a text alternative gets an empty one
+    (decorative), and a link without an address keeps only its text."""
+    if "<img" in html:
+        html = _IMAGE.sub(_image, html)
+    if "<a" in html:
+        html = _LINK_WITHOUT_HREF.sub(r"\1", html)
+    return html
+
+
+def _image(match: re.Match[str]) -> str:
+    tag = match.group(0)
+    if ' src="' not in tag:
+        return ""
+    return tag if ' alt="' in tag else f'<img alt=""{tag[4:]}'
 
 
 def _depth(fragment: str) -> int:

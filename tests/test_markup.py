@@ -82,6 +82,28 @@ def test_many_elements_side_by_side_are_not_nesting(text: str) -> None:
     assert render_markdown(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        (
+            'Pic <img src="https://i.example/a.png">',
+            '<p>Pic <img alt="" src="https://i.example/a.png"></p>\n',
+        ),
+        ('A <img src="data:image/png;base64,AA" alt="x"> b', "<p>A  b</p>\n"),
+        ('A <a href="javascript:x()">link</a> b', "<p>A link b</p>\n"),
+        ('<a name="n">an <b>anchor</b></a>', "<p>an <b>anchor</b></p>\n"),
+        ("![](https://i.example/b.png)", '<p><img src="https://i.example/b.png" alt=""></p>\n'),
+        (
+            '<a title="a href=&quot;x" href="https://x.example/">ok</a>',
+            '<p><a title="a href=&quot;x" href="https://x.example/" rel="noopener noreferrer">'
+            "ok</a></p>\n",
+        ),
+    ],
+)
+def test_what_the_sanitiser_leaves_short_is_made_valid(text: str, html: str) -> None:
+    assert render_markdown(text) == html
+
+
 def test_empty_body_renders_nothing() -> None:
     assert render_markdown("") == ""
     assert render_markdown(" \n\t\n") == ""
