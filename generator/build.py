@@ -51,7 +51,7 @@ from generator.parallel import (
     parallel_map,
     shared,
 )
-from generator.plan import check_unique_paths, plan_pages
+from generator.plan import check_nesting, check_unique_paths, plan_pages
 from generator.render import check_templates, make_environment, render_page, render_pages
 from generator.site import assemble_site
 from generator.sitemap import render_robots, render_sitemaps
@@ -429,6 +429,7 @@ def _plan(site: Site, theme: Theme, session: Session | None) -> _Planned:
     check_unique_paths(
         [*(p.output_path for p in pages), *(f.path for f in feeds), *(f.path for f in extras)]
     )
+    check_nesting(f.path for f in extras)  # pages and feeds have paths of their own
     return _Planned(site, pages, feeds, extras)
 
 

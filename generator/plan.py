@@ -138,3 +138,25 @@ def check_unique_paths(paths: Iterable[str]) -> None:
                 for path in clashes
             )
         )
+
+
+def check_nesting(paths: Iterable[str]) -> None:
+    """Raise `BuildError` naming every output path that another one needs as a folder
+    (a site's `static/style.css/` beside the theme's `static/style.css`)."""
+    files = set(paths)
+    clashes = sorted({folder for path in files for folder in _folders(path) if folder in files})
+    if clashes:
+        raise BuildError(
+            tuple(
+                error(path, None, "is written as a file, and as a folder holding other outputs")
+                for path in clashes
+            )
+        )
+
+
+def _folders(path: str) -> Iterable[str]:
+    """The folders `path` is in: `a/b/c` is in `a/b` and `a`."""
+    end = path.rfind("/")
+    while end > 0:
+        yield path[:end]
+        end = path.rfind("/", 0, end)

@@ -274,6 +274,16 @@ def test_strict_is_about_the_content_not_a_damaged_cache(make_site: MakeSite, da
     assert (site / "output" / "index.html").is_file()
 
 
+def test_a_static_folder_where_the_theme_has_a_file_is_refused(make_site: MakeSite) -> None:
+    site = make_site({"content/a.md": article("Alpha"), "static/style.css/extra.txt": "x"})
+    code, _, err = run("build", str(site))
+    assert code == 2
+    assert err.startswith(
+        "static/style.css: error: is written as a file, and as a folder holding other outputs"
+    )
+    assert not (site / "output").exists()
+
+
 def test_site_template_overrides_the_theme(make_site: MakeSite) -> None:
     template = (
         '{% extends "base.html" %}\n'
