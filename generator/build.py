@@ -245,6 +245,7 @@ def _build(
             previous = cache.pages() if options.write else {}  # the last build's records
         stop_if_cancelled(cancel)
         site, pages, feeds = planned.site, planned.pages, planned.feeds
+        found += planned.skipped
         if options.strict:  # the content's problems; the cache's notes stay warnings
             found = tuple(replace(d, severity=Severity.ERROR) for d in found)
         diagnostics = tuple(sorted(notes + found, key=sort_key))
@@ -418,6 +419,8 @@ class _Planned:
     feeds: tuple[Feed, ...]
     extras: tuple[OutputFile, ...]
     """Files made without templates: sitemaps, `robots.txt`, the theme's static files."""
+    skipped: tuple[Diagnostic, ...]
+    """Why static entries were not published."""
 
 
 def _plan(site: Site, theme: Theme, session: Session | None) -> _Planned:
@@ -425,12 +428,13 @@ def _plan(site: Site, theme: Theme, session: Session | None) -> _Planned:
     reuse = {path: known.page for path, known in session.pages.items()} if session else None
     pages = plan_pages(site, reuse)
     feeds = plan_feeds(site)
-    extras = (*render_sitemaps(site, pages), render_robots(site), *collect_static(theme))
+    static, skipped = collect_static(theme)
+    extras = (*render_sitemaps(site, pages), render_robots(site), *static)
     check_unique_paths(
         [*(p.output_path for p in pages), *(f.path for f in feeds), *(f.path for f in extras)]
     )
     check_nesting(f.path for f in extras)  # pages and feeds have paths of their own
-    return _Planned(site, pages, feeds, extras)
+    return _Planned(site, pages, feeds, extras, skipped)
 
 
 def _digests(salt: str, site: Site, session: Session | None) -> PageDigests:

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.diagnostics import BuildError, error
+from generator.diagnostics import BuildError, Diagnostic, error, warning
 from generator.model import OutputFile
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -51,18 +51,40 @@ def find_theme(site_dir: Path, name: str) -> Theme:
     )
 
 
-def collect_static(theme: Theme) -> tuple[OutputFile, ...]:
-    """Every static file under `static/`, the site's overriding the theme's."""
+def collect_static(theme: Theme) -> tuple[tuple[OutputFile, ...], tuple[Diagnostic, ...]]:
+    """Every static file under `static/`, the site's overriding the theme's; and a
+    warning for each entry skipped, as in `content/`: a symlink leading out of the
+    site or theme folder, a linked folder, anything but a regular file."""
     files: dict[str, OutputFile] = {}
+    skipped: list[Diagnostic] = []
     for folder in theme.static_dirs:
         if not folder.is_dir():
             continue
+        owner = folder.parent.resolve()
         for path in sorted(folder.rglob("*")):
             relative = path.relative_to(folder)
-            if path.is_file() and not any(p.startswith(".") for p in relative.parts):
+            if any(p.startswith(".") for p in relative.parts):
+                continue
+            shown = f"{folder.name}/{relative.as_posix()}"
+            problem = _unpublishable(path, owner)
+            if problem:
+                skipped.append(warning(shown, None, problem))
+            elif path.is_file():
                 target = "static/" + relative.as_posix()
                 files[target] = OutputFile(target, path.read_bytes(), str(path))
-    return tuple(files[k] for k in sorted(files))
+    return tuple(files[k] for k in sorted(files)), tuple(skipped)
+
+
+def _unpublishable(path: Path, owner: Path) -> str | None:
+    """Why the static entry at `path` is not published; None if it is (or is a folder)."""
+    if path.is_symlink():
+        if not path.resolve().is_relative_to(owner):
+            return "skipped: a symlink pointing outside the site; copy the file in if it belongs"
+        if path.is_dir():
+            return "skipped: a linked folder; copy it into static/ to publish it"
+    if path.is_dir() or path.is_file():
+        return None
+    return "skipped: not a regular file; replace it with a file"
 
 
 def static_signature(theme: Theme) -> str:

@@ -284,6 +284,29 @@ def test_a_static_folder_where_the_theme_has_a_file_is_refused(make_site: MakeSi
     assert not (site / "output").exists()
 
 
+def test_static_entries_follow_the_rules_of_content(make_site: MakeSite, tmp_path: Path) -> None:
+    site = make_site({"content/a.md": article("Alpha"), "static/inside.txt": "kept"})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("not the site's")
+    (site / "static" / "out.txt").symlink_to(outside / "secret.txt")
+    (site / "static" / "folder").symlink_to(outside)
+    (site / "static" / "in.txt").symlink_to(site / "static" / "inside.txt")
+    os.mkfifo(site / "static" / "pipe")
+    code, _, err = run("build", str(site))
+    assert code == 0
+    assert err.splitlines() == [
+        "static/folder: warning: skipped: a symlink pointing outside the site; copy the file "
+        "in if it belongs",
+        "static/out.txt: warning: skipped: a symlink pointing outside the site; copy the file "
+        "in if it belongs",
+        "static/pipe: warning: skipped: not a regular file; replace it with a file",
+    ]
+    published = site / "output" / "static"
+    assert (published / "in.txt").read_text() == "kept"
+    assert not (published / "out.txt").exists() and not (published / "folder").exists()
+
+
 def test_site_template_overrides_the_theme(make_site: MakeSite) -> None:
     template = (
         '{% extends "base.html" %}\n'
