@@ -21,7 +21,7 @@ from generator.loader import load_articles
 from generator.model import Page, Site
 from generator.plan import plan_pages
 from generator.render import FragmentCache
-from generator.schema import to_timestamp
+from generator.schema import to_timestamp, to_url
 from generator.site import assemble_site
 from generator.sitemap import SITEMAP_NS, render_sitemaps
 from site_checks import broken_links, page_links, reachable_pages
@@ -295,6 +295,19 @@ def test_a_source_domain_written_several_ways_is_one_source(
         "bucher-example",
         "herald-example",
     ]
+
+
+@pytest.mark.parametrize(
+    ("url", "written"),
+    [
+        ("https://i.example/a b.jpg", "https://i.example/a%20b.jpg"),
+        ('https://e.example/a"b<c>', "https://e.example/a%22b%3Cc%3E"),
+        ("pics/a b.png", "pics/a%20b.png"),
+        ("https://x.example/ok?a=1&b=%20", "https://x.example/ok?a=1&b=%20"),
+    ],
+)
+def test_what_a_url_may_not_hold_is_percent_encoded(url: str, written: str) -> None:
+    assert to_url(url) == written
 
 
 def test_same_instant_articles_have_a_stable_order(
