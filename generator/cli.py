@@ -32,6 +32,17 @@ if TYPE_CHECKING:  # the preview (server, watcher) is imported by `serve` alone
 EXIT_OK, EXIT_SET_ASIDE, EXIT_FAILED = 0, 1, 2
 
 
+def _jobs(text: str) -> int:
+    """`--jobs`: a count of worker processes, 0 for one per CPU."""
+    try:
+        jobs = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if jobs < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 (one per CPU) or more, not {jobs}")
+    return jobs
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="broadsheet", description="Build a static news site from article files."
@@ -47,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
         command.add_argument("--drafts", action="store_true", help="include draft articles")
         command.add_argument("--strict", action="store_true", help="treat warnings as errors")
         command.add_argument(
-            "--jobs", "-j", type=int, default=0, metavar="N",
+            "--jobs", "-j", type=_jobs, default=0, metavar="N",
             help="worker processes (default: one per CPU)",
         )  # fmt: skip
     build_cmd.add_argument("-o", "--output", type=Path, help="output folder (default PATH/output)")
@@ -107,7 +118,8 @@ def _run_build(
     except BuildError as exc:
         for diagnostic in exc.diagnostics:
             print(diagnostic, file=err)
-        print("build failed: nothing was written", file=err)
+        failed = "build failed: nothing was written" if args.command == "build" else "check failed"
+        print(failed, file=err)
         return EXIT_FAILED
     for diagnostic in report.diagnostics:
         print(diagnostic, file=err)

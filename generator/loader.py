@@ -130,10 +130,13 @@ def parse_file(raw: bytes, shown: str, stem: str, tz: ZoneInfo, source_hash: str
 
 
 def _too_large(shown: str, size: int, limit: int) -> Diagnostic:
+    size_text, limit_text = _size(size), _size(limit)
+    if size_text == limit_text:  # "2.0 MB, over ... 2.0 MB" says nothing
+        size_text, limit_text = f"{size:,} bytes", f"{limit:,} bytes"
     return error(
         shown,
         None,
-        f"the file is {_size(size)}, over the max_file_size limit of {_size(limit)}; "
+        f"the file is {size_text}, over the max_file_size limit of {limit_text}; "
         "shorten it, or raise max_file_size in site.yaml",
     )
 

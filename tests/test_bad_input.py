@@ -294,3 +294,18 @@ def test_max_file_size_from_site_yaml_sets_big_files_aside(
     assert len(messages) == 1 and messages[0].startswith("content/big.md: error: ")
     assert "over the max_file_size limit" in messages[0]
     assert (site / "output/2024/05/01/small/index.html").is_file()
+
+
+def test_a_file_just_over_the_limit_is_measured_in_bytes(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    from conftest import SITE_YAML
+
+    limit = 2 * 1_048_576
+    site = make_site({"site.yaml": SITE_YAML + f"max_file_size: {limit}\n"})
+    text = article("Just over", body="word " * (limit // 5 + 10))
+    (site / "content").mkdir(exist_ok=True)
+    (site / "content" / "over.md").write_text(text)
+    [message] = [str(d) for d in build_site(site).diagnostics]
+    size = len(text.encode())
+    assert f"the file is {size:,} bytes, over the max_file_size limit of {limit:,} bytes" in message

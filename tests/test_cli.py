@@ -307,6 +307,22 @@ def test_static_entries_follow_the_rules_of_content(make_site: MakeSite, tmp_pat
     assert not (published / "out.txt").exists() and not (published / "folder").exists()
 
 
+@pytest.mark.parametrize("jobs", ["-1", "two"])
+def test_jobs_must_be_a_count(make_site: MakeSite, jobs: str) -> None:
+    site = make_site({"content/a.md": article()})
+    with pytest.raises(SystemExit) as exited:
+        run("build", str(site), "--jobs", jobs)
+    assert exited.value.code == 2
+    assert not (site / "output").exists()
+
+
+def test_check_says_check_failed(make_site: MakeSite) -> None:
+    site = make_site({"content/a.md": article(), "templates/article.html": "{% if %}"})
+    code, _, err = run("check", str(site))
+    assert code == 2
+    assert err.splitlines()[-1] == "check failed"
+
+
 def test_site_template_overrides_the_theme(make_site: MakeSite) -> None:
     template = (
         '{% extends "base.html" %}\n'
