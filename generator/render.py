@@ -288,7 +288,9 @@ def _template_diagnostic(exc: Exception, page: Page) -> Diagnostic:
         if frame.filename.endswith((".html", ".xml")):
             where, line = frame.filename, frame.lineno
             break
-    if isinstance(exc, jinja2.TemplateError):
+    if isinstance(exc, jinja2.TemplateNotFound):
+        message = f"no template {exc.name!r} in the site's templates/ or the theme's"
+    elif isinstance(exc, jinja2.TemplateError):
         message = exc.message or str(exc)
     else:
         message = f"{type(exc).__name__}: {exc}"

@@ -388,8 +388,14 @@ def test_site_template_can_extend_the_theme_template(make_site: MakeSite) -> Non
             3,
             "TypeError: %d format",
         ),
+        (
+            '{% extends "base.html" %}\n{% block content %}\n{% include "nothere.html" %}\n'
+            "{% endblock %}\n",
+            3,
+            "no template 'nothere.html' in the site's templates/ or the theme's",
+        ),
     ],
-    ids=["syntax-error", "undefined-variable", "division-by-zero", "type-error"],
+    ids=["syntax-error", "undefined-variable", "division-by-zero", "type-error", "missing"],
 )
 def test_template_error_fails_the_build_and_writes_nothing(
     make_site: MakeSite, template: str, line: int, fragment: str
