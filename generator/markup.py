@@ -203,11 +203,12 @@ def plain_text(fragment: str) -> str:
 
 
 def derive_excerpt(body_html: str, limit: int = EXCERPT_LENGTH) -> str:
-    """The first paragraph of a body as plain text, cut at a word near `limit`."""
-    match = _PARAGRAPH.search(body_html)
-    if match is None:
-        return ""
-    text = plain_text(match.group(1))
+    """The first paragraph of a body with any text (not only an image) as plain text,
+    cut at a word near `limit`."""
+    text = next(
+        (t for match in _PARAGRAPH.finditer(body_html) if (t := plain_text(match.group(1)))),
+        "",
+    )
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.")

@@ -112,6 +112,9 @@ def test_empty_body_renders_nothing() -> None:
 def test_excerpt_is_the_first_paragraph_as_text() -> None:
     html = render_markdown("## Heading\n\nThe *first* paragraph &amp; more.\n\nThe second.\n")
     assert derive_excerpt(html) == "The first paragraph & more."
+    pictured = render_markdown("![A map](map.png)\n\nThe text under the map.\n")
+    assert derive_excerpt(pictured) == "The text under the map."
+    assert derive_excerpt(render_markdown("![A map](map.png)\n")) == ""
     long = render_markdown(" ".join(["word"] * 200))
     excerpt = derive_excerpt(long, limit=50)
     assert excerpt.endswith("…")
