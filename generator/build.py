@@ -219,9 +219,8 @@ def _build(
         last = cache.last_build()
         with _finding_files(site_dir, cache, last, jobs, session is None) as finding:
             inputs = _inputs_digest(finding.signature(), theme, options, salt)
-            same = options.write and last is not None
-            same = same and last is not None and _up_to_date(last.inputs, inputs, options)
-            same = same and (session is None or session.filled)
+            up_to_date = last is not None and _up_to_date(last.inputs, inputs, options)
+            same = options.write and up_to_date and (session is None or session.filled)
             if same and last is not None and last.manifest == manifest_digest(output):
                 return _nothing_to_do(last, notes, started)
             files = finding.files()
@@ -709,6 +708,6 @@ def _staged_page(page: Page) -> Made:
 
 def _stage(relative: str, data: bytes) -> Staged | Diagnostic:
     try:
-        return stage(shared("out"), relative, data, shared("fresh"))
+        return stage(shared("out"), shared("previous"), relative, data, shared("fresh"))
     except BuildError as exc:
         return exc.diagnostics[0]

@@ -66,20 +66,16 @@ def to_bool(value: Any) -> bool:
     return value
 
 
-_NOT_IN_URL = re.compile(r'[ "<>\\^`{|}]')
+_NOT_IN_URL = re.compile(r'[ "<>^`{|}]')
 """ASCII characters a URL may not hold as they are (RFC 3986): percent-encoded, as
-browsers do."""
+browsers do. (A backslash stays: browsers read it as a slash, and `to_url` checks it
+as one.)"""
 
 
 def to_url(value: Any) -> str:
     """An http(s) or relative URL, with what a URL may not hold as it is (a space, a
     quote) percent-encoded; every other scheme is refused."""
-    text = to_text(value).strip()
-    if _NOT_IN_URL.search(text):
-        # A backslash is checked as the slash browsers read it as, first.
-        if text.replace("\\", "/").startswith("//"):
-            raise FieldError(f"{_shown(text)} is protocol-relative; write it with https://")
-        text = _NOT_IN_URL.sub(lambda m: f"%{ord(m.group()):02X}", text)
+    text = _NOT_IN_URL.sub(lambda m: f"%{ord(m.group()):02X}", to_text(value).strip())
     if _URL_CONTROLS.search(text):
         raise FieldError("contains control characters (tabs or line breaks); remove them")
     try:

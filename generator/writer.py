@@ -271,7 +271,7 @@ class OutputWriter:
     def add(self, relative: str, data: bytes) -> str:
         """Stage `data` for `relative`, unless the file there already holds these bytes.
         Returns the SHA-256 of `data`."""
-        staged = stage(self._output, relative, data, self._fresh)
+        staged = stage(self._output, self._previous, relative, data, self._fresh)
         self.record(staged)
         return staged.digest
 
@@ -417,18 +417,21 @@ def _sweep(output_dir: Path) -> None:
             _prune_empty(Path(folder), output_dir)
 
 
-def stage(output_dir: Path, relative: str, data: bytes, fresh: bool = False) -> Staged:
+def stage(
+    output_dir: Path, previous: dict[str, str], relative: str, data: bytes, fresh: bool = False
+) -> Staged:
     """Write `data` to a temporary file beside `relative`'s target in `output_dir`, unless
-    the target already holds these bytes (read back, not taken from the last build's
-    manifest: a file changed by hand is made right again); for a first
-    build (`fresh`), to `relative` in the `FRESH` folder. Changes nothing visible, so
-    worker processes may stage files while the `OutputWriter` holds the lock; it
+    the target already holds these bytes; for a first build (`fresh`), to `relative` in
+    the `FRESH` folder. A file the last build's manifest (`previous`) lists with other
+    bytes is written without reading it; any other is read back, not taken from the
+    manifest, so a file changed by hand is made right again. Changes nothing visible,
+    so worker processes may stage files while the `OutputWriter` holds the lock; it
     `record`s what they staged."""
     if fresh:
         return _stage_fresh(output_dir / FRESH, relative, data)
     target = safe_target(output_dir, relative)
     digest = hashlib.sha256(data).hexdigest()
-    if _same_bytes(target, data):
+    if previous.get(relative, digest) == digest and _same_bytes(target, data):
         return Staged(relative, digest, written=False)
     temporary = _temporary(target)
     folders: list[Path] = []

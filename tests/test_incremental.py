@@ -412,6 +412,12 @@ def test_workers_comparing_pages_render_the_changed_ones_when_few(
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
 
 
+def _note_process(log: Path) -> None:
+    """Add the id of the process running this to `log`, a line each."""
+    with log.open("a") as file:
+        file.write(f"{os.getpid()}\n")
+
+
 def test_articles_spelled_in_another_process_while_pages_are_planned_give_the_same_site(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -420,8 +426,7 @@ def test_articles_spelled_in_another_process_while_pages_are_planned_give_the_sa
     real = PageDigests.settled
 
     def settled(self: PageDigests) -> Settled:
-        with settled_by.open("a") as file:
-            file.write(f"{os.getpid()}\n")
+        _note_process(settled_by)
         return real(self)
 
     monkeypatch.setattr(PageDigests, "settled", settled)
@@ -450,8 +455,7 @@ def test_files_found_in_another_process_while_the_cache_is_read_give_the_same_si
 
     def find(site_dir: Path) -> tuple[object, ...]:
         if site_dir == site:  # not the clean builds'
-            with scanned_by.open("a") as file:
-                file.write(f"{os.getpid()}\n")
+            _note_process(scanned_by)
         return real(site_dir)
 
     site = _big_site(tmp_path / "site", count=12)
