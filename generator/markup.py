@@ -160,10 +160,54 @@ sanitiser writes every attribute value in double quotes, which a value never hol
 and never nests a link in a link."""
 
 
+_FORMATTING = "a|abbr|b|cite|code|del|em|i|ins|kbd|mark|q|s|small|span|strong|sub|sup|u"
+_BLOCK_END = "</(?:p|li|h[2-6]|blockquote|ul|ol|pre|table|dl|dd|dt|figure|figcaption)>"
+_ATTRIBUTES_WRITTEN = r'(?:\s[^\s=>]+(?:="[^"]*")?)*'
+"""A tag's attributes as the sanitiser writes them: every value in double quotes."""
+_LEAKED = re.compile(rf"{_BLOCK_END}((?:<(?:{_FORMATTING}){_ATTRIBUTES_WRITTEN}>)+)")
+_TAGS_OF = re.compile(rf"<(/?)({_FORMATTING})\b{_ATTRIBUTES_WRITTEN}>")
+
+
+def _unleaked(html: str) -> str:
+    """The HTML without the copies of unclosed formatting elements the sanitiser's parser
+    opens again after a block ends, as browsers do (an unclosed `<b>` or link would
+    otherwise make the rest of the body bold, or a link): the element ends with the
+    block it was opened in. Such a copy follows a block's end tag at once, where the
+    Markdown renderer itself always writes a line break."""
+    leaked = {
+        tag.start()
+        for match in _LEAKED.finditer(html)
+        for tag in _TAGS_OF.finditer(html, match.start(1), match.end(1))
+    }
+    if not leaked:
+        return html
+    open_by_name: dict[str, list[int]] = {}
+    dropped: list[tuple[int, int]] = []
+    starts: dict[int, tuple[int, int]] = {}
+    for tag in _TAGS_OF.finditer(html):
+        closing, name = tag.groups()
+        opened = open_by_name.setdefault(name, [])
+        if not closing:
+            opened.append(tag.start())
+            starts[tag.start()] = tag.span()
+        elif opened:
+            start = opened.pop()
+            if start in leaked:
+                dropped.extend((starts[start], tag.span()))
+    kept, last = [], 0
+    for start, end in sorted(dropped):
+        kept.append(html[last:start])
+        last = end
+    kept.append(html[last:])
+    return "".join(kept)
+
+
 def _complete(html: str) -> str:
-    """The sanitised HTML made valid where the sanitiser leaves it short: an image
-    without an address is dropped, one without a text alternative gets an empty one
-    (decorative), and a link without an address keeps only its text."""
+    """The sanitised HTML made valid where the sanitiser leaves it short: formatting
+    left open ends with its block (`_unleaked`), an image without an address is
+    dropped, one without a text alternative gets an empty one (decorative), and a
+    link without an address keeps only its text."""
+    html = _unleaked(html)
     if "<img" in html:
         html = _IMAGE.sub(_image, html)
     if "<a" in html:

@@ -104,6 +104,26 @@ def test_what_the_sanitiser_leaves_short_is_made_valid(text: str, html: str) -> 
     assert render_markdown(text) == html
 
 
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("<b>bold\n\nnext", "<p><b>bold</b></p>\n<p>next</p>\n"),
+        ("- a <b>x\n- b\n\nafter", "<ul>\n<li>a <b>x</b></li>\n<li>b</li>\n</ul>\n<p>after</p>\n"),
+        ("> q <em>x\n\nafter", "<blockquote>\n<p>q <em>x</em></p>\n</blockquote>\n<p>after</p>\n"),
+        ("a <b><i>x\n\n## Next", "<p>a <b><i>x</i></b></p>\n<h3>Next</h3>\n"),
+        (
+            'a <a href="https://x.example/" title="1>0">link\n\nnext',
+            '<p>a <a href="https://x.example/" title="1&gt;0" rel="noopener noreferrer">link</a>'
+            "</p>\n<p>next</p>\n",
+        ),
+        ("**a** <b>b</b>\n\n<i>c</i>", "<p><strong>a</strong> <b>b</b></p>\n<p><i>c</i></p>\n"),
+    ],
+)
+def test_formatting_left_open_ends_with_its_block(text: str, html: str) -> None:
+    # Browsers would make everything after the block bold, italic or a link.
+    assert render_markdown(text) == html
+
+
 def test_empty_body_renders_nothing() -> None:
     assert render_markdown("") == ""
     assert render_markdown(" \n\t\n") == ""
