@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -61,7 +61,18 @@ class SiteConfig:
 
 
 def normalise_base_url(url: str) -> str:
-    return url if url.endswith("/") else url + "/"
+    """The site's address as pages, feeds and sitemaps write it: ending in `/`, in ASCII
+    (a space or accent in its path percent-encoded as UTF-8, escapes already there kept;
+    a host in Unicode written in IDNA, `xn--`); `UnicodeError` for a host IDNA cannot
+    write."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if not netloc.isascii():
+        userinfo, at, address = netloc.rpartition("@")
+        host, colon, port = address.partition(":")
+        netloc = userinfo + at + host.encode("idna").decode("ascii") + colon + port
+    path = quote(parts.path, safe="/%:@!$&'()*+,;=")
+    return urlunsplit((parts.scheme, netloc, path if path.endswith("/") else path + "/", "", ""))
 
 
 def _check_base_url(value: Any) -> str | None:
@@ -72,6 +83,12 @@ def _check_base_url(value: Any) -> str | None:
         return f"must be an absolute http(s) URL such as https://example.org/, not {value!r}"
     if parts.query or parts.fragment:
         return f"must not have a query or fragment: {value!r}"
+    try:
+        normalise_base_url(value)
+    except UnicodeError:
+        return f"has a host that is not a domain name: {value!r}"
+    if any(c.isspace() or c in '<>"{}|\\^`' for c in parts.netloc):
+        return f"has a host that is not a domain name: {value!r}"
     return None
 
 

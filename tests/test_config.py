@@ -153,6 +153,29 @@ def test_base_path_of_a_sub_folder(url: str) -> None:
     assert config.base_path == "/news/"
 
 
+@pytest.mark.parametrize(
+    ("url", "written", "path"),
+    [
+        ("https://host/my news", "https://host/my%20news/", "/my%20news/"),
+        ("https://host/économie/", "https://host/%C3%A9conomie/", "/%C3%A9conomie/"),
+        ("https://bücher.example/a%20b", "https://xn--bcher-kva.example/a%20b/", "/a%20b/"),
+    ],
+)
+def test_base_url_is_written_in_ascii_as_feeds_and_sitemaps_need(
+    url: str, written: str, path: str
+) -> None:
+    config = parse_config(f"title: T\nbase_url: {url}\n")
+    assert (config.base_url, config.base_path) == (written, path)
+    assert config.with_base_url(url).base_url == written
+
+
+@pytest.mark.parametrize("url", ["https://ex ample.org/", "https://a\u3002\u3002b.org/"])
+def test_base_url_whose_host_is_not_a_domain_is_refused(url: str) -> None:
+    with pytest.raises(BuildError) as raised:
+        parse_config(f"title: T\nbase_url: '{url}'\n")
+    assert "has a host that is not a domain name" in raised.value.diagnostics[0].message
+
+
 BAD_SITE_YAML = "title: Broken\nbase_url: https://t.example/\nper_page: lots\n"
 
 
