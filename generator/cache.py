@@ -9,7 +9,8 @@ keyed by the digest of the file they came from, read back one at a time when a p
 feed shows them.
 Everything is stamped with a fingerprint of the generator version and the
 settings that shape it: a cache made under other settings is emptied, and a corrupt
-or foreign one is discarded with a warning, never trusted.
+or foreign one is discarded with a warning, never trusted. One build at a time holds
+the cache (its `lock` file), so none reads what another is replacing.
 """
 
 from __future__ import annotations
@@ -22,10 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.diagnostics import BuildError, Diagnostic, error, warning
+from generator.locks import LOCK_TIMEOUT, acquire, release
 from generator.model import Article, with_body
 
 CACHE_DIR = ".broadsheet-cache"
 _FILE = "cache.sqlite"
+_LOCK = "lock"
 _FORMAT = "broadsheet-cache/1"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -207,6 +210,8 @@ class BuildCache:
         """Reading the parse results into `_found`, once started."""
         self.bodies = Bodies(path if connection is not None else None)
         """Reads the bodies `stow` put here (and those still inside their articles)."""
+        self._lock: int | None = None
+        """The site's cache lock, held from `open` to `close`."""
 
     @classmethod
     def disabled(cls) -> BuildCache:
@@ -217,10 +222,37 @@ class BuildCache:
         cls, site_dir: Path, stamp: str, remembered: Remembered | None = None
     ) -> tuple[BuildCache, tuple[Diagnostic, ...]]:
         """Open (or create) the site's cache for builds stamped `stamp`, reusing what
-        `remembered` holds of it if the cache has not changed since."""
+        `remembered` holds of it if the cache has not changed since. One build at a
+        time holds it, until `close`: another waits for it (`BuildError` after
+        `LOCK_TIMEOUT` seconds), so no build reads what another is replacing."""
         folder = site_dir / CACHE_DIR
         try:
-            folder.mkdir(exist_ok=True)
+            lock = acquire(
+                folder / _LOCK,
+                LOCK_TIMEOUT,
+                "another build of this site is using its cache",
+                "Let it finish and build again",
+            )
+        except OSError as exc:
+            return cls.disabled(), (
+                warning(CACHE_DIR, None, f"cache not used: {exc}; builds will not be incremental"),
+            )
+        try:
+            cache, notes = cls._open(folder, stamp, remembered)
+        except BaseException:
+            release(lock)
+            raise
+        if cache.enabled:
+            cache._lock = lock
+        else:
+            release(lock)
+        return cache, notes
+
+    @classmethod
+    def _open(
+        cls, folder: Path, stamp: str, remembered: Remembered | None
+    ) -> tuple[BuildCache, tuple[Diagnostic, ...]]:
+        try:
             return cls(_connect(folder / _FILE, stamp), folder / _FILE, remembered), ()
         except (sqlite3.DatabaseError, ValueError):
             (folder / _FILE).unlink(missing_ok=True)
@@ -449,6 +481,9 @@ class BuildCache:
         if self._db is not None:
             self._db.close()
             self._db = None
+        if self._lock is not None:
+            release(self._lock)
+            self._lock = None
 
 
 def _next_generation(db: sqlite3.Connection) -> str:

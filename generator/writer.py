@@ -56,17 +56,13 @@ import contextlib
 import hashlib
 import os
 import shutil
-import sys
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from generator.diagnostics import BuildCancelled, BuildError, error
-
-if sys.platform != "win32":
-    import fcntl
+from generator.locks import LOCK_TIMEOUT, acquire, release
 
 MANIFEST = ".broadsheet-manifest"
 LOCK = ".broadsheet-lock"
@@ -78,24 +74,7 @@ RESERVED = frozenset({MANIFEST, LOCK, JOURNAL, STAGING, FRESH})
 """Files of the writer's own at the top of the output folder; never a page's path."""
 TEMPORARY_SUFFIX = ".broadsheet-tmp"
 HOME = "index.html"
-LOCK_TIMEOUT = 300.0
-"""Seconds a build waits for another build of the same output folder to finish."""
 _JOURNAL_HEADER = "broadsheet-journal 1"
-_HELD_LOCKS: set[int] = set()
-"""Descriptors of the lock files this process holds."""
-
-
-def _drop_inherited_locks() -> None:
-    # A forked worker shares its parent's lock. If the parent is killed while a worker
-    # lingers, the lock must go with the parent, so workers close their copies.
-    for fd in _HELD_LOCKS:
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    _HELD_LOCKS.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +163,12 @@ class OutputWriter:
         self._created = not self._output.exists()
         try:
             self._output.mkdir(parents=True, exist_ok=True)
-            self._lock = _acquire_lock(self._output, LOCK_TIMEOUT)
+            self._lock = acquire(
+                self._output / LOCK,
+                LOCK_TIMEOUT,
+                "another build is writing to this output folder",
+                "Let it finish and build again, or build into another folder with -o",
+            )
             recover(self._output)
             self._previous = _read_manifest(self._output)
             self._fresh = not self._previous and set(os.listdir(self._output)) <= {LOCK}
@@ -232,8 +216,7 @@ class OutputWriter:
 
     def _release(self) -> None:
         if self._lock is not None:
-            _HELD_LOCKS.discard(self._lock)
-            os.close(self._lock)  # closing the descriptor releases the flock
+            release(self._lock)
             self._lock = None
 
     @property
@@ -487,45 +470,6 @@ def _make_folders(folder: Path, output_dir: Path) -> list[Path]:
     for made in missing:
         made.mkdir(exist_ok=True)
     return missing
-
-
-def _acquire_lock(output_dir: Path, timeout: float) -> int:
-    """An open descriptor of the output folder's lock file, exclusively locked."""
-    path = output_dir / LOCK
-    deadline = time.monotonic() + timeout
-    while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        if sys.platform == "win32":
-            return fd  # no flock: concurrent builds are not guarded there
-        try:
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise BuildError(
-                            (
-                                error(
-                                    str(path),
-                                    None,
-                                    "another build is writing to this output folder; waited "
-                                    f"{timeout:g} s for it to finish. Let it finish and build "
-                                    "again, or build into another folder with -o",
-                                ),
-                            )
-                        ) from None
-                    time.sleep(0.05)
-            # The holder may have deleted the folder (a first build that failed): then
-            # this lock guards nothing, so take the lock of the folder as it is now.
-            if os.path.exists(path) and os.stat(path).st_ino == os.fstat(fd).st_ino:
-                _HELD_LOCKS.add(fd)
-                return fd
-        except BaseException:
-            os.close(fd)
-            raise
-        os.close(fd)
-        output_dir.mkdir(parents=True, exist_ok=True)
 
 
 def still_there(output_dir: Path, previous: Mapping[str, str], relative: str, digest: str) -> bool:

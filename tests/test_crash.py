@@ -31,8 +31,10 @@ import pytest
 
 from conftest import REPO
 from generator import BuildOptions, build
+from generator import cache as cache_module
 from generator import loader as loader_module
 from generator import writer as writer_module
+from generator.cache import CACHE_DIR
 from generator.cli import main
 from generator.diagnostics import BuildCancelled, BuildError
 from generator.writer import (
@@ -721,9 +723,9 @@ def test_leftover_temporary_files_are_removed_and_never_linked(
     assert not (output / STAGING).exists()
 
 
-def _hold_lock(output: Path) -> int:
+def _hold_lock(output: Path, name: str = LOCK) -> int:
     output.mkdir(parents=True, exist_ok=True)
-    fd = os.open(output / LOCK, os.O_RDWR | os.O_CREAT)
+    fd = os.open(output / name, os.O_RDWR | os.O_CREAT)
     fcntl.flock(fd, fcntl.LOCK_EX)
     return fd
 
@@ -753,6 +755,32 @@ def test_a_second_build_goes_on_when_the_first_ends(
     try:
         process = start_build(site)
         time.sleep(1.5)  # long enough to load, plan and reach the lock
+        assert process.poll() is None
+        assert tree(site / "output") == before
+    finally:
+        os.close(fd)
+    assert process.wait(timeout=60) == 0
+    assert tree(site / "output") != before
+
+
+def test_a_build_waits_for_another_build_of_the_site_holding_its_cache(
+    built_site: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A build reading the cache while another replaces it would find bodies gone.
+    site, before = built_site
+    fd = _hold_lock(site / CACHE_DIR, "lock")
+    try:
+        monkeypatch.setattr(cache_module, "LOCK_TIMEOUT", 0.3)
+        code, err = _cli_build(site)
+    finally:
+        os.close(fd)
+    assert code == 2
+    assert "another build of this site is using its cache; waited 0.3 s" in err
+    assert tree(site / "output") == before
+    fd = _hold_lock(site / CACHE_DIR, "lock")
+    try:
+        process = start_build(site)
+        time.sleep(1.5)  # long enough to build this site, were it not waiting
         assert process.poll() is None
         assert tree(site / "output") == before
     finally:
