@@ -14,22 +14,28 @@ from generator.model import Archive, Article, Group, Term
 from generator.slugs import identity_key, unique_slug
 
 
-def canonical_terms(terms: Iterable[Term]) -> dict[str, Term]:
+def canonical_terms(terms: Iterable[Term]) -> tuple[dict[str, Term], list[tuple[Term, Term]]]:
     """One term per key: its most common spelling (ties: first in code-point order), and a
-    slug unique among all keys, given out in key order so it never depends on file order."""
+    slug unique among all keys; with each term whose slug was taken by another's (and
+    so got a number), paired with that other term.
+
+    `terms` come oldest article first: slugs are given out in order of first use, so
+    a topic that appears later never takes an older one's URL (and feed)."""
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     slugs: dict[str, str] = {}
     for term in terms:
         spellings[term.key][term.name] += 1
         slugs.setdefault(term.key, term.slug)
-    taken: set[str] = set()
+    owners: dict[str, Term] = {}
     result: dict[str, Term] = {}
-    for key in sorted(spellings, key=lambda k: (slugs[k], k)):
+    clashes: list[tuple[Term, Term]] = []
+    for key, wanted in slugs.items():
         name = min(spellings[key].items(), key=lambda item: (-item[1], item[0]))[0]
-        slug = unique_slug(slugs[key], taken)
-        taken.add(slug)
-        result[key] = Term(key=key, name=name, slug=slug)
-    return result
+        slug = unique_slug(wanted, owners.keys())
+        result[key] = owners[slug] = Term(key=key, name=name, slug=slug)
+        if slug != wanted:
+            clashes.append((result[key], owners[wanted]))
+    return result, clashes
 
 
 def group_articles(

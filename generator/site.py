@@ -52,7 +52,8 @@ def assemble_site(
     )
     placed, diagnostics = _place(visible)
     ordered = tuple(sorted(placed, key=lambda a: a.sort_key))
-    linked = _link(ordered, _canonical_names(visible), reuse or {})
+    names, clashes = _canonical_names(ordered)
+    linked = _link(ordered, names, reuse or {})
     site = Site(
         config=config,
         articles=linked,
@@ -70,21 +71,38 @@ def assemble_site(
         busiest_topics=tuple(sorted(site.topics, key=lambda g: (-len(g.articles), g.term.key))),
         updated=max((a.updated or a.published for a in linked), default=None),
     )
-    return Assembled(site, diagnostics, len(visible) - len(placed))
+    return Assembled(site, diagnostics + clashes, len(visible) - len(placed))
 
 
 def _canonical_names(
     articles: tuple[Article, ...],
-) -> Callable[[Article], tuple[tuple[Term, ...], Term | None]]:
-    """An article's topics and source as most articles spell them."""
-    topics = canonical_terms(t for a in articles for t in a.topics)
-    sources = canonical_terms(a.source for a in articles if a.source)
+) -> tuple[Callable[[Article], tuple[tuple[Term, ...], Term | None]], tuple[Diagnostic, ...]]:
+    """An article's topics and source as most of the `articles` (newest first) spell them;
+    and a warning for each topic or source whose slug an older one has."""
+    oldest_first = articles[::-1]
+    topics, topic_clashes = canonical_terms(t for a in oldest_first for t in a.topics)
+    sources, source_clashes = canonical_terms(a.source for a in oldest_first if a.source)
 
     def names(article: Article) -> tuple[tuple[Term, ...], Term | None]:
         source = sources[article.source.key] if article.source else None
         return tuple([topics[t.key] for t in article.topics]), source
 
-    return names
+    def first_with(key: str, kind: str) -> Article:
+        if kind == "topic":
+            return next(a for a in oldest_first if any(t.key == key for t in a.topics))
+        return next(a for a in oldest_first if a.source and a.source.key == key)
+
+    clashes = tuple(
+        warning(
+            first_with(term.key, kind).source_path,
+            None,
+            f"the {kind} '{term.name}' is at {kind}s/{term.slug}/, since '{older.name}', "
+            f"used before it, has {kind}s/{older.slug}/: rename one to tell them apart",
+        )
+        for kind, found in (("topic", topic_clashes), ("source", source_clashes))
+        for term, older in found
+    )
+    return names, clashes
 
 
 def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Diagnostic, ...]]:

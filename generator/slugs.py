@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Container
 
 from slugify import slugify as _slugify
 
@@ -61,7 +62,7 @@ def _spelled(text: str) -> str:
     return spelled
 
 
-def unique_slug(slug: str, taken: set[str]) -> str:
+def unique_slug(slug: str, taken: Container[str]) -> str:
     """`slug`, or `slug-2`, `slug-3` ... the first one not in `taken`."""
     if slug not in taken:
         return slug

@@ -96,6 +96,49 @@ def test_c_family_topics_get_three_pages(make_site: MakeSite, build_site: BuildS
     assert "<h1>C#</h1>" in (topics / "c-sharp" / "index.html").read_text(encoding="utf-8")
 
 
+def test_a_topic_keeps_its_url_when_a_later_one_slugs_alike(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site({"content/a.md": article("Tips", "2024-05-01T10:00:00Z", topics="[C++]")})
+    assert build_site(site).warnings == 0
+    topics = site / "output" / "topics"
+    (site / "content" / "b.md").write_text(
+        article("Newer", "2024-06-01T10:00:00Z", topics="[C plus plus]"), encoding="utf-8"
+    )
+    report = build_site(site)
+    assert "<h1>C++</h1>" in (topics / "c-plus-plus" / "index.html").read_text(encoding="utf-8")
+    assert "<h1>C plus plus</h1>" in (topics / "c-plus-plus-2" / "index.html").read_text(
+        encoding="utf-8"
+    )
+    assert [(d.path, d.message) for d in report.diagnostics] == [
+        (
+            "content/b.md",
+            "the topic 'C plus plus' is at topics/c-plus-plus-2/, since 'C++', used before it, "
+            "has topics/c-plus-plus/: rename one to tell them apart",
+        )
+    ]
+
+
+def test_an_article_set_aside_names_no_topic(make_site: MakeSite, build_site: BuildSite) -> None:
+    site = make_site(
+        {
+            "content/a.md": article("Tips", "2024-05-01T10:00:00Z", topics="[C++]"),
+            "content/b.md": article(
+                "First", "2024-05-02T10:00:00Z", slug="clash", topics="[Other]"
+            ),
+            "content/c.md": article(
+                "Second", "2024-05-02T11:00:00Z", slug="clash", topics='["C plus plus", OTHER]'
+            ),
+            "content/d.md": article("Third", "2024-05-02T11:00:00Z", topics="[other]"),
+        }
+    )
+    report = build_site(site)
+    assert [d.path for d in report.diagnostics] == ["content/c.md"]  # set aside, no warning
+    topics = site / "output" / "topics"
+    assert sorted(p.name for p in topics.iterdir() if p.is_dir()) == ["c-plus-plus", "other"]
+    assert "<h1>Other</h1>" in (topics / "other" / "index.html").read_text(encoding="utf-8")
+
+
 def test_long_slugs_cut_to_the_same_one_are_numbered_not_set_aside(
     make_site: MakeSite, build_site: BuildSite
 ) -> None:
