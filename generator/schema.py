@@ -10,7 +10,7 @@ import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -99,13 +99,15 @@ def to_url(value: Any) -> str:
 
 
 def to_timestamp(value: Any, tz: tzinfo) -> datetime:
-    """An aware datetime in `tz`; a value without an offset is taken as local to `tz`."""
+    """An aware datetime in `tz`; a value without an offset is taken as local to `tz`
+    (a time the clocks skipped, such as 02:30 on the night they go forward, is read
+    with the offset before the change and shown as the time it then was, 03:30)."""
     text = to_text(value)
     try:
         # RFC 3339 allows a lower-case `z` for UTC, which Python does not read.
         moment = datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=tz)
+        if moment.tzinfo is None:  # by way of UTC: a time in `tz` is not converted again
+            moment = moment.replace(tzinfo=tz).astimezone(UTC)
         moment = moment.astimezone(tz)
     except ValueError as exc:
         reason = "" if "Invalid isoformat" in str(exc) else f" ({exc})"

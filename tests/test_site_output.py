@@ -271,6 +271,19 @@ def test_rfc_3339_dates_are_read_in_either_case(text: str) -> None:
     assert moment.isoformat() == "2024-04-01T08:30:00+09:00"
 
 
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("2024-03-10T02:30:00", "2024-03-10T03:30:00-04:00"),  # skipped as clocks went forward
+        ("2024-03-10T03:15:00", "2024-03-10T03:15:00-04:00"),
+        ("2024-11-03T01:30:00", "2024-11-03T01:30:00-04:00"),  # twice: the first is taken
+        ("2024-11-03T01:30:00-05:00", "2024-11-03T01:30:00-05:00"),
+    ],
+)
+def test_local_times_are_shown_as_the_zone_wrote_them(text: str, shown: str) -> None:
+    assert to_timestamp(text, ZoneInfo("America/New_York")).isoformat() == shown
+
+
 def test_a_source_domain_written_several_ways_is_one_source(
     make_site: MakeSite, build_site: BuildSite
 ) -> None:
