@@ -23,11 +23,12 @@ EXCERPT_LENGTH = 300
 _TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "dd", "del", "dl", "dt",
     "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
-    "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "small", "span", "strong", "sub", "sup",
-    "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    "kbd", "li", "mark", "ol", "p", "pre", "q", "s", "section", "small", "span", "strong", "sub",
+    "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
 }  # fmt: skip
 _ATTRIBUTES = {
-    "a": {"href", "title"},
+    "a": {"href", "title", "id", "aria-label"},
+    "li": {"id"},
     "img": {"src", "alt", "title", "width", "height"},
     "code": {"class"},
     "td": {"align"},
@@ -38,12 +39,19 @@ _PARAGRAPH = re.compile(r"<p>(.*?)</p>", re.DOTALL)
 _HEADING = re.compile(r"<(/?)h([1-6])(\s|>)")
 _BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]+>")
+_FOOTNOTE_REF = re.compile(r'<sup class="footnote-ref">.*?</sup>', re.DOTALL)
 
 
 _EXTENSIONS = (b"table", b"strikethrough", b"autolink")
-_OPTIONS = Options.CMARK_OPT_UNSAFE
+_OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES
 """Raw HTML is passed on to nh3, which keeps the allowed tags and drops the rest, rather
-than replaced by a comment."""
+than replaced by a comment; footnotes (`[^1]`) are read as GitHub reads them."""
+_CLASSES = {"a": {"footnote-backref"}, "section": {"footnotes"}, "sup": {"footnote-ref"}}
+"""The classes footnotes are marked with, for a theme to style; no other class is kept."""
+_ID_PREFIX = "note-"
+"""Put before every `id` a body holds (footnotes', and any in its HTML), as GitHub does,
+so none can take the name of one of the page's own elements; links within the body
+(`#fn-1`) follow."""
 
 
 class _Cmark:
@@ -143,14 +151,19 @@ def render_markdown(text: str) -> str:
             )
     # The page's headline is its only <h1>: body headings move one level down.
     raw = _HEADING.sub(_demote, converted)
-    cleaned = nh3.clean(
-        raw,
-        tags=_TAGS,
-        attributes=_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
+    cleaned = str(
+        nh3.clean(
+            raw,
+            tags=_TAGS,
+            attributes=_ATTRIBUTES,
+            allowed_classes=_CLASSES,
+            id_prefix=_ID_PREFIX,
+            url_schemes={"http", "https", "mailto"},
+            link_rel="noopener noreferrer",
+        )
     )
-    return _complete(str(cleaned))
+    cleaned = cleaned.replace('href="#', 'href="#' + _ID_PREFIX)
+    return _complete(cleaned)
 
 
 _IMAGE = re.compile(r"<img\b[^>]*>")
@@ -161,7 +174,7 @@ and never nests a link in a link."""
 
 
 _FORMATTING = "a|abbr|b|cite|code|del|em|i|ins|kbd|mark|q|s|small|span|strong|sub|sup|u"
-_BLOCK_END = "</(?:p|li|h[2-6]|blockquote|ul|ol|pre|table|dl|dd|dt|figure|figcaption)>"
+_BLOCK_END = "</(?:p|li|h[2-6]|blockquote|ul|ol|pre|table|dl|dd|dt|figure|figcaption|section)>"
 _ATTRIBUTES_WRITTEN = r'(?:\s[^\s=>]+(?:="[^"]*")?)*'
 """A tag's attributes as the sanitiser writes them: every value in double quotes."""
 _LEAKED = re.compile(rf"{_BLOCK_END}((?:<(?:{_FORMATTING}){_ATTRIBUTES_WRITTEN}>)+)")
@@ -249,6 +262,8 @@ def plain_text(fragment: str) -> str:
 def derive_excerpt(body_html: str, limit: int = EXCERPT_LENGTH) -> str:
     """The first paragraph of a body with any text (not only an image) as plain text,
     cut at a word near `limit`."""
+    if "footnote-ref" in body_html:  # the numbers of footnotes are not text
+        body_html = _FOOTNOTE_REF.sub("", body_html)
     text = next(
         (t for match in _PARAGRAPH.finditer(body_html) if (t := plain_text(match.group(1)))),
         "",

@@ -124,6 +124,22 @@ def test_formatting_left_open_ends_with_its_block(text: str, html: str) -> None:
     assert render_markdown(text) == html
 
 
+def test_footnotes_link_both_ways_under_ids_of_the_body_alone() -> None:
+    html = render_markdown(
+        'A claim[^1].\n\n[^1]: Its *source*.\n\n<a href="#top" id="top">Up</a> '
+        '<span id="live-reload" class="x">x</span>'
+    )
+    assert html == (
+        '<p>A claim<sup class="footnote-ref"><a href="#note-fn-1" id="note-fnref-1" '
+        'rel="noopener noreferrer">1</a></sup>.</p>\n'
+        '<p><a href="#note-top" id="note-top" rel="noopener noreferrer">Up</a> <span>x</span></p>\n'
+        '<section class="footnotes">\n<ol>\n<li id="note-fn-1">\n<p>Its <em>source</em>. '
+        '<a href="#note-fnref-1" class="footnote-backref" aria-label="Back to reference 1" '
+        'rel="noopener noreferrer">↩</a></p>\n</li>\n</ol>\n</section>\n'
+    )
+    assert derive_excerpt(html) == "A claim."
+
+
 def test_empty_body_renders_nothing() -> None:
     assert render_markdown("") == ""
     assert render_markdown(" \n\t\n") == ""

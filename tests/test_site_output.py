@@ -448,7 +448,7 @@ def test_full_content_feeds_give_absolute_links(make_site: MakeSite, build_site:
         assert content is not None
         assert 'href="https://test.example/archive/"' in content
         assert f'src="{page}pics/map.jpg"' in content
-        assert f'href="{page}#two"' in content
+        assert f'href="{page}#note-two"' in content  # the body's ids are prefixed
         assert 'href="https://other.example/x?a=1&amp;b=2"' in content
         assert 'href="mailto:desk@test.example"' in content
     html = (site / "output" / "2024/05/01/linked/index.html").read_text("utf-8")
