@@ -15,10 +15,11 @@ the cache (its `lock` file), so none reads what another is replacing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,7 +207,7 @@ class BuildCache:
         stores those again in a batch of their own, and the worn one goes."""
         self._found: dict[str, CachedFile] = {}
         """What `files` read."""
-        self._read: Iterator[None] | None = None
+        self._read: Generator[None, None, None] | None = None
         """Reading the parse results into `_found`, once started."""
         self.bodies = Bodies(path if connection is not None else None)
         """Reads the bodies `stow` put here (and those still inside their articles)."""
@@ -254,6 +255,10 @@ class BuildCache:
     ) -> tuple[BuildCache, tuple[Diagnostic, ...]]:
         try:
             return cls(_connect(folder / _FILE, stamp), folder / _FILE, remembered), ()
+        except sqlite3.OperationalError as exc:  # locked, or cannot be opened: not damaged
+            return cls.disabled(), (
+                warning(CACHE_DIR, None, f"cache not used: {exc}; builds will not be incremental"),
+            )
         except (sqlite3.DatabaseError, ValueError):
             (folder / _FILE).unlink(missing_ok=True)
             note = warning(f"{CACHE_DIR}/{_FILE}", None, "cache was unreadable; discarded it")
@@ -290,37 +295,38 @@ class BuildCache:
             if until():
                 return
 
-    def _reading(self) -> Iterator[None]:
+    def _reading(self) -> Generator[None, None, None]:
         """Reads the cached parse results into `_found`, pausing after each batch; goes
         on from where it paused when asked again."""
         if self._read is None:
             self._read = self._read_batches()
         return self._read
 
-    def _read_batches(self) -> Iterator[None]:
+    def _read_batches(self) -> Generator[None, None, None]:
         assert self._db is not None
         found = self._found
         bodies = {key for (key,) in self._db.execute("SELECT key FROM bodies")}
         rows = {row[0]: row for row in self._db.execute("SELECT * FROM files")}
         self._known = {path: row[4] for path, row in rows.items()}
-        for batch, blob in self._db.execute("SELECT id, results FROM batches"):
-            try:
-                results = unpack(blob)
-            except Exception:  # a damaged batch is only a cache miss
-                continue
-            current = []
-            for path, article, diagnostics in results:
-                row = rows.get(path)
-                if row is None or row[5] != batch:
-                    continue  # parsed again since, or gone
-                current.append(path)
-                _, mtime_ns, ctime_ns, size, sha, _ = row
-                if article is not None and article.body_html is None and sha not in bodies:
+        with contextlib.closing(self._db.execute("SELECT id, results FROM batches")) as batches:
+            for batch, blob in batches:
+                try:
+                    results = unpack(blob)
+                except Exception:  # a damaged batch is only a cache miss
                     continue
-                found[path] = CachedFile(mtime_ns, ctime_ns, size, sha, article, diagnostics)
-            if 2 * len(current) < len(results):
-                self._worn.append(current)
-            yield
+                current = []
+                for path, article, diagnostics in results:
+                    row = rows.get(path)
+                    if row is None or row[5] != batch:
+                        continue  # parsed again since, or gone
+                    current.append(path)
+                    _, mtime_ns, ctime_ns, size, sha, _ = row
+                    if article is not None and article.body_html is None and sha not in bodies:
+                        continue
+                    found[path] = CachedFile(mtime_ns, ctime_ns, size, sha, article, diagnostics)
+                if 2 * len(current) < len(results):
+                    self._worn.append(current)
+                yield
 
     @property
     def enabled(self) -> bool:
@@ -477,6 +483,11 @@ class BuildCache:
                 self._db.execute("INSERT INTO builds VALUES ('last', ?)", (pickle.dumps(last, 5),))
 
     def close(self) -> None:
+        if self._read is not None:
+            # A read paused midway (a build that found nothing to do) holds its query
+            # open, and with it the database's lock, until the query is let go.
+            self._read.close()
+            self._read = None
         self.bodies.close()
         if self._db is not None:
             self._db.close()

@@ -164,6 +164,21 @@ def test_corrupt_cache_is_discarded_with_a_warning(tmp_path: Path) -> None:
     assert build(site, BuildOptions(jobs=1)).diagnostics == ()
 
 
+def test_a_cache_locked_by_another_program_is_left_alone(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=5)
+    build(site, BuildOptions(jobs=1))
+    expected = _tree(site / "output")
+    with contextlib.closing(sqlite3.connect(site / CACHE_DIR / "cache.sqlite")) as db:
+        db.execute("BEGIN EXCLUSIVE")  # a program reading it, say; the build waits 5 s
+        report = build(site, BuildOptions(jobs=1))
+        db.rollback()
+    assert [str(d) for d in report.diagnostics] == [
+        f"{CACHE_DIR}: warning: cache not used: database is locked; builds will not be incremental"
+    ]
+    assert _tree(site / "output") == expected
+    assert build(site, BuildOptions(jobs=1)).parsed == 0  # the cache is still there
+
+
 def test_a_cache_laid_out_by_another_version_is_replaced_without_a_warning(
     tmp_path: Path,
 ) -> None:
@@ -537,6 +552,12 @@ def test_parse_results_read_ahead_in_part_are_all_given_by_files(tmp_path: Path)
     assert len(asked) == 2
     assert cache.files() == expected  # the third batch is read now
     cache.close()
+    cache = opened()
+    cache.read_ahead(until=lambda: True)  # paused after one batch, as a build with nothing
+    cache.close()  # to do leaves it: the database is let go all the same
+    with contextlib.closing(sqlite3.connect(site / CACHE_DIR / "cache.sqlite", timeout=0)) as db:
+        db.execute("BEGIN EXCLUSIVE")  # "database is locked" while a read is open
+        db.rollback()
 
 
 @pytest.mark.parametrize(
