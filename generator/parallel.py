@@ -54,9 +54,14 @@ def forks(count: int, jobs: int, batch_size: int = 64) -> bool:
     return jobs > 1 and count >= 2 * batch_size and fork_available()
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to kill this worker when the build that started it dies (even by
-    `kill -9`), so no orphan is left waiting for work that never comes."""
+def _start_worker() -> None:
+    """Set up a forked worker: Linux kills it when the build that started it dies (even
+    by `kill -9`), so no orphan is left waiting for work that never comes; Ctrl-C,
+    which a terminal sends to every process of the command, is left to the build, which
+    stops its workers; and a worker told to stop ends quietly, whatever the command's
+    own handling of SIGTERM."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -177,7 +182,7 @@ def in_background(
 
 
 def _send_values(function: Callable[[], Iterator[Any]], sending: Any) -> None:
-    _die_with_parent()
+    _start_worker()
     try:
         for value in function():
             sending.send((True, value))
@@ -193,7 +198,7 @@ def _start_pool(jobs: int) -> ProcessPoolExecutor | None:
     pool = ProcessPoolExecutor(
         max_workers=jobs,
         mp_context=multiprocessing.get_context("fork"),
-        initializer=_die_with_parent,
+        initializer=_start_worker,
     )
     try:
         pool.submit(int)  # forks every worker and starts the pool's own thread

@@ -171,3 +171,26 @@ def test_a_background_process_still_working_is_stopped_on_the_way_out() -> None:
         raise KeyError("the caller failed")
     assert worker.exitcode == -signal.SIGTERM
     assert set(multiprocessing.active_children()) == before
+
+
+def _signals(_: object = None) -> tuple[object, object, int]:
+    return signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), os.getpid()
+
+
+def _signals_in_background() -> Iterator[tuple[object, object, int]]:
+    yield _signals()
+
+
+def test_workers_leave_ctrl_c_to_the_build_and_stop_quietly() -> None:
+    # A terminal's Ctrl-C reaches every process of the command: workers would each print
+    # a KeyboardInterrupt traceback, and one stopped by SIGTERM the command's handler's.
+    previous = signal.signal(signal.SIGTERM, lambda *_: None)
+    try:
+        mapped = list(parallel_map(_signals, range(200), 2))
+        with in_background(_signals_in_background, {}) as background:
+            beside = background()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    for interrupt, terminate, pid in [*mapped, beside]:
+        assert pid != os.getpid()
+        assert (interrupt, terminate) == (signal.SIG_IGN, signal.SIG_DFL)
