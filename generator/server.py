@@ -159,29 +159,33 @@ class Resolution:
 
 
 def resolve_request(output_dir: Path, base_path: str, target: str) -> Resolution:
-    """Map a request target to a file inside `output_dir`, or refuse it.
+    """Map a request target to a file inside `output_dir`, or refuse it. `base_path` is
+    the site's path as its pages link to it (percent-encoded).
 
     Encoded slashes and backslashes, backslashes, NUL and dot segments are refused
     (403) before any file is looked at; what remains is resolved, symlinks and all,
-    and served only if it is still inside the output folder.
+    and served only if it is still inside the output folder. A folder asked for
+    without its slash is redirected to it, keeping the query; a file asked for with a
+    slash after it is not found, as on a static host.
     """
     if not target.startswith("/"):
         return Resolution(400)
-    raw = target.split("?", 1)[0].split("#", 1)[0]
+    raw, _, query = target.split("#", 1)[0].partition("?")
+    query = "?" + query if query else ""
     if any(bad in raw.lower() for bad in ("%2f", "%5c", "%00", "\\", "\0")):
         return Resolution(403)
     try:
-        path = unquote(raw, errors="strict")
+        path, base = unquote(raw, errors="strict"), unquote(base_path, errors="strict")
     except UnicodeDecodeError:
         return Resolution(404)
     segments = path.split("/")
     if "\0" in path or any(s in (".", "..") for s in segments):
         return Resolution(403)
-    if base_path != "/" and path in ("/", base_path.rstrip("/")):
-        return Resolution(302, location=quote(base_path))
-    if not path.startswith(base_path):
+    if base != "/" and path in ("/", base.rstrip("/")):
+        return Resolution(302, location=base_path + query)
+    if not path.startswith(base):
         return Resolution(404)
-    parts = [p for p in path[len(base_path) :].split("/") if p]
+    parts = [p for p in path[len(base) :].split("/") if p]
     if any(p.startswith(".") for p in parts):
         return Resolution(404)  # the manifest, files being written
     root = output_dir.resolve()
@@ -190,10 +194,12 @@ def resolve_request(output_dir: Path, base_path: str, target: str) -> Resolution
         return found
     if found.is_dir():
         if not path.endswith("/"):
-            return Resolution(302, location=quote(base_path + "/".join(parts) + "/"))
+            return Resolution(302, location=base_path + quote("/".join(parts)) + "/" + query)
         found = _contained(root, found / "index.html")
         if isinstance(found, Resolution):
             return found
+    elif path.endswith("/"):
+        return Resolution(404)
     return Resolution(200, file=found) if found.is_file() else Resolution(404)
 
 

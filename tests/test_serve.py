@@ -172,6 +172,32 @@ def test_a_site_under_a_path_is_served_there(serve: Serve) -> None:
     assert served.request(ARTICLE_URL).status == 404  # outside the base path
 
 
+def test_a_site_under_a_path_with_accents_and_spaces_is_served_there(serve: Serve) -> None:
+    served = serve({"site.yaml": SITE_YAML.replace("test.example/", "test.example/la une/")})
+    base = "/la%20une/"  # as the pages link to it
+    page = served.request(base + ARTICLE_URL.lstrip("/"))
+    assert page.status == 200
+    assert f'href="{base}static/style.css"' in page.text
+    assert served.request(base + "static/style.css").media_type == "text/css"
+    for path in ("/", "/la%20une"):
+        response = served.request(path)
+        assert response.status in (301, 302), path
+        assert response.headers["location"] == base
+    missing = served.request(base + "no/such/page/")
+    assert missing.status == 404
+    own = (served.output / "404.html").read_text(encoding="utf-8")
+    assert own.split("</head>")[0] in missing.text  # the site's own 404 page
+
+
+def test_redirects_keep_the_query_and_files_have_no_slash_after_them(serve: Serve) -> None:
+    served = serve()
+    response = served.request(ARTICLE_URL.rstrip("/") + "?ref=feed")
+    assert response.headers["location"] == ARTICLE_URL + "?ref=feed"
+    for path in ("/feed.xml/", "/index.html/", "/static/style.css/"):
+        assert served.request(path).status == 404, path
+    assert served.request("/feed.xml?x=1").status == 200
+
+
 def test_unknown_paths_get_the_404_page_with_status_404(serve: Serve) -> None:
     served = serve()
     not_found = (served.output / "404.html").read_text(encoding="utf-8")
