@@ -156,13 +156,15 @@ class Watcher:
     """
 
     def __init__(self, targets: WatchTargets, on_change: Callable[[ChangeSet], None]) -> None:
+        self._given = targets
         self._targets = _resolved(targets)
         self._on_change = on_change
         self._resync = threading.Event()
         self._debouncer = Debouncer(self._report)
         self._observer: BaseObserver = Observer()
         self._handler = _Handler(self)
-        self._watches: dict[tuple[Path, bool], ObservedWatch] = {}
+        self._watches: dict[tuple[Path, bool], tuple[ObservedWatch, tuple[int, int]]] = {}
+        """Each watch, with the folder it was scheduled on (device and inode)."""
         self._lock = threading.Lock()
 
     @property
@@ -188,9 +190,9 @@ class Watcher:
         """
         resolved = _resolved(targets)
         with self._lock:
-            if resolved == self._targets:
+            if resolved == self._targets and targets == self._given:
                 return
-            self._targets = resolved
+            self._given, self._targets = targets, resolved
         self._sync()
 
     def notice(self, event: FileSystemEvent) -> None:
@@ -199,11 +201,13 @@ class Watcher:
         if event.is_directory and event.event_type in ("modified", "attrib"):
             return  # reported for the parent of any changed entry, swap files too
         paths = [Path(os.fsdecode(p)) for p in (event.src_path, event.dest_path) if p]
-        targets = self._targets
-        relevant = [p for p in paths if is_relevant(p, targets)]
-        if event.is_directory and any(p in targets.folders for p in paths):
-            # A watched folder appeared or went away. Rescheduled on the debouncer's
-            # thread: the observer holds its own lock while it calls us.
+        targets, given = self._targets, self._given
+        named = [p for p in paths if p in given.folders or p in given.files]
+        relevant = [p for p in paths if is_relevant(p, targets)] + named
+        if named or (event.is_directory and any(p in targets.folders for p in paths)):
+            # A watched folder (or a link to one) appeared, went away or was replaced.
+            # Rescheduled on the debouncer's thread: the observer holds its own lock
+            # while it calls us.
             self._resync.set()
         if relevant:
             self._debouncer.add(relevant)
@@ -215,17 +219,34 @@ class Watcher:
         self._on_change(changes)
 
     def _sync(self) -> None:
+        """Watch what the targets name now: a link may lead elsewhere, and a folder
+        renamed away is followed by its watch, so one whose path holds another folder
+        now (a swap by rename) is watched again."""
         with self._lock:
-            wanted = set(_watch_points(self._targets))
-            for key in set(self._watches) - wanted:
-                with contextlib.suppress(KeyError):  # its emitter already stopped
-                    self._observer.unschedule(self._watches.pop(key))
-            for folder, recursive in sorted(wanted - set(self._watches)):
+            self._targets = _resolved(self._given)
+            wanted = {point: _identity(point[0]) for point in _watch_points(self._targets)}
+            for key, (watch, identity) in list(self._watches.items()):
+                if wanted.get(key) != identity:
+                    del self._watches[key]
+                    with contextlib.suppress(KeyError):  # its emitter already stopped
+                        self._observer.unschedule(watch)
+            for (folder, recursive), found in sorted(wanted.items()):
+                if (folder, recursive) in self._watches or found is None:
+                    continue
                 try:
                     watch = self._observer.schedule(self._handler, folder, recursive=recursive)
                 except OSError:
                     continue  # vanished meanwhile; its parent's watch brings it back
-                self._watches[folder, recursive] = watch
+                self._watches[folder, recursive] = watch, found
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """The folder's device and inode; None if it is not there."""
+    try:
+        found = folder.stat()
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
 
 
 def _resolved(targets: WatchTargets) -> WatchTargets:

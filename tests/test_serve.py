@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -357,6 +358,43 @@ def test_a_folder_created_while_serving_is_watched(serve: Serve) -> None:
     write(served.site / "templates/article.html", override)
     served.wait_for_build(before)
     wait_until(lambda: "OVERRIDE" in served.request(ARTICLE_URL).text, what="the override")
+
+
+@pytest.mark.parametrize("how", ["renamed", "linked"])
+def test_a_content_folder_replaced_while_serving_is_watched_anew(
+    serve: Serve, tmp_path: Path, how: str
+) -> None:
+    # Swapped in by renames (as a deploy script might), or a link pointed elsewhere.
+    served = serve()
+    content = served.site / "content"
+    if how == "linked":
+        before = served.builds()
+        shutil.move(content, tmp_path / "first")
+        content.symlink_to(tmp_path / "first", target_is_directory=True)
+        served.wait_for_build(before)
+    before = served.builds()
+    shutil.copytree(content, tmp_path / "second")
+    write(tmp_path / "second/swapped.md", article("Swapped in", "2024-05-05T08:00:00Z"))
+    if how == "renamed":
+        content.rename(tmp_path / "old")
+        (tmp_path / "second").rename(content)
+        old = tmp_path / "old"
+    else:
+        (served.site / "link").symlink_to(tmp_path / "second", target_is_directory=True)
+        (served.site / "link").rename(content)
+        old = tmp_path / "first"
+    served.wait_for_build(before)
+    wait_until(lambda: served.request("/2024/05/05/swapped-in/").status == 200, what="the swap")
+    before = served.builds()
+    write(content / "later.md", article("Added later", "2024-05-06T08:00:00Z"))
+    served.wait_for_build(before)
+    wait_until(lambda: served.request("/2024/05/06/added-later/").status == 200, what="the add")
+    before = served.builds()
+    write(old / "unseen.md", article("Not in the site", "2024-05-07T08:00:00Z"))
+    write(content / "seen.md", article("In the site", "2024-05-07T09:00:00Z"))
+    served.wait_for_build(before)
+    wait_until(lambda: served.request("/2024/05/07/in-the-site/").status == 200, what="seen")
+    assert served.request("/2024/05/07/not-in-the-site/").status == 404
 
 
 def test_a_broken_article_is_reported_and_its_last_page_served_until_fixed(
