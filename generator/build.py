@@ -339,12 +339,12 @@ def _found_files(site_dir: Path | None = None) -> Iterator[str | ArticleFiles]:
 def _check_output(site_dir: Path, output: Path) -> None:
     """`BuildError` for an output folder the build cannot or must not write to."""
     if output.exists() and not output.is_dir():
-        problem = f"the output folder {output} is a file; choose a folder"
+        problem = "is a file, not a folder; move it away, or build into another folder with -o"
     elif output.resolve().is_relative_to((site_dir / CONTENT_DIR).resolve()):
-        problem = f"the output folder {output} is inside content/, whose files are articles"
+        problem = "is inside content/, whose files are articles; build into another folder"
     else:
         return
-    raise BuildError((error("--output", None, problem),))
+    raise BuildError((error(str(output), None, f"the output folder {problem}"),))
 
 
 def _inputs_digest(signature: str, theme: Theme, options: BuildOptions, salt: str) -> str:

@@ -25,6 +25,7 @@ from generator.build import BuildOptions, BuildReport, build
 from generator.config import load_config
 from generator.diagnostics import BuildError
 from generator.scaffold import ScaffoldError, init_site, new_article
+from generator.writer import MANIFEST
 
 if TYPE_CHECKING:  # the preview (server, watcher) is imported by `serve` alone
     from generator.preview import BuildOutcome
@@ -41,6 +42,16 @@ def _jobs(text: str) -> int:
     if jobs < 0:
         raise argparse.ArgumentTypeError(f"must be 0 (one per CPU) or more, not {jobs}")
     return jobs
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port from 0 (any) to 65535, not {port}")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,7 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd.add_argument("path", nargs="?", default=".", type=Path, help="site folder")
     serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve_cmd.add_argument(
-        "--port", type=int, default=8000, help="port (the next free one if taken; 0: any)"
+        "--port", type=_port, default=8000, help="port (the next free one if taken; 0: any)"
     )
     serve_cmd.add_argument("--drafts", action="store_true", help="include draft articles")
     serve_cmd.add_argument("--open", action="store_true", help="open the site in a browser")
@@ -222,7 +233,9 @@ def _run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if on_main:
             signal.signal(signal.SIGTERM, previous)
             signal.signal(signal.SIGINT, interrupt)
-    print("stopped; output/ holds the last complete build", file=out, flush=True)
+    built = (preview.output_dir / MANIFEST).is_file()
+    ended = "output/ holds the last complete build" if built else "no site was built"
+    print(f"stopped; {ended}", file=out, flush=True)
     return EXIT_OK
 
 

@@ -209,8 +209,20 @@ def test_an_output_folder_the_build_must_not_write_is_refused(
     code, _, err = run("build", str(site), "-o", str(output))
     assert code == 2
     reason = "is a file" if where == "file" else "is inside content/"
-    assert err.startswith(f"--output: error: the output folder {output} {reason}")
+    assert err.startswith(f"{output}: error: the output folder {reason}")
     assert snapshot(site) == before
+
+
+@pytest.mark.parametrize("port", ["70000", "-1"])
+def test_a_port_out_of_range_is_refused(
+    make_site: MakeSite, port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = make_site({"content/a.md": article()})
+    with pytest.raises(SystemExit) as exited:
+        run("serve", str(site), f"--port={port}")
+    assert exited.value.code == 2
+    assert f"must be a port from 0 (any) to 65535, not {port}" in capsys.readouterr().err
+    assert not (site / "output").exists()
 
 
 def test_drafts_are_hidden_unless_asked_for(make_site: MakeSite) -> None:

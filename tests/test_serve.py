@@ -559,6 +559,8 @@ def test_a_failed_build_says_whether_a_site_is_still_served(
         assert found.group(1) == expected
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=10) == 0
+        ended = "output/ holds the last complete build" if built_before else "no site was built"
+        assert _line_matching(lines, r"^stopped; (.*)$").group(1) == ended
 
 
 _SIGNAL_FROM_ANOTHER_THREAD = """
