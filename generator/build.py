@@ -170,9 +170,11 @@ def build(
     gc.disable()
     try:
         return _build(site_dir, options, collecting, session, cancel, leave)
-    except BaseException:
+    except BaseException as exc:
         if session is not None:
             session.forget()  # the next build starts afresh
+        if isinstance(exc, BuildError):
+            raise BuildError(tuple(_in_site(d, site_dir) for d in exc.diagnostics)) from None
         raise
     finally:
         # Whatever the build made joins the oldest generation (frozen first, so none is
@@ -182,6 +184,17 @@ def build(
         gc.unfreeze()
         if collecting:
             gc.enable()
+
+
+def _in_site(diagnostic: Diagnostic, site_dir: Path) -> Diagnostic:
+    """The diagnostic naming a file of the site (a template) from the site's folder, as
+    articles are named."""
+    path = Path(diagnostic.path)
+    if not path.is_absolute():
+        return diagnostic
+    with contextlib.suppress(ValueError, OSError):
+        return replace(diagnostic, path=path.relative_to(site_dir.resolve()).as_posix())
+    return diagnostic
 
 
 def _resume_collector(collecting: bool) -> None:

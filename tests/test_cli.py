@@ -416,7 +416,7 @@ def test_template_error_fails_the_build_and_writes_nothing(
     for command in ("build", "check"):
         code, _, err = run(command, str(site))
         assert code == 2, command
-        assert f"templates/article.html:{line}: error: template" in err
+        assert err.startswith(f"templates/article.html:{line}: error: template"), err
         assert fragment in err
         assert "Traceback" not in err
     assert not (site / "output").exists()
