@@ -58,6 +58,9 @@ class ArticleFile(NamedTuple):
     """When its contents or metadata last changed, or it was moved into place."""
     readable: bool = True
     """False when it could not be measured (a dangling link, say): reading it will say why."""
+    problem: str = ""
+    """Why it cannot be taken at all: a folder that cannot be listed (its articles would
+    be left out unseen), or a name that is not UTF-8. Reported as an error, never read."""
 
 
 def find_article_files(site_dir: Path) -> tuple[ArticleFile, ...]:
@@ -72,8 +75,12 @@ def find_article_files(site_dir: Path) -> tuple[ArticleFile, ...]:
 def _scan(folder: str, shown: str, found: list[ArticleFile]) -> None:
     try:
         entries = list(os.scandir(folder))
-    except OSError:
-        return  # a folder that cannot be listed has no articles to offer
+    except FileNotFoundError:
+        return  # no content/ yet, or a folder removed meanwhile
+    except OSError as exc:
+        problem = f"cannot list this folder: {exc.strerror}; its articles are left out"
+        found.append(ArticleFile(shown.rstrip("/"), folder, 0, 0, 0, False, problem))
+        return
     for entry in entries:
         name = entry.name
         if name.startswith((".", "_")):
@@ -82,6 +89,16 @@ def _scan(folder: str, shown: str, found: list[ArticleFile]) -> None:
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
+        if not name.isascii() and not _is_utf8(name):
+            if is_dir or name[name.rfind(".") :].lower() in EXTENSIONS:
+                kind = "folder" if is_dir else "file"
+                problem = f"the {kind} name is not UTF-8; rename it" + (
+                    " (its articles are left out)" if is_dir else ""
+                )
+                found.append(
+                    ArticleFile(shown + _escaped(name), entry.path, 0, 0, 0, False, problem)
+                )
+            continue
         if is_dir:
             if not entry.is_symlink():
                 _scan(entry.path, f"{shown}{name}/", found)
@@ -99,6 +116,21 @@ def _scan(folder: str, shown: str, found: list[ArticleFile]) -> None:
             found.append(ArticleFile(shown + name, entry.path, 0, 0, 0, readable=False))
 
 
+def _is_utf8(name: str) -> bool:
+    """Whether a file name read from the system is UTF-8 (else it holds the escapes
+    Python gives bytes it cannot decode, which no page, cache or message can hold)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _escaped(name: str) -> str:
+    """A name that is not UTF-8, its bytes written as `\\xe9` escapes."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 ArticleFiles = tuple[ArticleFile, ...]
 
 
@@ -108,7 +140,7 @@ def content_signature(files: ArticleFiles) -> str:
         "".join(
             f"{f.shown}\0{f.size}\0{f.mtime_ns}\0{f.ctime_ns}\0"
             if f.readable
-            else f"{f.shown}\0missing\0"
+            else f"{f.shown}\0missing\0{f.problem}\0"
             for f in files
         ).encode("utf-8", "surrogateescape")
     ).hexdigest()
@@ -241,6 +273,9 @@ def _read_and_parse(jobs: Sequence[_Job]) -> _Batch:
     packing: list[tuple[str, Result]] = []
     for job in jobs:
         path, shown = Path(job.file.path), job.file.shown
+        if job.file.problem:
+            outcomes.append(_Outcome("", result=(None, (error(shown, None, job.file.problem),))))
+            continue
         raw, problem = _read(path, shown, reading.site_dir, reading.limit)
         if raw is None:
             outcomes.append(_Outcome("", result=(None, (problem,) if problem else ())))

@@ -4,6 +4,8 @@ while every good article of the same site is still built."""
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -12,6 +14,7 @@ import pytest
 
 from conftest import BuildSite, MakeSite, article
 from generator import BuildReport, Diagnostic
+from generator import loader as loader_module
 from generator.cli import main
 from generator.frontmatter import decode, split
 from generator.loader import load_articles
@@ -309,3 +312,43 @@ def test_a_file_just_over_the_limit_is_measured_in_bytes(
     [message] = [str(d) for d in build_site(site).diagnostics]
     size = len(text.encode())
     assert f"the file is {size:,} bytes, over the max_file_size limit of {limit:,} bytes" in message
+
+
+def test_names_that_are_not_utf8_are_errors_naming_their_bytes(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    # As archives unpacked from other systems hold; no page, cache or message can.
+    site = make_site({"content/good.md": article("Good")})
+    content = site / "content"
+    (content / os.fsdecode(b"caf\xe9.md")).write_text(article("Cafe"), encoding="utf-8")
+    folder = content / os.fsdecode(b"dir\xff")
+    folder.mkdir()
+    (folder / "inside.md").write_text(article("Inside"), encoding="utf-8")
+    report = build_site(site, jobs=1)
+    assert [str(d) for d in report.diagnostics] == [
+        "content/caf\\xe9.md: error: the file name is not UTF-8; rename it",
+        "content/dir\\xff: error: the folder name is not UTF-8; rename it "
+        "(its articles are left out)",
+    ]
+    assert report.articles == 1 and report.exit_code == 1
+
+
+def test_a_folder_that_cannot_be_listed_is_an_error_not_a_silence(
+    make_site: MakeSite, build_site: BuildSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site({"content/good.md": article("Good"), "content/locked/l.md": article("L")})
+    assert build_site(site, jobs=1).articles == 2
+    scandir = os.scandir
+
+    def refusing(path: str | Path) -> Iterator[os.DirEntry[str]]:
+        if str(path).endswith("locked"):
+            raise PermissionError(13, "Permission denied", path)
+        return scandir(path)
+
+    monkeypatch.setattr(loader_module.os, "scandir", refusing)
+    report = build_site(site, jobs=1)
+    assert [str(d) for d in report.diagnostics] == [
+        "content/locked: error: cannot list this folder: Permission denied; "
+        "its articles are left out"
+    ]
+    assert report.articles == 1 and report.exit_code == 1
