@@ -11,6 +11,7 @@ import contextlib
 import functools
 import gc
 import hashlib
+import sqlite3
 import tempfile
 import threading
 import time
@@ -169,7 +170,17 @@ def build(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        return _build(site_dir, options, collecting, session, cancel, leave)
+        try:
+            return _build(site_dir, options, collecting, session, cancel, leave)
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError):
+                raise  # locked or full, not damaged
+            # Pages of the cache were damaged where opening it does not look. Once the
+            # writer has cleaned up, the build runs again without it, from scratch.
+            if session is not None:
+                session.forget()
+            note = BuildCache.discard(site_dir, str(exc))
+            return _build(site_dir, options, collecting, session, cancel, leave, (note,))
     except BaseException as exc:
         if session is not None:
             session.forget()  # the next build starts afresh
@@ -212,7 +223,9 @@ def _build(
     session: Session | None,
     cancel: threading.Event | None,
     leave: list[object] | None,
+    damaged: tuple[Diagnostic, ...] = (),
 ) -> BuildReport:
+    """The build; `damaged` notes a cache found damaged by an attempt before."""
     started = time.perf_counter()
     config = load_config(site_dir)
     if options.base_url:
@@ -226,6 +239,7 @@ def _build(
     scratch = contextlib.ExitStack()
     remembered = session.cache if session else None
     cache, notes = _open_cache(site_dir, options, config.tz, remembered, scratch)
+    notes = damaged + notes
     if leave is not None:
         leave.append(cache)  # with what it read, perhaps ahead of a build with nothing to do
     try:

@@ -271,6 +271,17 @@ class BuildCache:
                 warning(CACHE_DIR, None, f"cache not used: {exc}; builds will not be incremental"),
             )
 
+    @staticmethod
+    def discard(site_dir: Path, why: str) -> Diagnostic:
+        """Delete the site's cache, found damaged (`why`) while in use; the warning
+        that says so."""
+        for name in (_FILE, f"{_FILE}-journal"):
+            with contextlib.suppress(OSError):
+                (site_dir / CACHE_DIR / name).unlink()
+        return warning(
+            f"{CACHE_DIR}/{_FILE}", None, f"cache was damaged ({why}); discarded it, built anew"
+        )
+
     def files(self) -> dict[str, CachedFile]:
         """Every cached parse result; an entry that cannot be read, or whose body is
         gone, is left out."""

@@ -164,6 +164,31 @@ def test_corrupt_cache_is_discarded_with_a_warning(tmp_path: Path) -> None:
     assert build(site, BuildOptions(jobs=1)).diagnostics == ()
 
 
+def test_a_cache_damaged_inside_is_discarded_and_the_site_built_anew(tmp_path: Path) -> None:
+    # Damage that opening the cache does not see: pages in the middle of the file.
+    site = tmp_path / "site"
+    (site / "content").mkdir(parents=True)
+    (site / "site.yaml").write_text(SITE_YAML)
+    for n in range(300):
+        text = _article_text(n, 0).replace("version 0.", "version 0. " + "Words. " * 120)
+        (site / "content" / f"a{n}.md").write_text(text)
+    build(site, BuildOptions(jobs=1))
+    cache_file = site / CACHE_DIR / "cache.sqlite"
+    assert cache_file.stat().st_size > 20 * 4096
+    with cache_file.open("r+b") as file:
+        file.seek(5 * 4096)
+        file.write(b"\xff" * 10 * 4096)
+    for n in range(0, 40, 3):
+        (site / "content" / f"a{n}.md").write_text(_article_text(n, 1))
+    report = build(site, BuildOptions(jobs=2))
+    assert [str(d) for d in report.diagnostics] == [
+        f"{CACHE_DIR}/cache.sqlite: warning: cache was damaged (database disk image is "
+        "malformed); discarded it, built anew"
+    ]
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+    assert build(site, BuildOptions(jobs=1)).diagnostics == ()
+
+
 def test_a_cache_locked_by_another_program_is_left_alone(tmp_path: Path) -> None:
     site = _big_site(tmp_path / "site", count=5)
     build(site, BuildOptions(jobs=1))
