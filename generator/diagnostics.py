@@ -26,12 +26,19 @@ class Diagnostic:
     message: str
 
     def __str__(self) -> str:
-        where = self.path if self.line is None else f"{self.path}:{self.line}"
+        path = self.path if self.path.isprintable() else _escaped(self.path)
+        where = path if self.line is None else f"{path}:{self.line}"
         return f"{where}: {self.severity.value}: {self.message}"
 
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
+
+
+def _escaped(path: str) -> str:
+    """A file name holding a line break or other control character, written with
+    escapes: a name must not start a line of the report of its own."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in path)
 
 
 def error(path: str, line: int | None, message: str) -> Diagnostic:

@@ -196,8 +196,14 @@ def _sub(mapping: dict[str, Any], key: str, convert: Callable[[Any], Any], defau
 
 def _mappings(value: Any) -> list[dict[str, Any]]:
     items = [value] if isinstance(value, dict) else value
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+    if not isinstance(items, list):
         raise FieldError(f"must be a list of mappings, not {_type_name(value)}")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise FieldError(
+                f"item {index + 1}: must be a mapping (such as url: ...), "
+                f"not {_type_name(item)} {_shown(item)}"
+            )
     return items
 
 

@@ -352,3 +352,28 @@ def test_a_folder_that_cannot_be_listed_is_an_error_not_a_silence(
         "its articles are left out"
     ]
     assert report.articles == 1 and report.exit_code == 1
+
+
+def test_a_file_name_with_a_line_break_stays_on_its_report_line(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site({"content/evil\nforged.md": article("")})
+    report = build_site(site, jobs=1)
+    lines = [str(d) for d in report.diagnostics]
+    assert len(lines) == 1 and "\n" not in lines[0]
+    assert lines[0].startswith("content/evil\\nforged.md:2: error: ")
+
+
+@pytest.mark.parametrize(
+    ("images", "message"),
+    [
+        ('["https://x.example/y.jpg"]', "item 1: must be a mapping (such as url: ...), not str"),
+        ("[{url: a.jpg}, 42]", "item 2: must be a mapping (such as url: ...), not int 42"),
+        ("https://x.example/y.jpg", "must be a list of mappings, not str"),
+    ],
+)
+def test_an_images_list_names_the_item_that_is_not_a_mapping(images: str, message: str) -> None:
+    front = split(decode(article("Pictured", images=images).encode()))
+    _, problems = parse_article(front, "content/p.md", "p", ZoneInfo("UTC"), "", "")
+    assert len(problems) == 1
+    assert problems[0].message.startswith(f"images: {message}")
