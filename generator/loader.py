@@ -65,7 +65,7 @@ class ArticleFile(NamedTuple):
 
 def find_article_files(site_dir: Path) -> tuple[ArticleFile, ...]:
     """Every article file under `content/`, measured once, sorted by display path.
-    Names starting with `.` or `_` are skipped, and so are linked folders."""
+    Names starting with `.` or `_` are skipped; a linked folder is reported, not entered."""
     found: list[ArticleFile] = []
     _scan(str(site_dir / CONTENT_DIR), f"{CONTENT_DIR}/", found)
     found.sort()  # by `shown`, which is unique
@@ -102,6 +102,9 @@ def _scan(folder: str, shown: str, found: list[ArticleFile]) -> None:
         if is_dir:
             if not entry.is_symlink():
                 _scan(entry.path, f"{shown}{name}/", found)
+            else:  # its files would be found twice, or leave the site
+                problem = "skipped: a linked folder; move its articles into content/"
+                found.append(ArticleFile(shown + name, entry.path, 0, 0, 0, False, problem))
             continue
         if name[name.rfind(".") :].lower() not in EXTENSIONS:  # no dot: the last letter
             continue
@@ -205,6 +208,10 @@ def _read(
             raw = file.read(status.st_size + 1)
             if len(raw) > status.st_size:
                 raw += file.read(limit + 1 - len(raw))
+    except FileNotFoundError:
+        if path.is_symlink():
+            return None, error(shown, None, "cannot read: it links to a file that is not there")
+        return None, error(shown, None, "cannot read: it was removed during the build; build again")
     except OSError as exc:
         return None, error(
             shown, None, f"cannot read: {exc.strerror}; check the file's permissions"
@@ -274,7 +281,10 @@ def _read_and_parse(jobs: Sequence[_Job]) -> _Batch:
     for job in jobs:
         path, shown = Path(job.file.path), job.file.shown
         if job.file.problem:
-            outcomes.append(_Outcome("", result=(None, (error(shown, None, job.file.problem),))))
+            said = (warning if job.file.problem.startswith("skipped:") else error)(
+                shown, None, job.file.problem
+            )
+            outcomes.append(_Outcome("", result=(None, (said,))))
             continue
         raw, problem = _read(path, shown, reading.site_dir, reading.limit)
         if raw is None:

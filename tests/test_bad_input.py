@@ -377,3 +377,17 @@ def test_an_images_list_names_the_item_that_is_not_a_mapping(images: str, messag
     _, problems = parse_article(front, "content/p.md", "p", ZoneInfo("UTC"), "", "")
     assert len(problems) == 1
     assert problems[0].message.startswith(f"images: {message}")
+
+
+def test_links_in_content_that_lead_nowhere_or_to_folders_are_reported(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site({"content/good.md": article("Good"), "elsewhere/a.md": article("Linked")})
+    (site / "content/dangling.md").symlink_to(site / "content/nothing.md")
+    (site / "content/linked").symlink_to(site / "elsewhere", target_is_directory=True)
+    report = build_site(site, jobs=1)
+    assert [str(d) for d in report.diagnostics] == [
+        "content/dangling.md: error: cannot read: it links to a file that is not there",
+        "content/linked: warning: skipped: a linked folder; move its articles into content/",
+    ]
+    assert report.articles == 1
