@@ -209,7 +209,7 @@ def test_an_output_folder_the_build_must_not_write_is_refused(
     code, _, err = run("build", str(site), "-o", str(output))
     assert code == 2
     reason = "is a file" if where == "file" else "is inside content/"
-    assert err.startswith(f"{output}: error: the output folder {reason}")
+    assert err.startswith(f"{where}: error: the output folder {reason}")  # from the site
     assert snapshot(site) == before
 
 
