@@ -59,8 +59,9 @@ class ArticleFile(NamedTuple):
     readable: bool = True
     """False when it could not be measured (a dangling link, say): reading it will say why."""
     problem: str = ""
-    """Why it cannot be taken at all: a folder that cannot be listed (its articles would
-    be left out unseen), or a name that is not UTF-8. Reported as an error, never read."""
+    """Why it is not taken at all, never read: a folder that cannot be listed (its
+    articles would be left out unseen) or a name that is not UTF-8, reported as errors;
+    a linked folder, reported as `skipped: ...`, a warning."""
 
 
 def find_article_files(site_dir: Path) -> tuple[ArticleFile, ...]:
