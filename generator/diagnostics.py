@@ -41,6 +41,21 @@ def _escaped(path: str) -> str:
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in path)
 
 
+def is_utf8(name: str) -> bool:
+    """Whether a file name read from the system is UTF-8 (else it holds the escapes
+    Python gives bytes it cannot decode, which no page, URL, cache or message can hold)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def shown_name(name: str) -> str:
+    """A file name that is not UTF-8, as messages show it: its bytes as `\\xe9` escapes."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def error(path: str, line: int | None, message: str) -> Diagnostic:
     return Diagnostic(path, line, Severity.ERROR, message)
 

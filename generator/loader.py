@@ -22,7 +22,14 @@ from zoneinfo import ZoneInfo
 
 from generator.cache import BuildCache, CachedFile, Result, pack, unpack
 from generator.config import DEFAULT_MAX_FILE_SIZE
-from generator.diagnostics import Diagnostic, error, stop_if_cancelled, warning
+from generator.diagnostics import (
+    Diagnostic,
+    error,
+    is_utf8,
+    shown_name,
+    stop_if_cancelled,
+    warning,
+)
 from generator.frontmatter import FrontMatterError, decode, split
 from generator.markup import MarkupError, render_markdown
 from generator.model import Article
@@ -90,14 +97,14 @@ def _scan(folder: str, shown: str, found: list[ArticleFile]) -> None:
             is_dir = entry.is_dir()
         except OSError:
             is_dir = False
-        if not name.isascii() and not _is_utf8(name):
+        if not name.isascii() and not is_utf8(name):
             if is_dir or name[name.rfind(".") :].lower() in EXTENSIONS:
                 kind = "folder" if is_dir else "file"
                 problem = f"the {kind} name is not UTF-8; rename it" + (
                     " (its articles are left out)" if is_dir else ""
                 )
                 found.append(
-                    ArticleFile(shown + _escaped(name), entry.path, 0, 0, 0, False, problem)
+                    ArticleFile(shown + shown_name(name), entry.path, 0, 0, 0, False, problem)
                 )
             continue
         if is_dir:
@@ -118,21 +125,6 @@ def _scan(folder: str, shown: str, found: list[ArticleFile]) -> None:
             )
         except OSError:
             found.append(ArticleFile(shown + name, entry.path, 0, 0, 0, readable=False))
-
-
-def _is_utf8(name: str) -> bool:
-    """Whether a file name read from the system is UTF-8 (else it holds the escapes
-    Python gives bytes it cannot decode, which no page, cache or message can hold)."""
-    try:
-        name.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
-def _escaped(name: str) -> str:
-    """A name that is not UTF-8, its bytes written as `\\xe9` escapes."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 ArticleFiles = tuple[ArticleFile, ...]

@@ -10,7 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.diagnostics import BuildError, Diagnostic, error, warning
+from generator.diagnostics import BuildError, Diagnostic, error, is_utf8, shown_name, warning
 from generator.model import OutputFile
 
 _PACKAGE = Path(__file__).resolve().parent
@@ -66,6 +66,11 @@ def collect_static(theme: Theme) -> tuple[tuple[OutputFile, ...], tuple[Diagnost
             if any(p.startswith(".") for p in relative.parts):
                 continue
             shown = f"{folder.name}/{relative.as_posix()}"
+            if not shown.isascii() and not is_utf8(shown):
+                if not path.is_dir():  # each file in a folder so named is reported
+                    why = "skipped: the name is not UTF-8; rename it"
+                    skipped.append(warning(shown_name(shown), None, why))
+                continue
             problem = _unpublishable(path, owner)
             if problem:
                 skipped.append(warning(shown, None, problem))
@@ -92,10 +97,12 @@ def static_signature(theme: Theme) -> str:
     digest = hashlib.sha256()
     for folder in theme.static_dirs:
         for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
-            stat = path.stat()
-            digest.update(
-                f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\0".encode()
-            )
+            try:
+                stat = path.stat()
+            except OSError:  # a link leading nowhere
+                stat = path.lstat()
+            line = f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\0"
+            digest.update(line.encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
 
 
@@ -105,5 +112,6 @@ def theme_digest(theme: Theme) -> str:
     for folder in theme.template_dirs:
         if folder.is_dir():
             for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-                digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+                name = str(path.relative_to(folder)).encode("utf-8", "surrogateescape")
+                digest.update(name + b"\0" + path.read_bytes())
     return digest.hexdigest()

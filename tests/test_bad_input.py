@@ -391,3 +391,17 @@ def test_links_in_content_that_lead_nowhere_or_to_folders_are_reported(
         "content/linked: warning: skipped: a linked folder; move its articles into content/",
     ]
     assert report.articles == 1
+
+
+def test_static_files_with_names_not_utf8_or_links_leading_nowhere_are_skipped(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site({"content/good.md": article("Good"), "static/ok.css": "p {}"})
+    (site / "static" / os.fsdecode(b"logo\xe9.png")).write_bytes(b"png")
+    (site / "static/dangling.css").symlink_to(site / "static/nothing.css")
+    report = build_site(site, jobs=1)
+    assert [str(d) for d in report.diagnostics] == [
+        "static/dangling.css: warning: skipped: not a regular file; replace it with a file",
+        "static/logo\\xe9.png: warning: skipped: the name is not UTF-8; rename it",
+    ]
+    assert (site / "output/static/ok.css").read_text() == "p {}"
