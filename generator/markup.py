@@ -47,7 +47,8 @@ _OPTIONS = Options.CMARK_OPT_UNSAFE | Options.CMARK_OPT_FOOTNOTES
 """Raw HTML is passed on to nh3, which keeps the allowed tags and drops the rest, rather
 than replaced by a comment; footnotes (`[^1]`) are read as GitHub reads them."""
 _CLASSES = {"a": {"footnote-backref"}, "section": {"footnotes"}, "sup": {"footnote-ref"}}
-"""The classes footnotes are marked with, for a theme to style; no other class is kept."""
+"""The classes footnotes are marked with, for a theme to style; beside a code block's
+language (`language-python`), no other class is kept."""
 _ID_PREFIX = "note-"
 """Put before every `id` a body holds (footnotes', and any in its HTML), as GitHub does,
 so none can take the name of one of the page's own elements; links within the body
