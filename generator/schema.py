@@ -307,6 +307,11 @@ NEVER_KEPT = frozenset({"secured"})
 _KNOWN = frozenset(k for f in FIELDS for k in (f.name, *f.aliases)) | NEVER_KEPT
 
 
+def _listed(value: Any) -> int:
+    """How many names a topics value lists (one for a single name)."""
+    return len(value) if isinstance(value, list) else 1
+
+
 def parse_article(
     front: FrontMatter,
     source_path: str,
@@ -345,6 +350,11 @@ def parse_article(
             values[field.name] = field.convert(front.data[key], tz)
         except FieldError as exc:
             problems.append(error(source_path, front.line_of(key), f"{key}: {exc}"))
+            continue
+        if field.name == "topics" and len(values["topics"]) < _listed(front.data[key]):
+            problems.append(
+                warning(source_path, front.line_of(key), f"{key}: an empty name is ignored")
+            )
     if not values.get("title") and "title" in values:
         problems.append(
             error(source_path, front.line_of("title"), "title: is empty; write a headline")

@@ -405,3 +405,17 @@ def test_static_files_with_names_not_utf8_or_links_leading_nowhere_are_skipped(
         "static/logo\\xe9.png: warning: skipped: the name is not UTF-8; rename it",
     ]
     assert (site / "output/static/ok.css").read_text() == "p {}"
+
+
+@pytest.mark.parametrize(
+    ("topics", "names", "warned"),
+    [('[AI, "", "  ", null]', ["AI"], True), ('""', [], True), ("[AI, ai]", ["AI"], False)],
+)
+def test_an_empty_topic_name_is_ignored_with_a_warning(
+    topics: str, names: list[str], warned: bool
+) -> None:
+    front = split(decode(article("Tagged", topics=topics).encode()))
+    found, problems = parse_article(front, "content/t.md", "t", ZoneInfo("UTC"), "", "")
+    assert found is not None and [t.name for t in found.topics] == names
+    expected = ["content/t.md:4: warning: topics: an empty name is ignored"] if warned else []
+    assert [str(p) for p in problems] == expected
