@@ -56,7 +56,14 @@ from generator.plan import check_nesting, check_unique_paths, plan_pages
 from generator.render import check_templates, make_environment, render_page, render_pages
 from generator.site import assemble_site
 from generator.sitemap import render_robots, render_sitemaps
-from generator.theme import Theme, collect_static, find_theme, static_signature, theme_digest
+from generator.theme import (
+    Theme,
+    collect_static,
+    find_theme,
+    misnamed_templates,
+    static_signature,
+    theme_digest,
+)
 from generator.version import __version__
 from generator.writer import (
     OutputWriter,
@@ -264,6 +271,7 @@ def _build(
         # The assembled site holds new copies of the articles: let the loaded ones go
         # before workers fork, so they neither inherit nor copy them.
         parsed, found = loaded.parsed, loaded.diagnostics + assembled.diagnostics
+        found += misnamed_templates(theme)
         del loaded
         digests = _digests(salt, assembled.site, session)
         with _settling(digests, jobs, options.write and session is None):

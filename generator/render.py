@@ -22,7 +22,7 @@ import jinja2.nodes
 import jinja2.parser
 
 from generator.config import SiteConfig
-from generator.diagnostics import BuildError, Diagnostic, error
+from generator.diagnostics import BuildError, Diagnostic, error, is_utf8
 from generator.model import Article, BodyOf, Page, Site, showing, with_body
 from generator.parallel import parallel_map, shared
 from generator.theme import Theme
@@ -268,9 +268,12 @@ def render_pages(
 
 
 def check_templates(env: jinja2.Environment) -> None:
-    """Compile every template so a syntax error is found even in an unused one."""
+    """Compile every template so a syntax error is found even in an unused one (but
+    those whose names are not UTF-8, which none can use: the theme reports them)."""
     problems = []
     for name in env.list_templates(extensions=["html", "xml"]):
+        if not is_utf8(name):
+            continue
         try:
             env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:

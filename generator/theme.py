@@ -92,6 +92,20 @@ def _unpublishable(path: Path, owner: Path) -> str | None:
     return "skipped: not a regular file; replace it with a file"
 
 
+def misnamed_templates(theme: Theme) -> tuple[Diagnostic, ...]:
+    """A warning for each template whose name is not UTF-8: no page or template can
+    name it, so it is skipped (`generator.render.check_templates` leaves it alone)."""
+    site_dir = theme.template_dirs[0].parent
+    skipped = []
+    for folder in theme.template_dirs:
+        for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
+            if not is_utf8(path.relative_to(folder).as_posix()) and path.is_file():
+                shown = path.relative_to(site_dir) if path.is_relative_to(site_dir) else path
+                why = "skipped: the name is not UTF-8; rename it"
+                skipped.append(warning(shown_name(shown.as_posix()), None, why))
+    return tuple(skipped)
+
+
 def static_signature(theme: Theme) -> str:
     """Digest of the name, size and modification time of every static file."""
     digest = hashlib.sha256()

@@ -407,6 +407,18 @@ def test_static_files_with_names_not_utf8_or_links_leading_nowhere_are_skipped(
     assert (site / "output/static/ok.css").read_text() == "p {}"
 
 
+def test_templates_with_names_not_utf8_are_skipped_with_a_warning(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site({"content/good.md": article("Good"), "templates/ok.html": "{{ 1 }}"})
+    (site / "templates" / os.fsdecode(b"caf\xe9.html")).write_text("{{ unclosed")
+    report = build_site(site, jobs=1)
+    assert [str(d) for d in report.diagnostics] == [
+        "templates/caf\\xe9.html: warning: skipped: the name is not UTF-8; rename it",
+    ]
+    assert report.articles == 1 and (site / "output/index.html").is_file()
+
+
 @pytest.mark.parametrize(
     ("topics", "names", "warned"),
     [('[AI, "", "  ", null]', ["AI"], True), ('""', [], True), ("[AI, ai]", ["AI"], False)],
