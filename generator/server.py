@@ -13,6 +13,7 @@ import errno
 import json
 import mimetypes
 import queue
+import re
 import secrets
 import socket
 import socketserver
@@ -203,6 +204,30 @@ def resolve_request(output_dir: Path, base_path: str, target: str) -> Resolution
     return Resolution(200, file=found) if found.is_file() else Resolution(404)
 
 
+_RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.ASCII | re.IGNORECASE)
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The bytes `[start, stop)` that a `Range` header asks of a file of `size` bytes,
+    as browsers ask for audio and video (Safari plays no video without it); None to
+    send the whole file: no header, one that is malformed or asks for several ranges
+    (which a server may ignore). `ValueError` if no byte of the file is asked for (416)."""
+    found = _RANGE.fullmatch((header or "").strip())
+    if found is None or found.groups() == ("", ""):
+        return None
+    first, last = found.groups()
+    if not first:  # the last `last` bytes
+        if int(last) == 0 or size == 0:
+            raise ValueError("no bytes asked for")
+        return max(size - int(last), 0), size
+    start = int(first)
+    if last and int(last) < start:
+        return None
+    if start >= size:
+        raise ValueError("starts after the end")
+    return start, min(int(last) + 1, size) if last else size
+
+
 def _contained(root: Path, candidate: Path) -> Path | Resolution:
     try:
         resolved = candidate.resolve(strict=True)
@@ -333,10 +358,28 @@ class _Handler(BaseHTTPRequestHandler):
         if kind.startswith("text/html"):
             hub = self.server.preview.hub
             data = inject_script(data, hub.build_id(hub.status))
-        self._send(status, kind, data, head)
+        extra = {"Accept-Ranges": "bytes"}
+        if status == 200:
+            try:
+                asked = byte_range(self.headers.get("Range"), len(data))
+            except ValueError:
+                extra["Content-Range"] = f"bytes */{len(data)}"
+                self._send(416, "text/plain; charset=utf-8", b"", head, extra=extra)
+                return
+            if asked is not None:
+                start, stop = asked
+                extra["Content-Range"] = f"bytes {start}-{stop - 1}/{len(data)}"
+                status, data = 206, data[start:stop]
+        self._send(status, kind, data, head, extra=extra)
 
     def _send(
-        self, status: int, kind: str, body: bytes, head: bool, location: str | None = None
+        self,
+        status: int,
+        kind: str,
+        body: bytes,
+        head: bool,
+        location: str | None = None,
+        extra: dict[str, str] | None = None,
     ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
@@ -345,6 +388,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("X-Content-Type-Options", "nosniff")
         if location is not None:
             self.send_header("Location", location)
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
         self.end_headers()
         if not head:
             self.wfile.write(body)

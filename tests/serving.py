@@ -50,11 +50,13 @@ def wait_until(
         time.sleep(0.05)
 
 
-def fetch(port: int, path: str, method: str = "GET") -> Response:
+def fetch(
+    port: int, path: str, method: str = "GET", headers: dict[str, str] | None = None
+) -> Response:
     """One request, with the path sent exactly as given."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
     try:
-        connection.request(method, path)
+        connection.request(method, path, headers=headers or {})
         response = connection.getresponse()
         headers = {k.lower(): v for k, v in response.getheaders()}
         return Response(response.status, headers, response.read())
@@ -76,8 +78,10 @@ class Served:
     def output(self) -> Path:
         return self.site / "output"
 
-    def request(self, path: str, method: str = "GET") -> Response:
-        return fetch(self.port, path, method)
+    def request(
+        self, path: str, method: str = "GET", headers: dict[str, str] | None = None
+    ) -> Response:
+        return fetch(self.port, path, method, headers)
 
     def status(self) -> dict[str, Any]:
         response = self.request("/__broadsheet/status")

@@ -30,6 +30,7 @@ from generator import preview as preview_module
 from generator.build import BuildOptions, BuildReport, Session, build
 from generator.parallel import shared
 from generator.preview import BuildOutcome, Preview, PreviewOptions
+from generator.server import byte_range
 from generator.watch import WatchTargets, is_relevant
 
 ARTICLE_URL = "/2024/05/01/first-story/"
@@ -111,6 +112,47 @@ def test_pages_feeds_and_assets_have_their_content_types(serve: Serve) -> None:
     assert "First story" in served.request(ARTICLE_URL).text
     head = served.request(ARTICLE_URL, method="HEAD")
     assert head.status == 200 and head.body == b""
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("bytes=0-9", (0, 10)),
+        ("bytes=5-", (5, 10)),
+        ("bytes=-3", (7, 10)),
+        ("bytes=-30", (0, 10)),
+        ("bytes=2-1000", (2, 10)),
+        ("bytes=0-0,5-6", None),
+        ("bytes=9-3", None),
+        ("bytes=x-3", None),
+        ("items=0-1", None),
+        ("bytes=10-", "416"),
+        ("bytes=-0", "416"),
+    ],
+)
+def test_which_bytes_a_range_header_asks_for(header: str | None, expected: object) -> None:
+    if expected == "416":
+        with pytest.raises(ValueError):
+            byte_range(header, 10)
+    else:
+        assert byte_range(header, 10) == expected
+
+
+def test_a_file_is_served_in_part_when_a_range_is_asked_for(serve: Serve) -> None:
+    served = serve({"static/clip.mp4": "0123456789" * 10})
+    whole = served.request("/static/clip.mp4")
+    assert whole.status == 200 and whole.headers["accept-ranges"] == "bytes"
+    part = served.request("/static/clip.mp4", headers={"Range": "bytes=10-14"})
+    assert part.status == 206 and part.body == b"01234"
+    assert part.headers["content-range"] == "bytes 10-14/100"
+    assert part.headers["content-type"] == "video/mp4"
+    tail = served.request("/static/clip.mp4", headers={"Range": "bytes=-3"})
+    assert tail.status == 206 and tail.body == b"789"
+    beyond = served.request("/static/clip.mp4", headers={"Range": "bytes=100-"})
+    assert beyond.status == 416 and beyond.headers["content-range"] == "bytes */100"
+    missing = served.request("/nothing/", headers={"Range": "bytes=0-1"})
+    assert missing.status == 404 and b"</body>" in missing.body
 
 
 def test_a_folder_without_its_slash_redirects(serve: Serve) -> None:
