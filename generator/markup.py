@@ -150,6 +150,8 @@ def render_markdown(text: str) -> str:
                 f"the body nests {depth:,} elements deep (quotes, lists or HTML tags), "
                 f"more than {MAX_DEPTH}; flatten it"
             )
+    if "<" in text and _RAW_FORMATTING.search(text):  # raw HTML may leave one open
+        converted = _closed_in_blocks(converted)
     # The page's headline is its only <h1>: body headings move one level down.
     raw = _HEADING.sub(_demote, converted)
     cleaned = str(
@@ -174,54 +176,79 @@ sanitiser writes every attribute value in double quotes, which a value never hol
 and never nests a link in a link."""
 
 
-_FORMATTING = "a|abbr|b|cite|code|del|em|i|ins|kbd|mark|q|s|small|span|strong|sub|sup|u"
-_BLOCK_END = "</(?:p|li|h[2-6]|blockquote|ul|ol|pre|table|dl|dd|dt|figure|figcaption|section)>"
-_ATTRIBUTES_WRITTEN = r'(?:\s[^\s=>]+(?:="[^"]*")?)*'
-"""A tag's attributes as the sanitiser writes them: every value in double quotes."""
-_LEAKED = re.compile(rf"{_BLOCK_END}((?:<(?:{_FORMATTING}){_ATTRIBUTES_WRITTEN}>)+)")
-_TAGS_OF = re.compile(rf"<(/?)({_FORMATTING})\b{_ATTRIBUTES_WRITTEN}>")
-
-
-def _unleaked(html: str) -> str:
-    """The HTML without the copies of unclosed formatting elements the sanitiser's parser
-    opens again after a block ends, as browsers do (an unclosed `<b>` or link would
-    otherwise make the rest of the body bold, or a link): the element ends with the
-    block it was opened in. Such a copy follows a block's end tag at once, where the
-    Markdown renderer itself always writes a line break."""
-    leaked = {
-        tag.start()
-        for match in _LEAKED.finditer(html)
-        for tag in _TAGS_OF.finditer(html, match.start(1), match.end(1))
+_FORMATTING = frozenset(
+    {"a", "b", "code", "em", "i", "s", "small", "strong", "u"}
+    | {"big", "font", "nobr", "strike", "tt"}  # obsolete, but pasted HTML holds them
+)
+"""The elements an HTML parser opens again after a block ends when they were left open
+in it (the "active formatting elements"), so that an unclosed `<b>` makes the rest of
+the page bold, or an unclosed link turns later text into copies of that link."""
+_BLOCKS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt",
+        "fieldset", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6",
+        "header", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
+        "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
     }
-    if not leaked:
-        return html
-    open_by_name: dict[str, list[int]] = {}
-    dropped: list[tuple[int, int]] = []
-    starts: dict[int, tuple[int, int]] = {}
-    for tag in _TAGS_OF.finditer(html):
-        closing, name = tag.groups()
-        opened = open_by_name.setdefault(name, [])
-        if not closing:
-            opened.append(tag.start())
-            starts[tag.start()] = tag.span()
-        elif opened:
-            start = opened.pop()
-            if start in leaked:
-                dropped.extend((starts[start], tag.span()))
-    kept, last = [], 0
-    for start, end in sorted(dropped):
-        kept.append(html[last:start])
-        last = end
-    kept.append(html[last:])
-    return "".join(kept)
+)  # fmt: skip
+_RAW_FORMATTING = re.compile(rf"<(?:{'|'.join(sorted(_FORMATTING))})[\s/>]", re.IGNORECASE)
+_MARKUP = re.compile(
+    r"""<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""", re.DOTALL
+)
+
+
+def _closed_in_blocks(converted: str) -> str:
+    """The renderer's HTML with each formatting element left open in a block (raw HTML
+    such as `<b>` or a link never closed) closed at the block's end, before a parser
+    reads it: the element then ends with its paragraph, item or cell. One opened
+    outside any block (around several paragraphs) is left as written."""
+    stack: list[tuple[bool, str]] = []  # (is a block, name), innermost last
+    insert: list[tuple[int, str]] = []
+    for tag in _MARKUP.finditer(converted):
+        closing, name, attributes = tag.groups()
+        if name is None:
+            continue  # a comment
+        name = name.lower()
+        if name in _BLOCKS:
+            if not closing:
+                stack.append((True, name))
+                continue
+            if (True, name) not in stack:
+                continue
+            unclosed = []
+            while stack[-1] != (True, name):
+                block, inner = stack.pop()
+                if not block:
+                    unclosed.append(f"</{inner}>")
+            stack.pop()
+            if unclosed:
+                insert.append((tag.start(), "".join(unclosed)))
+        elif name in _FORMATTING:
+            if not closing:
+                if not attributes.rstrip().endswith("/"):
+                    stack.append((False, name))
+                continue
+            for index in range(len(stack) - 1, -1, -1):
+                if stack[index][0]:
+                    break  # closes nothing opened in this block
+                if stack[index][1] == name:
+                    del stack[index]
+                    break
+    if not insert:
+        return converted
+    parts: list[str] = []
+    last = 0
+    for at, text in insert:
+        parts.extend((converted[last:at], text))
+        last = at
+    parts.append(converted[last:])
+    return "".join(parts)
 
 
 def _complete(html: str) -> str:
-    """The sanitised HTML made valid where the sanitiser leaves it short: formatting
-    left open ends with its block (`_unleaked`), an image without an address is
-    dropped, one without a text alternative gets an empty one (decorative), and a
-    link without an address keeps only its text."""
-    html = _unleaked(html)
+    """The sanitised HTML made valid where the sanitiser leaves it short: an image
+    without an address is dropped, one without a text alternative gets an empty one
+    (decorative), and a link without an address keeps only its text."""
     if "<img" in html:
         html = _IMAGE.sub(_image, html)
     if "<a" in html:
