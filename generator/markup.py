@@ -165,10 +165,15 @@ def render_markdown(text: str) -> str:
             link_rel="noopener noreferrer",
         )
     )
-    cleaned = cleaned.replace('href="#', 'href="#' + _ID_PREFIX)
+    if 'href="#' in cleaned:
+        cleaned = _LINK_IN_BODY.sub(rf"\1{_ID_PREFIX}", cleaned)
     return _complete(cleaned)
 
 
+_LINK_IN_BODY = re.compile(r'(<a(?:\s[^\s=>]+(?:="[^"]*")?)*?\shref="#)')
+"""The start of a link to a place in the body, up to its `#`: the sanitiser writes every
+attribute value in double quotes, which a value never holds (text outside tags holds
+no `<`), so text that looks like a link, in code say, is left alone."""
 _IMAGE = re.compile(r"<img\b[^>]*>")
 _LINK_WITHOUT_HREF = re.compile(r'<a\b(?![^>]*\shref=")[^>]*>(.*?)</a>', re.DOTALL)
 """A link the sanitiser left without its address (a `javascript:` one, say). The

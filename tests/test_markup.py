@@ -154,6 +154,19 @@ def test_footnotes_link_both_ways_under_ids_of_the_body_alone() -> None:
     assert derive_excerpt(html) == "A claim."
 
 
+def test_text_that_looks_like_a_link_within_the_body_is_left_as_written() -> None:
+    html = render_markdown(
+        'Write `<a href="#top">` for it:\n\n    <a href="#x">\n\nor href="#y", not '
+        '<a title="a&gt;b" href="#z">z</a>'
+    )
+    assert html == (
+        '<p>Write <code>&lt;a href="#top"&gt;</code> for it:</p>\n'
+        '<pre><code>&lt;a href="#x"&gt;\n</code></pre>\n'
+        '<p>or href="#y", not <a title="a&gt;b" href="#note-z" rel="noopener noreferrer">'
+        "z</a></p>\n"
+    )
+
+
 def test_empty_body_renders_nothing() -> None:
     assert render_markdown("") == ""
     assert render_markdown(" \n\t\n") == ""
