@@ -151,6 +151,44 @@ class _Loader(yaml.CSafeLoader):
                 seen[key] = line
 
 
+class WrittenInt(int):
+    """A whole number as the file wrote it, for a key that wants text: YAML reads
+    `0123`, `0x1F`, `1_000` and `12:30` as numbers, which `written` keeps."""
+
+    written: str
+
+
+class WrittenFloat(float):
+    """A number with a fraction as the file wrote it: `1.10` is not `1.1` in a title."""
+
+    written: str
+
+
+def _written(kind: type[WrittenInt] | type[WrittenFloat], tag: str) -> Any:
+    read = yaml.CSafeLoader.yaml_constructors[tag]
+
+    def construct(loader: yaml.CSafeLoader, node: yaml.ScalarNode) -> Any:
+        number = kind(read(loader, node))
+        number.written = node.value
+        return number
+
+    return construct
+
+
+def plain_numbers(value: Any) -> Any:
+    """`value` with the numbers in it as plain `int` and `float` (which is how articles
+    keep what they hold, and the cache stores it)."""
+    if isinstance(value, WrittenInt):
+        return int(value)
+    if isinstance(value, WrittenFloat):
+        return float(value)
+    if isinstance(value, dict):
+        return {plain_numbers(k): plain_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain_numbers(v) for v in value]
+    return value
+
+
 class _Unusual(Exception):
     """A node `_Loader.construct_plain` leaves to PyYAML's constructor."""
 
@@ -159,6 +197,10 @@ _STR, _SEQ, _MAP = (f"tag:yaml.org,2002:{name}" for name in ("str", "seq", "map"
 _PLAIN_SCALARS = frozenset(f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null"))
 _KEY_TAGS = _PLAIN_SCALARS | {_STR}
 
+
+for _tag, _kind in (("int", WrittenInt), ("float", WrittenFloat)):
+    _name = f"tag:yaml.org,2002:{_tag}"
+    _Loader.add_constructor(_name, _written(_kind, _name))
 
 _Loader.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]

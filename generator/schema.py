@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator.diagnostics import Diagnostic, error, warning
-from generator.frontmatter import FrontMatter
+from generator.frontmatter import FrontMatter, plain_numbers
 from generator.markup import derive_excerpt
 from generator.model import Article, Image, Provider, RelatedItem, Term
 from generator.slugs import MAX_SLUG_LENGTH, identity_key, is_shortened, slugify
@@ -30,8 +30,9 @@ class FieldError(Exception):
 
 
 def _type_name(value: Any) -> str:
+    kind = type(plain_numbers(value))
     return {dict: "a mapping", list: "a list", bool: "a boolean", type(None): "empty"}.get(
-        type(value), type(value).__name__
+        kind, kind.__name__
     )
 
 
@@ -42,12 +43,23 @@ def _shown(value: Any, limit: int = 60) -> str:
 
 
 def to_text(value: Any) -> str:
+    """Text; a number as the file wrote it (`1.10`, `0123`), not as YAML reads it."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise FieldError(f"must be text, not {_type_name(value)}; put the value in quotes")
-    return str(value).strip()
+    return str(getattr(value, "written", value)).strip()
+
+
+_DECIMAL = re.compile(r"[-+]?[0-9]+", re.ASCII)
 
 
 def to_int(value: Any, low: int | None = None, high: int | None = None) -> int:
+    """A whole number written in digits: YAML's others (`0x1F`, `1_000`, `1:30`) are
+    refused, and `0100` is a hundred, not YAML's octal 64."""
+    written = getattr(value, "written", None)
+    if written is not None and not isinstance(value, bool) and isinstance(value, int):
+        if not _DECIMAL.fullmatch(written):
+            raise FieldError(f"must be a whole number written in digits, not {written!r}")
+        value = int(written, 10)
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldError(
             f"must be a whole number, not {_type_name(value)} {_shown(value)}; write digits only"
@@ -57,7 +69,7 @@ def to_int(value: Any, low: int | None = None, high: int | None = None) -> int:
         raise FieldError(f"must be {limit}, not {value}")
     if high is not None and value > high:
         raise FieldError(f"must be between {low} and {high}, not {value}")
-    return value
+    return int(value)
 
 
 def to_bool(value: Any) -> bool:
@@ -425,7 +437,7 @@ def _article(
         draft=values.get("draft", False),
         images=values.get("images", ()),
         related=values.get("related", ()),
-        extra={k: v for k, v in front.data.items() if k not in _KNOWN},
+        extra={k: plain_numbers(v) for k, v in front.data.items() if k not in _KNOWN},
         slug_line=front.line_of("slug") if slug_text else None,
         source_hash=source_hash,
     )

@@ -431,3 +431,36 @@ def test_an_empty_topic_name_is_ignored_with_a_warning(
     assert found is not None and [t.name for t in found.topics] == names
     expected = ["content/t.md:4: warning: topics: an empty name is ignored"] if warned else []
     assert [str(p) for p in problems] == expected
+
+
+def _parsed(text: str) -> tuple[object, list[str]]:
+    front = split(decode(text.encode()))
+    found, problems = parse_article(front, "content/n.md", "n", ZoneInfo("UTC"), "", "")
+    return found, [str(p) for p in problems]
+
+
+def test_numbers_where_text_is_wanted_are_kept_as_written() -> None:
+    found, problems = _parsed(
+        "---\ntitle: 12:30\ndate: 2024-01-01\ncategory: 1.10\ntype: 0x1F\nslug: 0123\n"
+        "topics: [3.10, 1_000]\nimages: [{url: 'https://i.example/a.png', width: 0100}]\n"
+        "custom: {size: 0x10}\n---\n"
+    )
+    assert problems == []
+    assert found is not None
+    assert (found.title, found.category, found.type, found.slug) == (
+        "12:30",
+        "1.10",
+        "0x1F",
+        "0123",
+    )
+    assert [t.name for t in found.topics] == ["3.10", "1_000"]
+    assert found.images[0].width == 100 and type(found.images[0].width) is int
+    assert found.extra == {"custom": {"size": 16}} and type(found.extra["custom"]["size"]) is int
+
+
+@pytest.mark.parametrize("written", ["0x1F", "1_000", "1:30"])
+def test_a_whole_number_not_written_in_digits_is_refused(written: str) -> None:
+    _, problems = _parsed(f"---\ntitle: Q\ndate: 2024-01-01\nquality: {written}\n---\n")
+    assert problems == [
+        f"content/n.md:4: error: quality: must be a whole number written in digits, not '{written}'"
+    ]
