@@ -182,9 +182,12 @@ def _host(text: str) -> str:
     return host
 
 
-def to_provider(value: Any, fallback_url: str) -> Provider:
+def to_provider(value: Any, fallback_url: str) -> Provider | None:
+    """The provider; None when it is empty (a blank name, or a mapping with neither
+    name nor domain), as if it were not given."""
     if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return Provider(name=to_text(value), domain=domain_of(fallback_url))
+        name = to_text(value)
+        return Provider(name=name, domain=domain_of(fallback_url)) if name else None
     if not isinstance(value, dict):
         raise FieldError(
             f"must be a name or a mapping with name and domain, not {_type_name(value)}"
@@ -192,7 +195,7 @@ def to_provider(value: Any, fallback_url: str) -> Provider:
     name = _sub(value, "name", to_text, "")
     domain = _host(_sub(value, "domain", to_text, ""))
     if not name and not domain:
-        raise FieldError("needs a name or a domain")
+        return None
     return Provider(name=name or domain, domain=domain)
 
 
@@ -220,11 +223,12 @@ def _mappings(value: Any) -> list[dict[str, Any]]:
 
 
 def to_images(value: Any) -> tuple[Image, ...]:
+    """The images; an item without a url (or a blank one) is left out."""
     images = []
     for index, item in enumerate(_mappings(value)):
         try:
-            if item.get("url") is None:
-                raise FieldError("needs a url")
+            if not _sub(item, "url", to_text, ""):
+                continue
             images.append(
                 Image(
                     url=_sub(item, "url", to_url, ""),
@@ -241,14 +245,16 @@ def to_images(value: Any) -> tuple[Image, ...]:
 
 
 def to_related(value: Any, tz: tzinfo) -> tuple[RelatedItem, ...]:
+    """The related items; one with neither a title nor a webUrl (or blank ones) is left
+    out."""
     items = []
     for index, item in enumerate(_mappings(value)):
         try:
-            if item.get("title") is None and item.get("webUrl") is None:
-                raise FieldError("needs a title or a webUrl")
+            if not (_sub(item, "title", to_text, "") or _sub(item, "webUrl", to_text, "")):
+                continue
             web_url: str = _sub(item, "webUrl", to_url, "")
 
-            def provider(value: Any, url: str = web_url) -> Provider:
+            def provider(value: Any, url: str = web_url) -> Provider | None:
                 return to_provider(value, url)
 
             items.append(
@@ -319,9 +325,21 @@ NEVER_KEPT = frozenset({"secured"})
 _KNOWN = frozenset(k for f in FIELDS for k in (f.name, *f.aliases)) | NEVER_KEPT
 
 
-def _listed(value: Any) -> int:
-    """How many names a topics value lists (one for a single name)."""
-    return len(value) if isinstance(value, list) else 1
+_LEFT_OUT = {
+    "topics": "an empty name is ignored",
+    "provider": "is empty, so ignored",
+    "images": "an image without a url is left out",
+    "related": "an item with neither a title nor a webUrl is left out",
+}
+"""What a warning says of an empty value in these fields, which is left out."""
+
+
+def _left_out(value: Any, written: Any) -> bool:
+    """Whether the field's `value` left out (part of) what was `written` as empty."""
+    if value is None:
+        return True
+    listed = len(written) if isinstance(written, list) else 1
+    return isinstance(value, tuple) and len(value) < listed
 
 
 def parse_article(
@@ -363,10 +381,9 @@ def parse_article(
         except FieldError as exc:
             problems.append(error(source_path, front.line_of(key), f"{key}: {exc}"))
             continue
-        if field.name == "topics" and len(values["topics"]) < _listed(front.data[key]):
-            problems.append(
-                warning(source_path, front.line_of(key), f"{key}: an empty name is ignored")
-            )
+        if field.name in _LEFT_OUT and _left_out(values[field.name], front.data[key]):
+            message = f"{key}: {_LEFT_OUT[field.name]}"
+            problems.append(warning(source_path, front.line_of(key), message))
     if not values.get("title") and "title" in values:
         problems.append(
             error(source_path, front.line_of("title"), "title: is empty; write a headline")

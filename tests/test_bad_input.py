@@ -19,6 +19,7 @@ from generator.cli import main
 from generator.frontmatter import decode, split
 from generator.loader import load_articles
 from generator.markup import render_markdown
+from generator.model import Article
 from generator.schema import parse_article
 
 SECRET = "s3cr3t-token-never-shown"
@@ -122,7 +123,10 @@ CASES = {
     "not-utf8": Case(LATIN1_PATH, 5, "error", ("not valid UTF-8", "0xe9")),
     "empty-file": Case("content/empty.md", 1, "error", ("no front matter",)),
     "empty-related-item": Case(
-        "content/related-empty.md", 4, "error", ("related: item 1: needs a title or a webUrl",)
+        "content/related-empty.md",
+        4,
+        "warning",
+        ("related: an item with neither a title nor a webUrl is left out",),
     ),
     "updated-before-published": Case(
         "content/updated-early.md", 4, "warning", ("updated: before the publication date",)
@@ -142,6 +146,7 @@ EXPECTED_ARTICLE_PAGES = {
     "2024/05/03/twin-2/index.html",
     "2024/05/05/has-a-secret/index.html",
     "2024/05/04/bom-and-crlf/index.html",
+    "2024/05/01/related-empty/index.html",
 }
 
 
@@ -464,3 +469,29 @@ def test_a_whole_number_not_written_in_digits_is_refused(written: str) -> None:
     assert problems == [
         f"content/n.md:4: error: quality: must be a whole number written in digits, not '{written}'"
     ]
+
+
+@pytest.mark.parametrize(
+    ("lines", "warning"),
+    [
+        ('provider: ""', "provider: is empty, so ignored"),
+        ("provider: {name: ' ', domain: ''}", "provider: is empty, so ignored"),
+        (
+            "images: [{url: ''}, {width: 3}, {url: a.png}]",
+            "images: an image without a url is left out",
+        ),
+        (
+            "related: [{title: '', webUrl: ''}, {title: Kept}]",
+            "related: an item with neither a title nor a webUrl is left out",
+        ),
+    ],
+)
+def test_an_empty_provider_image_or_related_item_is_left_out_with_a_warning(
+    lines: str, warning: str
+) -> None:
+    found, problems = _parsed(f"---\ntitle: E\ndate: 2024-01-01\n{lines}\n---\n")
+    assert problems == [f"content/n.md:4: warning: {warning}"]
+    assert isinstance(found, Article)
+    assert found.provider is None and found.source is None
+    assert [i.url for i in found.images] == (["a.png"] if "images" in lines else [])
+    assert [r.title for r in found.related] == (["Kept"] if "related" in lines else [])
