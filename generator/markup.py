@@ -203,51 +203,86 @@ _MARKUP = re.compile(
 
 
 def _closed_in_blocks(converted: str) -> str:
-    """The renderer's HTML with each formatting element left open in a block (raw HTML
-    such as `<b>` or a link never closed) closed at the block's end, before a parser
-    reads it: the element then ends with its paragraph, item or cell. One opened
-    outside any block (around several paragraphs) is left as written."""
-    stack: list[tuple[bool, str]] = []  # (is a block, name), innermost last
+    """The renderer's HTML with each formatting element left open (raw HTML such as
+    `<b>` or a link never closed) closed before a parser reads it: one opened in a
+    block at the block's end, so it ends with its paragraph, item or cell; one opened
+    outside any block (in a line of raw HTML) and never closed, before the next block.
+    One opened outside blocks and closed later, around several paragraphs, is left
+    as written."""
+    stack: list[tuple[bool, str, int]] = []  # (is a block, name, where), innermost last
+    blocks = 0  # of them
     insert: list[tuple[int, str]] = []
+    loose: dict[tuple[str, int], int | None] = {}
+    """Formatting opened outside blocks and not closed (yet), with where the next block
+    tag after it starts."""
     for tag in _MARKUP.finditer(converted):
         closing, name, attributes = tag.groups()
         if name is None:
             continue  # a comment
         name = name.lower()
         if name in _BLOCKS:
+            for opened, before in loose.items():
+                if before is None:
+                    loose[opened] = tag.start()
             if not closing:
-                stack.append((True, name))
+                stack.append((True, name, tag.start()))
+                blocks += 1
                 continue
-            if (True, name) not in stack:
+            if not blocks or not any(entry[:2] == (True, name) for entry in stack):
                 continue
             unclosed = []
-            while stack[-1] != (True, name):
-                block, inner = stack.pop()
-                if not block:
+            while stack[-1][:2] != (True, name):
+                block, inner, _ = stack.pop()
+                if block:
+                    blocks -= 1
+                else:
                     unclosed.append(f"</{inner}>")
             stack.pop()
+            blocks -= 1
             if unclosed:
                 insert.append((tag.start(), "".join(unclosed)))
         elif name in _FORMATTING:
             if not closing:
                 if not attributes.rstrip().endswith("/"):
-                    stack.append((False, name))
+                    if not blocks:
+                        loose[name, tag.start()] = None
+                    stack.append((False, name, tag.start()))
                 continue
-            for index in range(len(stack) - 1, -1, -1):
-                if stack[index][0]:
-                    break  # closes nothing opened in this block
-                if stack[index][1] == name:
-                    del stack[index]
-                    break
+            _close(stack, loose, name)
+    for (name, _), before in sorted(loose.items(), key=lambda item: -item[0][1]):
+        if before is not None:
+            insert.append((before, f"</{name}>"))
     if not insert:
         return converted
     parts: list[str] = []
     last = 0
-    for at, text in insert:
+    for at, text in sorted(insert, key=lambda entry: entry[0]):  # stable: inner first
         parts.extend((converted[last:at], text))
         last = at
     parts.append(converted[last:])
     return "".join(parts)
+
+
+def _close(
+    stack: list[tuple[bool, str, int]], loose: dict[tuple[str, int], int | None], name: str
+) -> None:
+    """Take the formatting element `name` as closed: the innermost one opened in the
+    current block; else one opened outside any block, wherever it is closed."""
+    for index in range(len(stack) - 1, -1, -1):
+        block, opened, where = stack[index]
+        if block:
+            break
+        if opened == name:
+            del stack[index]
+            loose.pop((name, where), None)
+            return
+    for index, (block, opened, where) in enumerate(stack):
+        if block:
+            return
+        if opened == name:
+            del stack[index]
+            loose.pop((name, where), None)
+            return
 
 
 def _complete(html: str) -> str:

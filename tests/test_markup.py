@@ -128,6 +128,7 @@ def test_what_the_sanitiser_leaves_short_is_made_valid(text: str, html: str) -> 
         ("| a |\n|---|\n| <b>x |\n\nafter", "<b>x</b></td>"),
         ("<b>\n\none\n\ntwo\n\n</b>", "<b>\n<p>one</p>\n<p>two</p>\n</b>\n"),
         ("x <b>y <!-- <i> --> z\n\n<i>q</i>", "<p>x <b>y  z</b></p>\n<p><i>q</i></p>\n"),
+        ("<script>x()</script> <b>open <i>it\n\npara\n\n## Head", " <b>open <i>it\n</i></b><p>"),
     ],
 )
 def test_formatting_left_open_ends_with_its_block(text: str, html: str) -> None:
