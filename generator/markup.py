@@ -27,8 +27,8 @@ _TAGS = {
     "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
 }  # fmt: skip
 _ATTRIBUTES = {
-    "a": {"href", "title", "id", "aria-label"},
-    "li": {"id"},
+    "*": {"id"},
+    "a": {"href", "title", "aria-label"},
     "img": {"src", "alt", "title", "width", "height"},
     "code": {"class"},
     "td": {"align"},
@@ -152,6 +152,8 @@ def render_markdown(text: str) -> str:
             )
     if "<" in text and _RAW_FORMATTING.search(text):  # raw HTML may leave one open
         converted = _closed_in_blocks(converted)
+    if "<h" in converted:
+        converted = _with_heading_ids(converted)
     # The page's headline is its only <h1>: body headings move one level down.
     raw = _HEADING.sub(_demote, converted)
     cleaned = str(
@@ -315,6 +317,30 @@ def _depth(fragment: str) -> int:
             depth += 1
             deepest = max(deepest, depth)
     return deepest
+
+
+_PLAIN_HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>", re.DOTALL)
+_NOT_IN_ANCHOR = re.compile(r"[^\w\- ]")
+
+
+def _with_heading_ids(converted: str) -> str:
+    """Headings the renderer wrote given ids made from their text, as GitHub gives them
+    (`## Road ahead` is `#road-ahead`; a second one `#road-ahead-1`), so a body can
+    link to its sections; the sanitiser then prefixes them as every id."""
+    taken: dict[str, int] = {}
+
+    def with_id(match: re.Match[str]) -> str:
+        level, inner = match.groups()
+        anchor = _NOT_IN_ANCHOR.sub("", plain_text(inner).lower()).replace(" ", "-")
+        if not anchor:
+            return match.group(0)
+        seen = taken.get(anchor, 0)
+        taken[anchor] = seen + 1
+        if seen:
+            anchor = f"{anchor}-{seen}"
+        return f'<h{level} id="{anchor}">{inner}</h{level}>'
+
+    return _PLAIN_HEADING.sub(with_id, converted)
 
 
 def _demote(match: re.Match[str]) -> str:

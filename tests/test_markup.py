@@ -36,12 +36,19 @@ def test_commonmark_with_github_tables_strikethrough_and_autolinks() -> None:
     assert "<ol>\n<li>first</li>" in html
 
 
-def test_headings_move_down_a_level() -> None:
-    html = render_markdown("# One\n\n## Two\n\n###### Six\n")
+def test_headings_move_down_a_level_with_ids_to_link_to() -> None:
+    html = render_markdown(
+        "# One\n\n## Two\n\n###### Six\n\n## Two\n\n## Émigré & *C++*\n\n"
+        '[to two](#two-1) <a href="#émigré--c">to C++</a> <p id="own">own</p>'
+    )
     assert "<h1" not in html
-    assert "<h2>One</h2>" in html
-    assert "<h3>Two</h3>" in html
-    assert "<h6>Six</h6>" in html
+    assert '<h2 id="note-one">One</h2>' in html
+    assert '<h3 id="note-two">Two</h3>' in html
+    assert '<h6 id="note-six">Six</h6>' in html
+    assert '<h3 id="note-two-1">Two</h3>' in html
+    assert '<h3 id="note-émigré--c">Émigré &amp; <em>C++</em></h3>' in html
+    assert '<a href="#note-two-1"' in html and '<a href="#note-émigré--c"' in html
+    assert '<p id="note-own">own</p>' in html
 
 
 def test_raw_html_keeps_formatting_and_loses_active_content() -> None:
@@ -110,7 +117,7 @@ def test_what_the_sanitiser_leaves_short_is_made_valid(text: str, html: str) -> 
         ("<b>bold\n\nnext", "<p><b>bold</b></p>\n<p>next</p>\n"),
         ("- a <b>x\n- b\n\nafter", "<ul>\n<li>a <b>x</b></li>\n<li>b</li>\n</ul>\n<p>after</p>\n"),
         ("> q <em>x\n\nafter", "<blockquote>\n<p>q <em>x</em></p>\n</blockquote>\n<p>after</p>\n"),
-        ("a <b><i>x\n\n## Next", "<p>a <b><i>x</i></b></p>\n<h3>Next</h3>\n"),
+        ("a <b><i>x\n\n## Next", '<p>a <b><i>x</i></b></p>\n<h3 id="note-next">Next</h3>\n'),
         (
             'a <a href="https://x.example/" title="1>0">link\n\nnext',
             '<p>a <a href="https://x.example/" title="1&gt;0" rel="noopener noreferrer">link</a>'
@@ -147,7 +154,8 @@ def test_footnotes_link_both_ways_under_ids_of_the_body_alone() -> None:
     assert html == (
         '<p>A claim<sup class="footnote-ref"><a href="#note-fn-1" id="note-fnref-1" '
         'rel="noopener noreferrer">1</a></sup>.</p>\n'
-        '<p><a href="#note-top" id="note-top" rel="noopener noreferrer">Up</a> <span>x</span></p>\n'
+        '<p><a href="#note-top" id="note-top" rel="noopener noreferrer">Up</a> '
+        '<span id="note-live-reload">x</span></p>\n'
         '<section class="footnotes">\n<ol>\n<li id="note-fn-1">\n<p>Its <em>source</em>. '
         '<a href="#note-fnref-1" class="footnote-backref" aria-label="Back to reference 1" '
         'rel="noopener noreferrer">↩</a></p>\n</li>\n</ol>\n</section>\n'
