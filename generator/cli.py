@@ -123,6 +123,7 @@ def _run_build(
         strict=args.strict,
         write=args.command == "build",
         jobs=args.jobs,
+        keep_stale_on_errors=True,  # a broken edit does not take a live article down
     )
     try:
         report = build(args.path, options, leave=leave)
@@ -136,6 +137,8 @@ def _run_build(
         print(diagnostic, file=err)
     if args.command == "build" and report.written is None:
         print("--strict: problems found, nothing was written", file=err)
+    elif args.command == "build" and report.errors:
+        print("articles set aside keep their last good pages; fix them and build again", file=err)
     print(_summary(report), file=out)
     return report.exit_code
 

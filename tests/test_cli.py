@@ -177,8 +177,24 @@ def test_check_writes_nothing_and_matches_build_exit_code(make_site: MakeSite) -
     assert "content/bad.md:3: error:" in check_err
     build_code, _, build_err = run("build", str(site))
     assert check_code == build_code == 1
-    assert check_err == build_err
+    note = "articles set aside keep their last good pages; fix them and build again\n"
+    assert check_err + note == build_err
     assert (site / "output" / "index.html").is_file()
+
+
+def test_a_broken_edit_keeps_the_live_page_until_it_is_fixed(make_site: MakeSite) -> None:
+    site = make_site({"content/a.md": article("Kept"), "content/b.md": article("Other")})
+    page = site / "output/2024/05/01/kept/index.html"
+    assert run("build", str(site))[0] == 0 and page.is_file()
+    (site / "content/a.md").write_text(article("Kept", "yesterday"), encoding="utf-8")
+    (site / "content/c.md").write_text(article("New one"), encoding="utf-8")
+    code, _, err = run("build", str(site))
+    assert code == 1 and "content/a.md:3: error:" in err
+    assert page.is_file() and (site / "output/2024/05/01/new-one/index.html").is_file()
+    assert "Kept" not in (site / "output/index.html").read_text(encoding="utf-8")
+    (site / "content/a.md").unlink()
+    assert run("build", str(site))[0] == 0
+    assert not page.exists()
 
 
 @pytest.mark.parametrize(
