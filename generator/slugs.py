@@ -40,13 +40,23 @@ def slugify(text: str, fallback_seed: str = "") -> str:
     Text with no transliterable letters (emoji only, say) gets a short stable hash;
     a Windows device name (`con`, `nul`, `lpt1` …) gets the suffix `-x`.
     """
-    slug = str(_slugify(_spelled(text), max_length=MAX_SLUG_LENGTH, word_boundary=True))
+    slug = _cut(str(_slugify(_spelled(text))))
     if slug in WINDOWS_DEVICE_NAMES:
         return slug + DEVICE_NAME_SUFFIX
     if slug:
         return slug
     digest = hashlib.sha1((fallback_seed or text).encode("utf-8")).hexdigest()[:8]
     return f"n-{digest}"
+
+
+def _cut(slug: str) -> str:
+    """The slug cut to `MAX_SLUG_LENGTH` after its last whole word that fits (a word
+    longer than that is cut itself). The words kept are the first ones, in order:
+    none is skipped for a shorter one after it."""
+    if len(slug) <= MAX_SLUG_LENGTH:
+        return slug
+    cut = slug[: MAX_SLUG_LENGTH + 1].rpartition("-")[0]
+    return cut or slug[:MAX_SLUG_LENGTH].rstrip("-")
 
 
 def is_shortened(text: str) -> bool:
