@@ -371,12 +371,20 @@ def _found_files(site_dir: Path | None = None) -> Iterator[str | ArticleFiles]:
     yield files
 
 
+_SOURCE_DIRS = (CONTENT_DIR, "static", "templates", "themes", CACHE_DIR)
+"""Folders of a site that a build reads (or keeps its cache in): never an output."""
+
+
 def _check_output(site_dir: Path, output: Path) -> None:
     """`BuildError` for an output folder the build cannot or must not write to."""
+    site, target = site_dir.resolve(), output.resolve()
+    inside = [name for name in _SOURCE_DIRS if target.is_relative_to(site / name)]
     if output.exists() and not output.is_dir():
         problem = "is a file, not a folder; move it away, or build into another folder with -o"
-    elif output.resolve().is_relative_to((site_dir / CONTENT_DIR).resolve()):
-        problem = "is inside content/, whose files are articles; build into another folder"
+    elif site.is_relative_to(target):
+        problem = "is the site's folder or holds it; build into a folder of its own (output/)"
+    elif inside:
+        problem = f"is inside {inside[0]}/, which the build reads; build into another folder"
     else:
         return
     raise BuildError((error(str(output), None, f"the output folder {problem}"),))

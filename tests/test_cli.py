@@ -213,9 +213,21 @@ def test_a_base_url_flag_is_checked_as_site_yaml_is(
     assert run(command, str(site), "--base-url", "https://cdn.t.example/sub")[0] == 0
 
 
-@pytest.mark.parametrize("where", ["file", "content/out", "content"])
+@pytest.mark.parametrize(
+    ("where", "reason"),
+    [
+        ("file", "is a file"),
+        ("content/out", "is inside content/"),
+        ("content", "is inside content/"),
+        ("static/out", "is inside static/"),
+        ("templates", "is inside templates/"),
+        (".broadsheet-cache/out", "is inside .broadsheet-cache/"),
+        (".", "is the site's folder or holds it"),
+        ("..", "is the site's folder or holds it"),
+    ],
+)
 def test_an_output_folder_the_build_must_not_write_is_refused(
-    make_site: MakeSite, where: str
+    make_site: MakeSite, where: str, reason: str
 ) -> None:
     site = make_site({"content/a.md": article()})
     output = site / where
@@ -224,7 +236,6 @@ def test_an_output_folder_the_build_must_not_write_is_refused(
     before = snapshot(site)
     code, _, err = run("build", str(site), "-o", str(output))
     assert code == 2
-    reason = "is a file" if where == "file" else "is inside content/"
     assert err.startswith(f"{where}: error: the output folder {reason}")  # from the site
     assert snapshot(site) == before
 
