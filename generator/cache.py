@@ -238,6 +238,9 @@ class BuildCache:
             return cls.disabled(), (
                 warning(CACHE_DIR, None, f"cache not used: {exc}; builds will not be incremental"),
             )
+        with contextlib.suppress(OSError):
+            if not (folder / ".gitignore").exists():  # the cache is never committed
+                (folder / ".gitignore").write_text("*\n", encoding="utf-8")
         try:
             cache, notes = cls._open(folder, stamp, remembered)
         except BaseException:

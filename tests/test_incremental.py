@@ -8,6 +8,7 @@ import os
 import pickle
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 from dataclasses import replace
@@ -149,6 +150,22 @@ def test_unchanged_rebuild_writes_nothing_and_an_edit_rewrites_little(tmp_path: 
     edited = build(site, BuildOptions(jobs=2))
     assert edited.written is not None and 0 < edited.written.written < first.written.written / 4
     assert edited.parsed == 1
+
+
+def test_the_cache_is_ignored_by_git(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=2)
+    build(site, BuildOptions(jobs=1))
+    assert (site / CACHE_DIR / ".gitignore").read_text() == "*\n"
+    git = shutil.which("git")
+    if git:  # and git agrees
+        subprocess.run([git, "init", "-q", str(site)], check=True)
+        listed = subprocess.run(
+            [git, "-C", str(site), "status", "--porcelain", "--untracked-files=all"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        assert "content/" in listed and CACHE_DIR not in listed
 
 
 def test_corrupt_cache_is_discarded_with_a_warning(tmp_path: Path) -> None:
