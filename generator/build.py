@@ -235,7 +235,7 @@ def _build(
     """The build; `damaged` notes a cache found damaged by an attempt before."""
     started = time.perf_counter()
     config = load_config(site_dir)
-    if options.base_url:
+    if options.base_url is not None:
         config = config.with_base_url(options.base_url)
     theme = find_theme(site_dir, config.theme)
     jobs = options.jobs or default_jobs()

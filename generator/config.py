@@ -66,13 +66,16 @@ def normalise_base_url(url: str) -> str:
     a host in Unicode written in IDNA, `xn--`); `UnicodeError` for a host IDNA cannot
     write."""
     parts = urlsplit(url)
-    netloc = parts.netloc
+    netloc = parts.netloc.lower()  # a host's case means nothing; a path's does
     if not netloc.isascii():
         userinfo, at, address = netloc.rpartition("@")
         host, colon, port = address.partition(":")
         netloc = userinfo + at + host.encode("idna").decode("ascii") + colon + port
     path = quote(parts.path, safe="/%:@!$&'()*+,;=")
     return urlunsplit((parts.scheme, netloc, path if path.endswith("/") else path + "/", "", ""))
+
+
+_PAGE_SUFFIXES = (".html", ".htm", ".php", ".asp", ".aspx", ".jsp", ".xml")
 
 
 def _check_base_url(value: Any) -> str | None:
@@ -83,6 +86,11 @@ def _check_base_url(value: Any) -> str | None:
         return f"must be an absolute http(s) URL such as https://example.org/, not {value!r}"
     if parts.query or parts.fragment:
         return f"must not have a query or fragment: {value!r}"
+    if "@" in parts.netloc:
+        return f"must not hold a user name or password: {value!r}"
+    if parts.path.lower().endswith(_PAGE_SUFFIXES):
+        folder = value[: value.rindex("/") + 1]
+        return f"must name the site's folder, not a page: {value!r}; write {folder!r}"
     try:
         normalise_base_url(value)
     except UnicodeError:

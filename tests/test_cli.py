@@ -199,7 +199,14 @@ def test_a_broken_edit_keeps_the_live_page_until_it_is_fixed(make_site: MakeSite
 
 @pytest.mark.parametrize(
     "url",
-    ["javascript:alert(1)//", "example.org/news/", "https://t.example/?q=1", "ftp://t.example/"],
+    [
+        "javascript:alert(1)//",
+        "example.org/news/",
+        "https://t.example/?q=1",
+        "ftp://t.example/",
+        "",
+        "https://t.example/index.html",
+    ],
 )
 @pytest.mark.parametrize("command", ["build", "check"])
 def test_a_base_url_flag_is_checked_as_site_yaml_is(

@@ -159,6 +159,7 @@ def test_base_path_of_a_sub_folder(url: str) -> None:
         ("https://host/my news", "https://host/my%20news/", "/my%20news/"),
         ("https://host/économie/", "https://host/%C3%A9conomie/", "/%C3%A9conomie/"),
         ("https://bücher.example/a%20b", "https://xn--bcher-kva.example/a%20b/", "/a%20b/"),
+        ("HTTPS://Host.EXAMPLE/News", "https://host.example/News/", "/News/"),
     ],
 )
 def test_base_url_is_written_in_ascii_as_feeds_and_sitemaps_need(
@@ -174,6 +175,19 @@ def test_base_url_whose_host_is_not_a_domain_is_refused(url: str) -> None:
     with pytest.raises(BuildError) as raised:
         parse_config(f"title: T\nbase_url: '{url}'\n")
     assert "has a host that is not a domain name" in raised.value.diagnostics[0].message
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("https://user:secret@t.example/", "must not hold a user name or password"),
+        ("https://t.example/news/index.html", "must name the site's folder, not a page"),
+    ],
+)
+def test_base_url_with_credentials_or_naming_a_page_is_refused(url: str, message: str) -> None:
+    with pytest.raises(BuildError) as raised:
+        parse_config(f"title: T\nbase_url: '{url}'\n")
+    assert message in raised.value.diagnostics[0].message
 
 
 BAD_SITE_YAML = "title: Broken\nbase_url: https://t.example/\nper_page: lots\n"
