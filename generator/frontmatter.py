@@ -334,8 +334,36 @@ def _clean(value: Any, removed: list[str]) -> Any:
     return value
 
 
+_YAML_BREAKS = "\x85\u2028\u2029"
+"""Characters YAML takes for line breaks, though no editor shows them so: in a value
+they would end its line (or fold into a space), and every line after would be
+numbered one too many."""
+
+
 def _load_yaml(yaml_text: str) -> Any:
-    """The YAML document, or `FrontMatterError` naming the line and the fix."""
+    """The YAML document, or `FrontMatterError` naming the line and the fix. NEL, LINE
+    SEPARATOR and PARAGRAPH SEPARATOR are read as the characters they are, not as line
+    breaks."""
+    if not any(c in yaml_text for c in _YAML_BREAKS):
+        return _load_plain_yaml(yaml_text)
+    free = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in yaml_text)
+    stand_in = {ord(c): next(free) for c in _YAML_BREAKS}
+    back = str.maketrans({v: chr(k) for k, v in stand_in.items()})
+    return _translated(_load_plain_yaml(yaml_text.translate(stand_in)), back)
+
+
+def _translated(value: Any, table: dict[int, str]) -> Any:
+    """`value` with every string in it (keys too) translated by `table`."""
+    if isinstance(value, str):
+        return value.translate(table)
+    if isinstance(value, dict):
+        return {_translated(k, table): _translated(v, table) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_translated(v, table) for v in value]
+    return value
+
+
+def _load_plain_yaml(yaml_text: str) -> Any:
     loader = _Loader(yaml_text)
     try:
         node = loader.get_single_node()

@@ -71,3 +71,11 @@ def test_an_escaped_control_character_is_removed_with_a_note() -> None:
     front = split('---\ntitle: "bell\\a here"\nplain: words\n---\nbody\n')
     assert front.data == {"title": "bell here", "plain": "words"}
     assert any("title: removed 1 control character" in message for _, message in front.notes)
+
+
+def test_line_and_paragraph_separators_are_characters_not_line_breaks() -> None:
+    front = split('---\ntitle: "A\u2028B"\nexcerpt: C\u2029D\ndate: 2024-01-01\n---\n')
+    assert front.data == {"title": "A\u2028B", "excerpt": "C\u2029D", "date": "2024-01-01"}
+    with pytest.raises(FrontMatterError) as raised:
+        split('---\ntitle: "A\u2028B"\ndate: 2024-01-01\nquality: [1\n---\n')
+    assert raised.value.line == 5 and "flow sequence at line 4" in str(raised.value)
