@@ -228,11 +228,15 @@ class FrontMatter:
         return self.first_line + len(self.yaml_text.split("\n")) + 1
 
     def line_of(self, key: str) -> int | None:
-        """File line where top-level `key` is written, if it can be found."""
-        pattern = re.compile(r"""^(["']?)""" + re.escape(key) + r"""\1[ \t]*:""")
-        for offset, line in enumerate(self.yaml_text.split("\n")):
-            if pattern.match(line):
-                return self.first_line + offset
+        """File line where top-level `key` is written, if it can be found: at the start
+        of a line, else (front matter written as JSON, or indented) after a `{`, a
+        comma or spaces."""
+        name = r"""(["']?)""" + re.escape(key) + r"""\1[ \t]*:"""
+        lines = self.yaml_text.split("\n")
+        for pattern in (re.compile("^" + name), re.compile(r"(?:^|[{,])[ \t]*" + name)):
+            for offset, line in enumerate(lines):
+                if pattern.search(line):
+                    return self.first_line + offset
         return None
 
 

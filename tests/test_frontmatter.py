@@ -79,3 +79,16 @@ def test_line_and_paragraph_separators_are_characters_not_line_breaks() -> None:
     with pytest.raises(FrontMatterError) as raised:
         split('---\ntitle: "A\u2028B"\ndate: 2024-01-01\nquality: [1\n---\n')
     assert raised.value.line == 5 and "flow sequence at line 4" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "yaml_text",
+    [
+        '{"title": "J",\n "date": "2024-02-30"}',
+        "  title: J\n  date: 2024-02-30",
+        'title: "a, date: b"\ndate: 2024-02-30',
+    ],
+)
+def test_a_key_is_found_on_its_line_in_json_or_indented_front_matter(yaml_text: str) -> None:
+    front = split(f"---\n{yaml_text}\n---\n")
+    assert (front.line_of("title"), front.line_of("date")) == (2, 3)
