@@ -7,6 +7,7 @@ each naming the key and line. Nothing else in the build reads `site.yaml`.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -136,9 +137,25 @@ def _check_type(kind: type, minimum: int | None = None) -> Callable[[Any], str |
     return check
 
 
+def _check_text(value: Any) -> str | None:
+    """Text a page or feed shows: a string without control characters (but tab and
+    line ends), which no HTML page or XML feed may hold."""
+    if not isinstance(value, str):
+        return _check_type(str)(value)
+    found = sorted({f"U+{ord(c):04X}" for c in value if _is_control(c)})
+    if found:
+        shown = ", ".join(found[:3]) + (" …" if len(found) > 3 else "")
+        return f"contains control characters ({shown}); remove them"
+    return None
+
+
+def _is_control(character: str) -> bool:
+    return unicodedata.category(character) == "Cc" and character not in "\t\n\r"
+
+
 _CHECKS: dict[str, Callable[[Any], str | None]] = {
-    "title": _check_type(str),
-    "description": _check_type(str),
+    "title": _check_text,
+    "description": _check_text,
     "base_url": _check_base_url,
     "language": _check_language,
     "timezone": _check_timezone,

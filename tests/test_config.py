@@ -231,3 +231,20 @@ def test_base_url_with_a_query_is_refused() -> None:
     with pytest.raises(BuildError) as caught:
         parse_config("title: A\nbase_url: https://a.example/?q=1\n")
     assert "must not have a query or fragment" in str(caught.value.diagnostics[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (
+            'title: "Bell\\a and \\x1b"\nbase_url: https://t.example/\n',
+            "site.yaml:1: error: 'title'",
+        ),
+        (
+            'title: T\nbase_url: https://t.example/\ndescription: "\\a\\x1b"\n',
+            "site.yaml:3: error: 'description'",
+        ),
+    ],
+)
+def test_control_characters_in_text_a_page_shows_are_refused(text: str, where: str) -> None:
+    assert problems(text) == [f"{where} contains control characters (U+0007, U+001B); remove them"]
