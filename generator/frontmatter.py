@@ -282,6 +282,10 @@ def split(text: str) -> FrontMatter:
         )
     lines = text.split("\n")
     if not _FENCE.match(lines[0]):
+        if lines[0].rstrip() == "+++":
+            raise FrontMatterError(
+                1, "front matter in TOML ('+++') is not read; write it in YAML between '---' lines"
+            )
         raise FrontMatterError(1, "no front matter: the file must start with a '---' line")
     for index in range(1, len(lines)):
         if _CLOSING_FENCE.match(lines[index]):

@@ -6,6 +6,7 @@ that name the key, its line and the fix. Pure: no file access, no site-wide stat
 
 from __future__ import annotations
 
+import difflib
 import functools
 import re
 from collections.abc import Callable
@@ -325,6 +326,16 @@ NEVER_KEPT = frozenset({"secured"})
 _KNOWN = frozenset(k for f in FIELDS for k in (f.name, *f.aliases)) | NEVER_KEPT
 
 
+@functools.lru_cache(maxsize=1024)
+def _meant(key: str) -> str | None:
+    """The known key an unknown `key` is a slip for (`draf`, `titel`, `Title`), if any:
+    a slip would otherwise pass in silence, kept as extra data for templates."""
+    by_case = {k.lower(): k for k in _KNOWN}
+    near = [k for k in sorted(by_case) if abs(len(k) - len(key)) <= 2]  # not `published_at`
+    close = difflib.get_close_matches(key.lower(), near, n=1, cutoff=0.8)
+    return by_case[close[0]] if close else None
+
+
 _LEFT_OUT = {
     "topics": "an empty name is ignored",
     "provider": "is empty, so ignored",
@@ -384,6 +395,16 @@ def parse_article(
         if field.name in _LEFT_OUT and _left_out(values[field.name], front.data[key]):
             message = f"{key}: {_LEFT_OUT[field.name]}"
             problems.append(warning(source_path, front.line_of(key), message))
+    for key in front.data:
+        if key not in _KNOWN and (meant := _meant(key)) is not None:
+            problems.append(
+                warning(
+                    source_path,
+                    front.line_of(key),
+                    f"'{key}' is not a key of the article format; did you mean '{meant}'? "
+                    "(it is kept as extra data for templates)",
+                )
+            )
     if not values.get("title") and "title" in values:
         problems.append(
             error(source_path, front.line_of("title"), "title: is empty; write a headline")

@@ -498,3 +498,18 @@ def test_an_empty_provider_image_or_related_item_is_left_out_with_a_warning(
     assert found.provider is None and found.source is None
     assert [i.url for i in found.images] == (["a.png"] if "images" in lines else [])
     assert [r.title for r in found.related] == (["Kept"] if "related" in lines else [])
+
+
+def test_a_key_that_looks_like_a_slip_for_a_known_one_is_warned_about() -> None:
+    found, problems = _parsed(
+        "---\ntitle: K\ndate: 2024-01-01\ndraf: true\nTopics: [A]\npublished_at: x\n---\n"
+    )
+    kept = "(it is kept as extra data for templates)"
+    assert problems == [
+        f"content/n.md:4: warning: 'draf' is not a key of the article format; "
+        f"did you mean 'draft'? {kept}",
+        f"content/n.md:5: warning: 'Topics' is not a key of the article format; "
+        f"did you mean 'topics'? {kept}",
+    ]
+    assert isinstance(found, Article) and not found.draft
+    assert found.extra == {"draf": True, "Topics": ["A"], "published_at": "x"}

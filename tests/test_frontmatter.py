@@ -92,3 +92,9 @@ def test_line_and_paragraph_separators_are_characters_not_line_breaks() -> None:
 def test_a_key_is_found_on_its_line_in_json_or_indented_front_matter(yaml_text: str) -> None:
     front = split(f"---\n{yaml_text}\n---\n")
     assert (front.line_of("title"), front.line_of("date")) == (2, 3)
+
+
+def test_front_matter_in_toml_is_named_as_such() -> None:
+    with pytest.raises(FrontMatterError) as raised:
+        split('+++\ntitle = "T"\n+++\nBody\n')
+    assert raised.value.line == 1 and "in TOML ('+++') is not read" in str(raised.value)
