@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from generator import __version__
 from generator.build import BuildOptions, BuildReport, build
-from generator.config import load_config
+from generator.config import CONFIG_FILE, load_config
 from generator.diagnostics import BuildError
 from generator.scaffold import ScaffoldError, init_site, new_article
 from generator.writer import MANIFEST
@@ -197,11 +197,20 @@ def _wait_for_a_signal() -> None:
         time.sleep(SIGNAL_POLL_SECONDS)
 
 
+def _site_problem(path: Path) -> str | None:
+    """Why `path` is not a site folder a command can work on, if it is not."""
+    if not path.exists():
+        return f"no site folder {path}"
+    if not path.is_dir():
+        return f"{path} is a file, not a site folder"
+    if not (path / CONFIG_FILE).exists():
+        start = f"broadsheet init {shlex.quote(str(path))}"
+        return f"no {CONFIG_FILE} in {path}: not a site; start one there with: {start}"
+    return None
+
+
 def _run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     site_dir: Path = args.path.resolve()
-    if not site_dir.is_dir():
-        print(f"error: no site folder {args.path}", file=err)
-        return EXIT_FAILED
     from generator.preview import Preview, PreviewOptions
 
     options = PreviewOptions(host=args.host, port=args.port, drafts=args.drafts)
@@ -278,6 +287,10 @@ def main(
         args.path = Path(extra.pop())
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    problem = _site_problem(args.path) if args.command != "init" else None
+    if problem:
+        print(f"error: {problem}", file=err)
+        return EXIT_FAILED
     if args.command in ("build", "check"):
         return _run_build(args, out, err, leave)
     if args.command == "serve":

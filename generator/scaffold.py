@@ -86,6 +86,8 @@ YAML front matter between `---` lines, then an optional Markdown body.
 
 def init_site(site_dir: Path, now: datetime) -> tuple[Path, ...]:
     """Create a new site in `site_dir`: `site.yaml` and two sample articles."""
+    if site_dir.exists() and not site_dir.is_dir():
+        raise ScaffoldError(f"{site_dir} is a file; give a folder for the new site")
     if (site_dir / "site.yaml").exists():
         raise ScaffoldError(f"{site_dir / 'site.yaml'} exists already; not overwriting it")
     site_yaml = _SITE_YAML.format(title=_quoted(site_dir.name or "News"))

@@ -131,7 +131,7 @@ def test_new_creates_an_article_that_builds(make_site: MakeSite) -> None:
     [
         ("", SITE_YAML, "error: the title is empty"),
         ("   ", SITE_YAML, "error: the title is empty"),
-        ("A headline", None, "site.yaml: error: no site.yaml in "),
+        ("A headline", None, "error: no site.yaml in "),
         ("A headline", SITE_YAML.replace("UTC", "Mars/Olympus"), "site.yaml:4: error: 'timezone'"),
     ],
 )
@@ -508,3 +508,27 @@ def test_the_command_delivers_all_its_output_and_exit_code_through_pipes(
     # Piped output is block-buffered: it arrives only if the exit flushed it.
     assert result.stdout.splitlines()[-1].startswith("1 article, 9 pages, ")
     assert ("content/b.md:3: error: invalid YAML" in result.stderr) is broken
+
+
+@pytest.mark.parametrize("command", ["build", "check", "serve"])
+def test_a_path_that_is_not_a_site_folder_is_named_as_such(tmp_path: Path, command: str) -> None:
+    (tmp_path / "file.md").write_text("x")
+    (tmp_path / "empty").mkdir()
+    for name, expected in [
+        ("missing", "error: no site folder {path}\n"),
+        ("file.md", "error: {path} is a file, not a site folder\n"),
+        ("empty", "error: no site.yaml in {path}: not a site; start one there with: "),
+    ]:
+        path = tmp_path / name
+        code, _, err = run(command, str(path))
+        assert code == 2 and err.startswith(expected.format(path=path)), err
+    assert not (tmp_path / "empty" / "output").exists()
+
+
+def test_init_refuses_a_file(tmp_path: Path) -> None:
+    (tmp_path / "site.yaml").write_text("title: T\n")
+    code, _, err = run("init", str(tmp_path / "site.yaml"))
+    assert (
+        code == 2
+        and err == f"error: {tmp_path / 'site.yaml'} is a file; give a folder for the new site\n"
+    )
