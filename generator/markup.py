@@ -163,7 +163,7 @@ def render_markdown(text: str) -> str:
             attributes=_ATTRIBUTES,
             allowed_classes=_CLASSES,
             id_prefix=_ID_PREFIX,
-            url_schemes={"http", "https", "mailto"},
+            url_schemes={"http", "https", "mailto", "tel"},
             link_rel="noopener noreferrer",
         )
     )

@@ -216,6 +216,10 @@ class RecordingSite:
         return getattr(self._site, name)
 
 
+_RECORDER_NAME = f"'{RecordingSite.__module__}.{RecordingSite.__name__} object'"
+"""How Jinja names the `site` in its messages (`... has no attribute 'x'`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Rendered:
     path: str
@@ -294,7 +298,7 @@ def _template_diagnostic(exc: Exception, page: Page) -> Diagnostic:
     if isinstance(exc, jinja2.TemplateNotFound):
         message = f"no template {exc.name!r} in the site's templates/ or the theme's"
     elif isinstance(exc, jinja2.TemplateError):
-        message = exc.message or str(exc)
+        message = (exc.message or str(exc)).replace(_RECORDER_NAME, "'site'")
     else:
         message = f"{type(exc).__name__}: {exc}"
     return error(where, line, f"template: {message} (rendering /{page.path})")

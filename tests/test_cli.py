@@ -440,8 +440,20 @@ def test_site_template_can_extend_the_theme_template(make_site: MakeSite) -> Non
             3,
             "no template 'nothere.html' in the site's templates/ or the theme's",
         ),
+        (
+            '{% extends "base.html" %}\n{% block content %}\n{{ site.nope }}\n{% endblock %}\n',
+            3,
+            "template: 'site' has no attribute 'nope'",
+        ),
     ],
-    ids=["syntax-error", "undefined-variable", "division-by-zero", "type-error", "missing"],
+    ids=[
+        "syntax-error",
+        "undefined-variable",
+        "division-by-zero",
+        "type-error",
+        "missing",
+        "site-attribute",
+    ],
 )
 def test_template_error_fails_the_build_and_writes_nothing(
     make_site: MakeSite, template: str, line: int, fragment: str

@@ -176,6 +176,11 @@ def test_text_that_looks_like_a_link_within_the_body_is_left_as_written() -> Non
     )
 
 
+def test_telephone_and_mail_links_are_kept() -> None:
+    html = render_markdown("[Call](tel:+441632960000) or [write](mailto:desk@example.org)")
+    assert '<a href="tel:+441632960000"' in html and '<a href="mailto:desk@example.org"' in html
+
+
 def test_empty_body_renders_nothing() -> None:
     assert render_markdown("") == ""
     assert render_markdown(" \n\t\n") == ""
