@@ -471,11 +471,16 @@ def _plan(site: Site, theme: Theme, session: Session | None) -> _Planned:
     pages = plan_pages(site, reuse)
     feeds = plan_feeds(site)
     static, skipped = collect_static(theme)
-    extras = (*render_sitemaps(site, pages), render_robots(site), *static)
+    own_robots = any(f.path == "robots.txt" for f in static)  # the site's root/ has one
+    robots = () if own_robots else (render_robots(site),)
+    extras = (*render_sitemaps(site, pages), *robots, *static)
     check_unique_paths(
         [*(p.output_path for p in pages), *(f.path for f in feeds), *(f.path for f in extras)]
     )
-    check_nesting(f.path for f in extras)  # pages and feeds have paths of their own
+    if any(not f.path.startswith("static/") for f in static):  # root/ may clash with pages
+        check_nesting([*(f.path for f in extras), *(p.output_path for p in pages)])
+    else:
+        check_nesting(f.path for f in extras)  # pages and feeds have paths of their own
     return _Planned(site, pages, feeds, extras, skipped)
 
 

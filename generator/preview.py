@@ -19,7 +19,7 @@ from generator.config import load_config
 from generator.diagnostics import BuildCancelled, BuildError, Diagnostic, error
 from generator.parallel import release
 from generator.server import EventHub, PreviewServer, SiteStatus
-from generator.theme import find_theme
+from generator.theme import ROOT_DIR, find_theme
 from generator.watch import ChangeSet, Watcher, WatchTargets
 
 CACHE_DIR = ".broadsheet-cache"
@@ -203,7 +203,13 @@ class Preview:
             self._theme_folders = (*theme.template_dirs, *theme.static_dirs)
         except BuildError:
             pass  # a broken site.yaml: keep watching the theme we had
-        folders = (site / "content", site / "templates", site / "static", site / "themes")
+        folders = (
+            site / "content",
+            site / "templates",
+            site / "static",
+            site / "themes",
+            site / ROOT_DIR,
+        )
         return WatchTargets(
             folders=(*folders, *self._theme_folders),
             files=(site / "site.yaml",),

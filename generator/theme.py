@@ -27,6 +27,8 @@ class Theme:
     static_dirs: tuple[Path, ...]
     """Theme first, then site: later folders overwrite earlier files."""
     theme_templates: Path
+    root_dir: Path
+    """The site's `root/`: files published at the top of the site as they are."""
 
 
 def find_theme(site_dir: Path, name: str) -> Theme:
@@ -38,6 +40,7 @@ def find_theme(site_dir: Path, name: str) -> Theme:
                 template_dirs=(site_dir / "templates", folder / "templates"),
                 static_dirs=(folder / "static", site_dir / "static"),
                 theme_templates=folder / "templates",
+                root_dir=site_dir / ROOT_DIR,
             )
     raise BuildError(
         (
@@ -51,33 +54,52 @@ def find_theme(site_dir: Path, name: str) -> Theme:
     )
 
 
+ROOT_DIR = "root"
+_DOT_NAMES_PUBLISHED = frozenset({".well-known"})
+"""Names starting with a dot that `root/` publishes (others, `.git` say, are skipped)."""
+
+
 def collect_static(theme: Theme) -> tuple[tuple[OutputFile, ...], tuple[Diagnostic, ...]]:
-    """Every static file under `static/`, the site's overriding the theme's; and a
-    warning for each entry skipped, as in `content/`: a symlink leading out of the
-    site or theme folder, a linked folder, anything but a regular file."""
+    """Every static file under `static/`, the site's overriding the theme's, and every
+    file of the site's `root/` (published at the top of the site); and a warning for
+    each entry skipped, as in `content/`: a symlink leading out of the site or theme
+    folder, a linked folder, anything but a regular file."""
     files: dict[str, OutputFile] = {}
     skipped: list[Diagnostic] = []
     for folder in theme.static_dirs:
-        if not folder.is_dir():
-            continue
-        owner = folder.parent.resolve()
-        for path in sorted(folder.rglob("*")):
-            relative = path.relative_to(folder)
-            if any(p.startswith(".") for p in relative.parts):
-                continue
-            shown = f"{folder.name}/{relative.as_posix()}"
-            if not shown.isascii() and not is_utf8(shown):
-                if not path.is_dir():  # each file in a folder so named is reported
-                    why = "skipped: the name is not UTF-8; rename it"
-                    skipped.append(warning(shown_name(shown), None, why))
-                continue
-            problem = _unpublishable(path, owner)
-            if problem:
-                skipped.append(warning(shown, None, problem))
-            elif path.is_file():
-                target = "static/" + relative.as_posix()
-                files[target] = OutputFile(target, path.read_bytes(), str(path))
+        _collect(folder, "static/", files, skipped)
+    _collect(theme.root_dir, "", files, skipped, _DOT_NAMES_PUBLISHED)
     return tuple(files[k] for k in sorted(files)), tuple(skipped)
+
+
+def _collect(
+    folder: Path,
+    prefix: str,
+    files: dict[str, OutputFile],
+    skipped: list[Diagnostic],
+    dot_names: frozenset[str] = frozenset(),
+) -> None:
+    """Add the files of `folder` to `files`, under `prefix`, and why any was skipped to
+    `skipped`. Names starting with a dot are left out, but `dot_names`."""
+    if not folder.is_dir():
+        return
+    owner = folder.parent.resolve()
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(p.startswith(".") and p not in dot_names for p in relative.parts):
+            continue
+        shown = f"{folder.name}/{relative.as_posix()}"
+        if not shown.isascii() and not is_utf8(shown):
+            if not path.is_dir():  # each file in a folder so named is reported
+                why = "skipped: the name is not UTF-8; rename it"
+                skipped.append(warning(shown_name(shown), None, why))
+            continue
+        problem = _unpublishable(path, owner)
+        if problem:
+            skipped.append(warning(shown, None, problem))
+        elif path.is_file():
+            target = prefix + relative.as_posix()
+            files[target] = OutputFile(target, path.read_bytes(), str(path))
 
 
 def _unpublishable(path: Path, owner: Path) -> str | None:
@@ -107,9 +129,9 @@ def misnamed_templates(theme: Theme) -> tuple[Diagnostic, ...]:
 
 
 def static_signature(theme: Theme) -> str:
-    """Digest of the name, size and modification time of every static file."""
+    """Digest of the name, size and modification time of every static and root file."""
     digest = hashlib.sha256()
-    for folder in theme.static_dirs:
+    for folder in (*theme.static_dirs, theme.root_dir):
         for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
             try:
                 stat = path.stat()

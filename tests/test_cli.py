@@ -330,6 +330,41 @@ def test_a_static_folder_where_the_theme_has_a_file_is_refused(make_site: MakeSi
     assert not (site / "output").exists()
 
 
+def test_files_in_root_are_published_at_the_top_of_the_site(make_site: MakeSite) -> None:
+    site = make_site(
+        {
+            "content/a.md": article("Alpha"),
+            "root/CNAME": "news.example.org\n",
+            "root/.well-known/security.txt": "Contact: mailto:desk@example.org\n",
+            "root/.git/config": "[core]\n",
+            "root/robots.txt": "User-agent: *\nDisallow: /drafts/\n",
+        }
+    )
+    assert run("build", str(site))[0] == 0
+    output = site / "output"
+    assert (output / "CNAME").read_text() == "news.example.org\n"
+    assert (output / ".well-known/security.txt").is_file()
+    assert not (output / ".git").exists()
+    assert (output / "robots.txt").read_text() == "User-agent: *\nDisallow: /drafts/\n"
+    (site / "root/CNAME").write_text("www.example.org\n")
+    code, out, _ = run("build", str(site))
+    assert code == 0 and "(1 written," in out
+    assert (output / "CNAME").read_text() == "www.example.org\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "clash"),
+    [("index.html", "2 outputs would be written"), ("topics", "is written as a file, and as a")],
+)
+def test_a_root_file_on_a_page_s_path_is_refused(
+    make_site: MakeSite, name: str, clash: str
+) -> None:
+    site = make_site({"content/a.md": article("Alpha", topics="[Ports]"), f"root/{name}": "x"})
+    code, _, err = run("build", str(site))
+    assert code == 2 and clash in err, err
+    assert not (site / "output").exists()
+
+
 def test_static_entries_follow_the_rules_of_content(make_site: MakeSite, tmp_path: Path) -> None:
     site = make_site({"content/a.md": article("Alpha"), "static/inside.txt": "kept"})
     outside = tmp_path / "outside"
