@@ -77,7 +77,7 @@ def skipped(*fragments: str) -> Outcome:
 
 
 CJK_SLUG = "gang-kou-de-chao-xi-fa-dian-ji-du-guo-liao-di-yi-ge-dong-tian"
-LONG_SLUG = "harbour-turbines-harbour-turbines-harbour-turbines-harbour-turbines-harbour-tur"
+LONG_SLUG = "harbour-turbines-harbour-turbines-harbour-turbines-harbour-turbines-harbour"
 EXPECTED: dict[str, Outcome] = {
     # YAML structure
     "yaml-unterminated-quote.md": set_aside(4, "invalid YAML", "check the quotes"),
