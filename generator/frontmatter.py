@@ -371,7 +371,28 @@ def _translated(value: Any, table: dict[int, str]) -> Any:
     return value
 
 
+_SURROGATE_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", re.IGNORECASE)
+"""A character beyond the Basic Multilingual Plane escaped as JSON writes it (an emoji
+as `\\ud83d\\ude00`), which YAML refuses: it wants `\\U0001f600`."""
+
+
 def _load_plain_yaml(yaml_text: str) -> Any:
+    """The document; if YAML refuses it and it holds characters escaped as JSON writes
+    them (`_SURROGATE_PAIR`), read again with those escapes joined."""
+    try:
+        return _load_yaml_as_written(yaml_text)
+    except FrontMatterError:
+        if not _SURROGATE_PAIR.search(yaml_text):
+            raise
+    return _load_yaml_as_written(_SURROGATE_PAIR.sub(_joined, yaml_text))
+
+
+def _joined(pair: re.Match[str]) -> str:
+    high, low = (int(half, 16) for half in pair.groups())
+    return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
+
+
+def _load_yaml_as_written(yaml_text: str) -> Any:
     loader = _Loader(yaml_text)
     try:
         node = loader.get_single_node()

@@ -98,3 +98,11 @@ def test_front_matter_in_toml_is_named_as_such() -> None:
     with pytest.raises(FrontMatterError) as raised:
         split('+++\ntitle = "T"\n+++\nBody\n')
     assert raised.value.line == 1 and "in TOML ('+++') is not read" in str(raised.value)
+
+
+def test_characters_escaped_as_json_writes_them_are_read() -> None:
+    front = split('---\n{"title": "Smile \\ud83d\\ude00 now", "date": "2024-01-01"}\n---\n')
+    assert front.data["title"] == "Smile \U0001f600 now"
+    assert split("---\ntitle: 'kept \\ud83d\\ude00'\n---\n").data["title"] == (
+        "kept \\ud83d\\ude00"  # single quotes escape nothing
+    )
