@@ -348,9 +348,14 @@ def _demote(match: re.Match[str]) -> str:
     return f"<{closing}h{min(int(level) + 1, 6)}{after}"
 
 
+_SPACES = re.compile(r"[ \t\n\r\f\v]+")
+
+
 def plain_text(fragment: str) -> str:
-    """Text of an HTML fragment with tags dropped and whitespace collapsed."""
-    return " ".join(html.unescape(_TAG.sub("", _BREAK.sub(" ", fragment))).split())
+    """Text of an HTML fragment with tags dropped and runs of spaces and line breaks
+    made one space; other spaces (a no-break space in `10 km`) are kept as written."""
+    text = html.unescape(_TAG.sub("", _BREAK.sub(" ", fragment)))
+    return _SPACES.sub(" ", text).strip(" ")
 
 
 def derive_excerpt(body_html: str, limit: int = EXCERPT_LENGTH) -> str:

@@ -181,6 +181,11 @@ def test_telephone_and_mail_links_are_kept() -> None:
     assert '<a href="tel:+441632960000"' in html and '<a href="mailto:desk@example.org"' in html
 
 
+def test_an_excerpt_keeps_no_break_spaces_and_makes_other_runs_one_space() -> None:
+    html = render_markdown("A run of 10\u00a0km  and\tmore\nlines.\n\nNext.")
+    assert derive_excerpt(html) == "A run of 10\u00a0km and more lines."
+
+
 def test_empty_body_renders_nothing() -> None:
     assert render_markdown("") == ""
     assert render_markdown(" \n\t\n") == ""
