@@ -134,11 +134,16 @@ class Fingerprinter:
         return kind.__name__ + ":" + repr(value)
 
     def _article(self, article: Article) -> str:
-        # Everything read from the file is covered by its digest; add what the
-        # assembler decided across files. Its terms and links are shared by many
-        # articles, so each is spelled once.
+        # Everything read from the file is covered by its digest; add where the file
+        # is (its name gives the default id) and what the assembler decided across
+        # files. Its terms and links are shared by many articles, so each is spelled once.
         part = self._part
-        decided = [article.source_hash, repr(article.slug)]
+        decided = [
+            article.source_hash,
+            repr(article.slug),
+            repr(article.source_path),
+            repr(article.id),
+        ]
         decided.extend([part(term) for term in article.topics])
         decided.append(part(article.source) if article.source else "-")
         decided.extend([part(link) for link in article.more_from_topics])

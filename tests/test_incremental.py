@@ -152,6 +152,21 @@ def test_unchanged_rebuild_writes_nothing_and_an_edit_rewrites_little(tmp_path: 
     assert edited.parsed == 1
 
 
+def test_a_renamed_file_s_page_shows_its_new_name_and_id(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=2)
+    (site / "templates").mkdir()
+    (site / "templates/article.html").write_text(
+        '{% extends "theme/article.html" %}'
+        "{% block description %}{{ page.article.id }} {{ page.article.source_path }}"
+        "{% endblock %}"
+    )
+    build(site, BuildOptions(jobs=1))
+    (site / "content/a1.md").rename(site / "content/renamed.md")
+    build(site, BuildOptions(jobs=1))
+    [page] = (site / "output").rglob("story-1-v0/index.html")
+    assert "renamed content/renamed.md" in page.read_text()
+
+
 def test_the_cache_is_ignored_by_git(tmp_path: Path) -> None:
     site = _big_site(tmp_path / "site", count=2)
     build(site, BuildOptions(jobs=1))
