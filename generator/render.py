@@ -17,6 +17,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import jinja2
+import jinja2.bccache
 import jinja2.ext
 import jinja2.nodes
 import jinja2.parser
@@ -154,6 +155,17 @@ def news_article_data(config: SiteConfig) -> Callable[[Article], dict[str, objec
     return news_article
 
 
+class _CompiledTemplates(jinja2.FileSystemBytecodeCache):
+    """Compiled templates kept between builds; one whose file is damaged (cut short, or
+    overwritten) is compiled again, and its file replaced, as if it were not there."""
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:  # Jinja reads a checksum with `pickle`, which raises anything
+            bucket.reset()
+
+
 def make_environment(
     theme: Theme, config: SiteConfig, bytecode_dir: Path | None = None
 ) -> jinja2.Environment:
@@ -170,7 +182,7 @@ def make_environment(
             for stale in bytecode_dir.glob("*.cache"):
                 if not stale.name.endswith(suffix):
                     stale.unlink()
-            bytecode = jinja2.FileSystemBytecodeCache(str(bytecode_dir), "%s" + suffix)
+            bytecode = _CompiledTemplates(str(bytecode_dir), "%s" + suffix)
     theme_loader = jinja2.FileSystemLoader(str(theme.theme_templates))
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(

@@ -167,6 +167,20 @@ def test_a_renamed_file_s_page_shows_its_new_name_and_id(tmp_path: Path) -> None
     assert "renamed content/renamed.md" in page.read_text()
 
 
+def test_damaged_compiled_templates_are_compiled_again(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=2)
+    build(site, BuildOptions(jobs=1))
+    compiled = list((site / CACHE_DIR / "templates").glob("*.cache"))
+    assert compiled
+    for path in compiled:
+        path.write_bytes(path.read_bytes()[:20])
+    (site / "content/a1.md").write_text(_article_text(1, 2))
+    report = build(site, BuildOptions(jobs=1))
+    assert report.errors == 0 and report.written is not None and report.written.written > 0
+    assert all(len(path.read_bytes()) > 20 for path in compiled)  # compiled again
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+
+
 def test_the_cache_is_ignored_by_git(tmp_path: Path) -> None:
     site = _big_site(tmp_path / "site", count=2)
     build(site, BuildOptions(jobs=1))
