@@ -537,6 +537,13 @@ def _write(
     records: dict[str, PageRecord] = {}
     pages = sorted(planned.pages, key=_newest_shown)
     with OutputWriter(output, prune=prune) as out:
+        out.make_way(
+            [
+                *(page.output_path for page in pages),
+                *(feed.path for feed in planned.feeds),
+                *(file.path for file in planned.extras),
+            ]
+        )
         changed_feeds: list[tuple[Feed, str]] = []
         for feed in planned.feeds:
             digest = digests.of_feed(feed)

@@ -144,7 +144,7 @@ def check_nesting(paths: Iterable[str]) -> None:
     """Raise `BuildError` naming every output path that another one needs as a folder
     (a site's `static/style.css/` beside the theme's `static/style.css`)."""
     files = set(paths)
-    clashes = sorted({folder for path in files for folder in _folders(path) if folder in files})
+    clashes = sorted({folder for path in files for folder in folders_of(path) if folder in files})
     if clashes:
         raise BuildError(
             tuple(
@@ -154,7 +154,7 @@ def check_nesting(paths: Iterable[str]) -> None:
         )
 
 
-def _folders(path: str) -> Iterable[str]:
+def folders_of(path: str) -> Iterable[str]:
     """The folders `path` is in: `a/b/c` is in `a/b` and `a`."""
     end = path.rfind("/")
     while end > 0:

@@ -63,6 +63,7 @@ from types import TracebackType
 
 from generator.diagnostics import BuildCancelled, BuildError, error
 from generator.locks import LOCK_TIMEOUT, acquire, release
+from generator.plan import folders_of
 
 MANIFEST = ".broadsheet-manifest"
 LOCK = ".broadsheet-lock"
@@ -241,6 +242,39 @@ class OutputWriter:
         but `BuildCancelled`, which is raised only between steps, when every file staged
         in this process is recorded.)"""
         self._lent = True
+
+    def make_way(self, paths: list[str]) -> None:
+        """Before anything is staged, given every path this build writes: remove the
+        last build's files that stand where the site now needs a folder (`static/x`
+        now `static/x/y`), or in a folder where it now needs a file (the reverse),
+        which staging or committing could not get past. They are files of the last
+        build that this one does not make, so the commit would remove them anyway;
+        removed early, they are gone even if this build fails. `BuildError` if such a
+        folder holds files this tool did not write."""
+        new = [path for path in paths if path not in self._previous]
+        if not new or self._fresh:
+            return
+        stale = self._previous.keys() - set(paths)
+        in_the_way = {folder for path in new for folder in folders_of(path) if folder in stale}
+        output = str(self._output)
+        folders = [path for path in new if os.path.isdir(os.path.join(output, path))]
+        for folder in folders:
+            in_the_way.update(p for p in stale if p.startswith(folder + "/"))
+        for relative in sorted(in_the_way):
+            _remove(self._output, relative)
+            del self._previous[relative]
+        for folder in folders:
+            if os.path.isdir(os.path.join(output, folder)):
+                raise BuildError(
+                    (
+                        error(
+                            str(self._output / folder),
+                            None,
+                            "holds files this tool did not write, where the site now has a "
+                            "file; move them away and build again",
+                        ),
+                    )
+                )
 
     def keep(self, relative: str, digest: str, checked: bool = False) -> bool:
         """Keep the file at `relative` as it is, if an earlier build wrote it with the

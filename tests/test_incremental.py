@@ -65,7 +65,9 @@ def _article_text(n: int, version: int) -> str:
     )
 
 
-def _clean_build(content: Path, tmp: Path, full_content: bool = False) -> dict[str, bytes]:
+def _clean_build(
+    content: Path, tmp: Path, full_content: bool = False, static: Path | None = None
+) -> dict[str, bytes]:
     site = tmp / "clean"
     shutil.rmtree(site, ignore_errors=True)
     site.mkdir()
@@ -73,6 +75,8 @@ def _clean_build(content: Path, tmp: Path, full_content: bool = False) -> dict[s
         SITE_YAML + ("feeds:\n  full_content: true\n" if full_content else "")
     )
     shutil.copytree(content, site / "content")
+    if static is not None:
+        shutil.copytree(static, site / "static")
     build(site, BuildOptions(jobs=1, cache=False))
     return _tree(site / "output")
 
@@ -179,6 +183,49 @@ def test_damaged_compiled_templates_are_compiled_again(tmp_path: Path) -> None:
     assert report.errors == 0 and report.written is not None and report.written.written > 0
     assert all(len(path.read_bytes()) > 20 for path in compiled)  # compiled again
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+
+
+@pytest.mark.parametrize("first_a_file", [True, False])
+def test_a_static_file_and_a_folder_of_its_name_may_take_each_other_s_place(
+    tmp_path: Path, first_a_file: bool
+) -> None:
+    site = _big_site(tmp_path / "site", count=2)
+
+    def as_file() -> None:
+        shutil.rmtree(site / "static/x", ignore_errors=True)
+        (site / "static/x").write_text("1")
+
+    def as_folder() -> None:
+        (site / "static/x").unlink(missing_ok=True)
+        (site / "static/x").mkdir(parents=True, exist_ok=True)
+        (site / "static/x/y").write_text("2")
+
+    (site / "static").mkdir()
+    for make in [as_file, as_folder, as_file] if first_a_file else [as_folder, as_file, as_folder]:
+        make()
+        report = build(site, BuildOptions(jobs=1))
+        assert report.errors == 0
+        assert _tree(site / "output") == _clean_build(
+            site / "content", tmp_path, static=site / "static"
+        )
+    left = {path.name for path in (site / "output").rglob(".*broadsheet-*")}
+    assert left == {".broadsheet-manifest", ".broadsheet-lock"}  # nothing left half done
+
+
+def test_a_folder_holding_files_of_another_program_is_not_replaced(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=2)
+    (site / "static/x").mkdir(parents=True)
+    (site / "static/x/y").write_text("2")
+    build(site, BuildOptions(jobs=1))
+    (site / "output/static/x/mine.txt").write_text("not the build's")
+    shutil.rmtree(site / "static/x")
+    (site / "static/x").write_text("1")
+    with pytest.raises(BuildError) as raised:
+        build(site, BuildOptions(jobs=1))
+    assert "holds files this tool did not write" in str(raised.value)
+    (site / "output/static/x/mine.txt").unlink()
+    assert build(site, BuildOptions(jobs=1)).errors == 0
+    assert (site / "output/static/x").read_text() == "1"
 
 
 def test_the_cache_is_ignored_by_git(tmp_path: Path) -> None:
