@@ -16,6 +16,8 @@ page resolves. How:
    temporary files are deleted. Temporary files are never linked to.
 3. **Stage.** New bytes are written to temporary files (`.NAME.broadsheet-tmp`) beside
    their targets while pages render. Nothing visible changes; a failure deletes them.
+   (But for files of the last build that stand where a folder is now needed, or in a
+   folder where a file now is: those are removed first, by `make_way`.)
 4. **Journal.** Once everything is rendered, the list of renames, the stale files to
    remove and the new manifest are written to the journal (atomically).
 5. **Commit,** in an order that keeps every link from a reachable page working after
