@@ -501,7 +501,8 @@ def test_body_headings_sit_below_the_headline(make_site: MakeSite, build_site: B
     build_site(site)
     html = (site / "output/2024/05/01/headline/index.html").read_text("utf-8")
     assert html.count("<h1") == 1
-    assert "<h2>Part one</h2>" in html and "<h3>Detail</h3>" in html
+    assert '<h2 id="note-part-one">Part one</h2>' in html
+    assert '<h3 id="note-detail">Detail</h3>' in html
 
 
 def test_a_cached_fragment_is_rendered_once_per_key_and_stays_escaped() -> None:
