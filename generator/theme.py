@@ -55,7 +55,7 @@ def find_theme(site_dir: Path, name: str) -> Theme:
 
 
 ROOT_DIR = "root"
-_DOT_NAMES_PUBLISHED = frozenset({".well-known"})
+DOT_NAMES_PUBLISHED = frozenset({".well-known"})
 """Names starting with a dot that `root/` publishes (others, `.git` say, are skipped)."""
 
 
@@ -68,7 +68,7 @@ def collect_static(theme: Theme) -> tuple[tuple[OutputFile, ...], tuple[Diagnost
     skipped: list[Diagnostic] = []
     for folder in theme.static_dirs:
         _collect(folder, "static/", files, skipped)
-    _collect(theme.root_dir, "", files, skipped, _DOT_NAMES_PUBLISHED)
+    _collect(theme.root_dir, "", files, skipped, DOT_NAMES_PUBLISHED)
     return tuple(files[k] for k in sorted(files)), tuple(skipped)
 
 

@@ -20,6 +20,8 @@ from watchdog.events import FileSystemEvent, FileSystemEventHandler
 from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
+from generator.theme import DOT_NAMES_PUBLISHED
+
 QUIET_SECONDS = 0.1
 """A change is reported once nothing else has changed for this long..."""
 MAX_WAIT_SECONDS = 2.0
@@ -70,7 +72,8 @@ def is_relevant(path: Path, targets: WatchTargets) -> bool:
         if path == folder:
             return True
         if path.is_relative_to(folder):
-            return not any(is_scratch_name(part) for part in path.relative_to(folder).parts)
+            parts = path.relative_to(folder).parts
+            return not any(is_scratch_name(p) and p not in DOT_NAMES_PUBLISHED for p in parts)
     return False
 
 

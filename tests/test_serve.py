@@ -72,6 +72,9 @@ def serve(make_site: MakeSite) -> Iterator[Serve]:
         ("content/4913", False),
         ("content/story.md.tmp", False),
         ("content/.git/index", False),
+        ("root/CNAME", True),
+        ("root/.well-known/security.txt", True),
+        ("root/.git/config", False),
         ("output/index.html", False),
         (".broadsheet-cache/articles", False),
         ("README.md", False),
@@ -80,7 +83,13 @@ def serve(make_site: MakeSite) -> Iterator[Serve]:
 )
 def test_which_changes_count(tmp_path: Path, relative: str, relevant: bool) -> None:
     site = tmp_path / "site"
-    folders = (site / "content", site / "templates", site / "static", site / "output")
+    folders = (
+        site / "content",
+        site / "templates",
+        site / "static",
+        site / "root",
+        site / "output",
+    )
     targets = WatchTargets(
         folders=folders,
         files=(site / "site.yaml",),
