@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -102,6 +102,8 @@ class BuildOptions:
     """Worker processes; 0 means one per CPU."""
     cache: bool = True
     """Use `.broadsheet-cache/` to skip unchanged files and pages."""
+    now: datetime | None = None
+    """The moment the site is published at, for `hide_future` (default: the clock's)."""
 
 
 @dataclass(eq=False)
@@ -234,6 +236,7 @@ def _build(
 ) -> BuildReport:
     """The build; `damaged` notes a cache found damaged by an attempt before."""
     started = time.perf_counter()
+    now = options.now or datetime.now(UTC)
     config = load_config(site_dir)
     if options.base_url is not None:
         config = config.with_base_url(options.base_url)
@@ -253,7 +256,11 @@ def _build(
         last = cache.last_build()
         with _finding_files(site_dir, cache, last, jobs, session is None) as finding:
             inputs = _inputs_digest(finding.signature(), theme, options, salt)
-            up_to_date = last is not None and _up_to_date(last.inputs, inputs, options)
+            up_to_date = (
+                last is not None
+                and _up_to_date(last.inputs, inputs, options)
+                and (last.next_due is None or now < last.next_due)
+            )
             same = options.write and up_to_date and (session is None or session.filled)
             if same and last is not None and last.manifest == manifest_digest(output):
                 return _nothing_to_do(last, notes, started)
@@ -266,11 +273,12 @@ def _build(
         )
         stop_if_cancelled(cancel)
         reuse = session.articles if session else None
-        assembled = assemble_site(config, loaded.articles, options.drafts, reuse)
+        assembled = assemble_site(config, loaded.articles, options.drafts, reuse, now)
         stop_if_cancelled(cancel)
         # The assembled site holds new copies of the articles: let the loaded ones go
         # before workers fork, so they neither inherit nor copy them.
         parsed, found = loaded.parsed, loaded.diagnostics + assembled.diagnostics
+        next_due = assembled.next_due
         found += misnamed_templates(theme)
         del loaded
         digests = _digests(salt, assembled.site, session)
@@ -305,7 +313,8 @@ def _build(
                 written.unchanged + written.written,
             )
             made_from = inputs if prune else inputs + _KEPT_STALE
-            cache.put_last_build(LastBuild(made_from, manifest, *counts, found))
+            last_build = LastBuild(made_from, manifest, *counts, found, next_due)
+            cache.put_last_build(last_build)
     finally:
         cache.close()
         scratch.close()
@@ -395,8 +404,9 @@ def _inputs_digest(signature: str, theme: Theme, options: BuildOptions, salt: st
     change what it writes: equal digests (and an intact output) mean the build would
     write exactly what is there. Where the output goes is left out (the output's own
     manifest is checked), and so is whether a build with errors keeps stale files: a
-    build that kept some says so (`_KEPT_STALE`)."""
-    chosen = replace(options, jobs=0, output_dir=None, keep_stale_on_errors=False)
+    build that kept some says so (`_KEPT_STALE`). So is the moment of the build: the
+    last build says when an article it held back for its date is due."""
+    chosen = replace(options, jobs=0, output_dir=None, keep_stale_on_errors=False, now=None)
     parts = (salt, repr(chosen), signature, static_signature(theme))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 

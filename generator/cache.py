@@ -21,6 +21,7 @@ import pickle
 import sqlite3
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from generator.diagnostics import BuildError, Diagnostic, error, warning
@@ -87,6 +88,9 @@ class LastBuild:
     files: int
     """Files in the output it wrote."""
     diagnostics: tuple[Diagnostic, ...]
+    next_due: datetime | None = None
+    """When the first article it held back for its future date is due: from then on,
+    the same inputs make another site."""
 
 
 Result = tuple[Article | None, tuple[Diagnostic, ...]]

@@ -41,6 +41,8 @@ class SiteConfig:
     theme: str = "default"
     feeds: FeedSettings = field(default_factory=FeedSettings)
     hide_unpublished: bool = False
+    hide_future: bool = False
+    """Hide articles published after the moment of the build (embargoed stories)."""
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
 
     @property
@@ -162,6 +164,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "per_page": _check_type(int, minimum=1),
     "theme": _check_type(str),
     "hide_unpublished": _check_type(bool),
+    "hide_future": _check_type(bool),
     "max_file_size": _check_type(int, minimum=1024),
 }
 _FEED_CHECKS: dict[str, Callable[[Any], str | None]] = {

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from generator.config import SiteConfig
@@ -34,6 +35,8 @@ class Assembled:
     site: Site
     diagnostics: tuple[Diagnostic, ...]
     set_aside: int
+    next_due: datetime | None = None
+    """When the first article held back for its future date is due (`hide_future`)."""
 
 
 def assemble_site(
@@ -41,15 +44,21 @@ def assemble_site(
     articles: tuple[Article, ...],
     drafts: bool = False,
     reuse: Mapping[str, Article] | None = None,
+    now: datetime | None = None,
 ) -> Assembled:
-    """The site. `reuse` holds a previous build's assembled articles by source path: one
-    whose links come out the same is taken as it is, so what was worked out about it
-    (its fingerprint) still holds."""
-    visible = tuple(
+    """The site as published at `now` (which matters only with `hide_future`). `reuse`
+    holds a previous build's assembled articles by source path: one whose links come
+    out the same is taken as it is, so what was worked out about it (its fingerprint)
+    still holds."""
+    shown = tuple(
         a
         for a in articles
         if (drafts or not a.draft) and (a.is_published or not config.hide_unpublished)
     )
+    visible, next_due = shown, None
+    if config.hide_future and now is not None:
+        visible = tuple(a for a in shown if a.published <= now)
+        next_due = min((a.published for a in shown if a.published > now), default=None)
     placed, diagnostics = _place(visible)
     ordered = tuple(sorted(placed, key=lambda a: a.sort_key))
     names, clashes = _canonical_names(ordered)
@@ -71,7 +80,7 @@ def assemble_site(
         busiest_topics=tuple(sorted(site.topics, key=lambda g: (-len(g.articles), g.term.key))),
         updated=max((a.updated or a.published for a in linked), default=None),
     )
-    return Assembled(site, diagnostics + clashes, len(visible) - len(placed))
+    return Assembled(site, diagnostics + clashes, len(visible) - len(placed), next_due)
 
 
 def _canonical_names(

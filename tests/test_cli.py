@@ -9,11 +9,12 @@ import shlex
 import shutil
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SITE_YAML, MakeSite, article
+from conftest import REPO, SITE_YAML, BuildSite, MakeSite, article
 from generator.cli import main
 from generator.model import Article
 from generator.parallel import release
@@ -283,6 +284,28 @@ def test_hide_unpublished(make_site: MakeSite) -> None:
     make_site({**files, "site.yaml": SITE_YAML + "hide_unpublished: true\n"})
     assert run("build", str(site))[0] == 0
     assert article_pages(site / "output") == {"2024/05/01/shown"}
+
+
+def test_hide_future_holds_an_article_back_until_a_build_after_its_time(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    files = {
+        "content/past.md": article("Past", "2024-05-01T09:00:00Z"),
+        "content/embargo.md": article("Embargo", "2024-05-02T09:00:00Z"),
+    }
+    site = make_site({**files, "site.yaml": SITE_YAML + "hide_future: true\n"})
+    before = datetime(2024, 5, 2, 8, 59, tzinfo=UTC)
+    assert build_site(site, now=before).articles == 1
+    assert article_pages(site / "output") == {"2024/05/01/past"}
+    assert "Embargo" not in (site / "output/feed.xml").read_text(encoding="utf-8")
+    again = build_site(site, now=before)  # nothing changed, nothing due: nothing to do
+    assert again.written is not None and again.written.written == 0
+    due = build_site(site, now=datetime(2024, 5, 2, 9, 0, tzinfo=UTC))  # no file changed
+    assert due.articles == 2
+    assert article_pages(site / "output") == {"2024/05/01/past", "2024/05/02/embargo"}
+    assert "Embargo" in (site / "output/feed.xml").read_text(encoding="utf-8")
+    make_site(files)  # without hide_future, the clock does not matter
+    assert build_site(site, now=before).articles == 2
 
 
 def test_strict_turns_a_warning_into_a_failure_and_writes_nothing(make_site: MakeSite) -> None:
