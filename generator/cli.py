@@ -7,6 +7,8 @@ aside, 2 nothing could be built.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import shlex
 import signal
@@ -14,7 +16,7 @@ import sys
 import threading
 import time
 import webbrowser
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from types import FrameType
@@ -24,6 +26,7 @@ from generator import __version__
 from generator.build import BuildOptions, BuildReport, build
 from generator.config import CONFIG_FILE, load_config
 from generator.diagnostics import BuildError
+from generator.locks import NOTES
 from generator.scaffold import ScaffoldError, init_site, new_article
 from generator.writer import MANIFEST
 
@@ -197,6 +200,19 @@ def _wait_for_a_signal() -> None:
         time.sleep(SIGNAL_POLL_SECONDS)
 
 
+@contextlib.contextmanager
+def _notes_shown(err: TextIO) -> Iterator[None]:
+    """Show what a build says it waits for (another build holding a lock) on `err`."""
+    handler = logging.StreamHandler(err)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    NOTES.addHandler(handler)
+    NOTES.propagate = False
+    try:
+        yield
+    finally:
+        NOTES.removeHandler(handler)
+
+
 def _site_problem(path: Path) -> str | None:
     """Why `path` is not a site folder a command can work on, if it is not."""
     if not path.exists():
@@ -291,10 +307,11 @@ def main(
     if problem:
         print(f"error: {problem}", file=err)
         return EXIT_FAILED
-    if args.command in ("build", "check"):
-        return _run_build(args, out, err, leave)
-    if args.command == "serve":
-        return _run_serve(args, out, err)
+    if args.command in ("build", "check", "serve"):
+        with _notes_shown(err):
+            if args.command == "serve":
+                return _run_serve(args, out, err)
+            return _run_build(args, out, err, leave)
     try:
         if args.command == "new":
             return _new(args, out, err)

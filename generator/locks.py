@@ -9,6 +9,7 @@ its copies, so a lock goes with the process that took it.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sys
 import time
@@ -21,6 +22,10 @@ if sys.platform != "win32":
 
 LOCK_TIMEOUT = 300.0
 """Seconds a build waits for another build to let go of a lock."""
+NOTES = logging.getLogger("broadsheet")
+"""Where a build says what it is waiting for; the command line shows it as it happens
+(a program using the library sees nothing unless it adds a handler)."""
+NOTES.addHandler(logging.NullHandler())
 _HELD: set[int] = set()
 """Descriptors of the lock files this process holds."""
 
@@ -43,6 +48,7 @@ def acquire(path: Path, timeout: float, holder: str, advice: str) -> int:
     be), exclusively locked; `BuildError` once `timeout` seconds pass while `holder`
     (another build) holds it, with `advice` on what to do."""
     deadline = time.monotonic() + timeout
+    waited = False
     while True:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -54,6 +60,9 @@ def acquire(path: Path, timeout: float, holder: str, advice: str) -> int:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
+                    if not waited:
+                        waited = True
+                        NOTES.warning("%s; waiting up to %g s for it to finish", holder, timeout)
                     if time.monotonic() >= deadline:
                         message = f"{holder}; waited {timeout:g} s for it to finish. {advice}"
                         raise BuildError((error(str(path), None, message),)) from None

@@ -783,6 +783,8 @@ def test_a_build_waits_for_another_build_of_the_site_holding_its_cache(
     finally:
         os.close(fd)
     assert code == 2
+    waiting = "another build of this site is using its cache; waiting up to 0.3 s for it to finish"
+    assert err.startswith(waiting + "\n")  # said as the wait begins
     assert "another build of this site is using its cache; waited 0.3 s" in err
     assert tree(site / "output") == before
     _build_waits_for_the_lock(site, before, site / CACHE_DIR, "lock")
