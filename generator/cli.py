@@ -57,6 +57,10 @@ def _port(text: str) -> int:
     return port
 
 
+def _site_path(command: argparse.ArgumentParser) -> None:
+    command.add_argument("path", nargs="?", default=".", type=Path, help="site folder (default: .)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="broadsheet", description="Build a static news site from article files."
@@ -67,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     build_cmd = commands.add_parser("build", help="build the site into output/")
     check_cmd = commands.add_parser("check", help="validate config and articles; write nothing")
     for command in (build_cmd, check_cmd):
-        command.add_argument("path", nargs="?", default=".", type=Path, help="site folder")
+        _site_path(command)
         command.add_argument("--base-url", help="override base_url from site.yaml")
         command.add_argument("--drafts", action="store_true", help="include draft articles")
         command.add_argument("--strict", action="store_true", help="treat warnings as errors")
@@ -80,18 +84,23 @@ def _parser() -> argparse.ArgumentParser:
     serve_cmd = commands.add_parser(
         "serve", help="build, serve with live reload, and rebuild on every change"
     )
-    serve_cmd.add_argument("path", nargs="?", default=".", type=Path, help="site folder")
-    serve_cmd.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    _site_path(serve_cmd)
     serve_cmd.add_argument(
-        "--port", type=_port, default=8000, help="port (the next free one if taken; 0: any)"
+        "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)"
+    )
+    serve_cmd.add_argument(
+        "--port",
+        type=_port,
+        default=8000,
+        help="port (default: 8000; the next free one if taken; 0: any)",
     )
     serve_cmd.add_argument("--drafts", action="store_true", help="include draft articles")
     serve_cmd.add_argument("--open", action="store_true", help="open the site in a browser")
 
     new_cmd = commands.add_parser("new", help="create a new article file dated now")
-    new_cmd.add_argument("title")
+    new_cmd.add_argument("title", help="the headline")
     new_cmd.add_argument("--topic", action="append", default=[], help="a topic (repeatable)")
-    new_cmd.add_argument("path", nargs="?", default=".", type=Path, help="site folder")
+    _site_path(new_cmd)
 
     init_cmd = commands.add_parser("init", help="create a new site that builds at once")
     init_cmd.add_argument("path", type=Path, help="folder for the new site")
