@@ -38,6 +38,7 @@ from generator.fingerprint import KnownPage, PageDigests, Settled
 from generator.loader import (
     CONTENT_DIR,
     ArticleFiles,
+    Loaded,
     content_signature,
     find_article_files,
     load_articles,
@@ -279,6 +280,7 @@ def _build(
         # before workers fork, so they neither inherit nor copy them.
         parsed, found = loaded.parsed, loaded.diagnostics + assembled.diagnostics
         next_due = assembled.next_due
+        kept = _last_good_pages(loaded, last) if options.keep_stale_on_errors else {}
         found += misnamed_templates(theme)
         del loaded
         digests = _digests(salt, assembled.site, session)
@@ -300,9 +302,8 @@ def _build(
             for feed in feeds:
                 render_feed(site, feed, cache.bodies)
         elif not (options.strict and found):
-            prune = not (options.keep_stale_on_errors and any(d.is_error for d in diagnostics))
             written, rendered = _write(
-                output, prune, env, planned, cache, previous, digests, jobs, collecting, session,
+                output, kept, env, planned, cache, previous, digests, jobs, collecting, session,
                 cancel,
             )  # fmt: skip
             manifest = written.manifest
@@ -312,8 +313,9 @@ def _build(
                 len(feeds),
                 written.unchanged + written.written,
             )
-            made_from = inputs if prune else inputs + _KEPT_STALE
-            last_build = LastBuild(made_from, manifest, *counts, found, next_due)
+            made_from = inputs + _KEPT_STALE if kept else inputs
+            kept_pages = tuple(sorted(kept.items()))
+            last_build = LastBuild(made_from, manifest, *counts, found, next_due, kept_pages)
             cache.put_last_build(last_build)
     finally:
         cache.close()
@@ -330,6 +332,17 @@ def _build(
         parsed=parsed,
         rendered=rendered,
     )
+
+
+def _last_good_pages(loaded: Loaded, last: LastBuild | None) -> dict[str, str]:
+    """The article page each file set aside now had at its last good build, by file
+    path: from the article the cache held for it, or from the last build, which kept
+    that page too."""
+    kept = {path: f"{article.path}index.html" for path, article in loaded.earlier.items()}
+    if last is not None and last.kept:
+        set_aside = {d.path for d in loaded.diagnostics if d.is_error}
+        kept.update((p, page) for p, page in last.kept if p in set_aside and p not in kept)
+    return kept
 
 
 SCANNED_BESIDE_CACHE_FROM = 4_096
@@ -527,7 +540,7 @@ def _settled() -> Iterator[Settled]:
 
 def _write(
     output: Path,
-    prune: bool,
+    kept: dict[str, str],
     env: jinja2.Environment,
     planned: _Planned,
     cache: BuildCache,
@@ -546,7 +559,7 @@ def _write(
     site = planned.site
     records: dict[str, PageRecord] = {}
     pages = sorted(planned.pages, key=_newest_shown)
-    with OutputWriter(output, prune=prune) as out:
+    with OutputWriter(output, keep=frozenset(kept.values())) as out:
         out.make_way(
             [
                 *(page.output_path for page in pages),
@@ -584,8 +597,8 @@ def _write(
             if index in compared.to_render:
                 todo.append(page)
             elif index not in compared.changed:
-                kept = records[page.output_path] = previous[page.output_path]
-                out.keep(page.output_path, kept.output_sha, checked=True)
+                record = records[page.output_path] = previous[page.output_path]
+                out.keep(page.output_path, record.output_sha, checked=True)
         feeds = [] if compared.feeds_rendered else changed_feeds
         # Only pages enough to pay for forking are rendered by workers, and the feeds go
         # with them; a few are rendered here.

@@ -91,6 +91,8 @@ class LastBuild:
     next_due: datetime | None = None
     """When the first article it held back for its future date is due: from then on,
     the same inputs make another site."""
+    kept: tuple[tuple[str, str], ...] = ()
+    """The last good pages it kept of articles set aside: (file path, page path)."""
 
 
 Result = tuple[Article | None, tuple[Diagnostic, ...]]

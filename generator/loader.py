@@ -13,8 +13,8 @@ import contextlib
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from stat import S_ISREG
 from typing import NamedTuple
@@ -49,6 +49,9 @@ class Loaded:
     files: int
     parsed: int
     """Files parsed in this build; the others came from the cache."""
+    earlier: Mapping[str, Article] = field(default_factory=dict)
+    """For each file set aside now whose last build made an article, that article (its
+    page may stay published until the file is fixed), by file path."""
 
 
 class ArticleFile(NamedTuple):
@@ -340,7 +343,12 @@ def load_articles(
     cache.put_files(keep={file.shown for file in files})
     articles = tuple(a for file in files if (a := results[file.shown][0]) is not None)
     diagnostics = tuple(d for file in files for d in results[file.shown][1])
-    return Loaded(articles, diagnostics, len(files), parsed)
+    earlier = {
+        path: before.article
+        for path, (article, _) in results.items()
+        if article is None and (before := cached.get(path)) and before.article is not None
+    }
+    return Loaded(articles, diagnostics, len(files), parsed, earlier)
 
 
 def _same_file(entry: CachedFile, file: ArticleFile) -> bool:

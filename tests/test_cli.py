@@ -193,9 +193,35 @@ def test_a_broken_edit_keeps_the_live_page_until_it_is_fixed(make_site: MakeSite
     assert code == 1 and "content/a.md:3: error:" in err
     assert page.is_file() and (site / "output/2024/05/01/new-one/index.html").is_file()
     assert "Kept" not in (site / "output/index.html").read_text(encoding="utf-8")
+    (site / "content/c.md").write_text(article("New one, again"), encoding="utf-8")
+    assert run("build", str(site))[0] == 1  # still broken: its page is kept again
+    assert page.is_file()
     (site / "content/a.md").unlink()
     assert run("build", str(site))[0] == 0
     assert not page.exists()
+
+
+def test_a_build_with_errors_keeps_only_the_pages_of_articles_set_aside(
+    make_site: MakeSite,
+) -> None:
+    site = make_site(
+        {
+            "content/a.md": article("Kept"),
+            "content/b.md": article("Taken down"),
+            "content/d.md": article("Secret draft", draft="true"),
+        }
+    )
+    output = site / "output/2024/05/01"
+    assert run("build", "--drafts", str(site))[0] == 0
+    assert {p.name for p in output.iterdir() if p.is_dir()} == {
+        "kept",
+        "taken-down",
+        "secret-draft",
+    }
+    (site / "content/a.md").write_text(article("Kept", "yesterday"), encoding="utf-8")
+    (site / "content/b.md").unlink()
+    assert run("build", str(site))[0] == 1
+    assert {p.name for p in output.iterdir() if p.is_dir()} == {"kept"}  # no draft, none taken down
 
 
 @pytest.mark.parametrize(
