@@ -97,8 +97,8 @@ class BuildOptions:
     write: bool = True
     """False for `check`: everything is built in memory, nothing is written."""
     keep_stale_on_errors: bool = False
-    """When articles are set aside, keep the previous build's files that this build no
-    longer makes, so a preview keeps showing a broken article's last good page."""
+    """When articles are set aside, keep their last good pages in place (an edit that
+    breaks a live article does not take it down) until their files are fixed."""
     jobs: int = 0
     """Worker processes; 0 means one per CPU."""
     cache: bool = True
