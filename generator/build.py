@@ -58,6 +58,7 @@ from generator.render import check_templates, make_environment, render_page, ren
 from generator.site import assemble_site
 from generator.sitemap import render_robots, render_sitemaps
 from generator.theme import (
+    ROOT_DIR,
     Theme,
     collect_static,
     find_theme,
@@ -393,14 +394,14 @@ def _found_files(site_dir: Path | None = None) -> Iterator[str | ArticleFiles]:
     yield files
 
 
-_SOURCE_DIRS = (CONTENT_DIR, "static", "templates", "themes", CACHE_DIR)
+_SOURCE_DIRS = (CONTENT_DIR, "static", "templates", "themes", ROOT_DIR, CACHE_DIR)
 """Folders of a site that a build reads (or keeps its cache in): never an output."""
 
 
 def _check_output(site_dir: Path, output: Path) -> None:
     """`BuildError` for an output folder the build cannot or must not write to."""
     site, target = site_dir.resolve(), output.resolve()
-    inside = [name for name in _SOURCE_DIRS if target.is_relative_to(site / name)]
+    inside = [name for name in _SOURCE_DIRS if target.is_relative_to((site / name).resolve())]
     if output.exists() and not output.is_dir():
         problem = "is a file, not a folder; move it away, or build into another folder with -o"
     elif site.is_relative_to(target):
@@ -496,6 +497,7 @@ def _plan(site: Site, theme: Theme, session: Session | None) -> _Planned:
     static, skipped = collect_static(theme)
     own_robots = any(f.path == "robots.txt" for f in static)  # the site's root/ has one
     robots = () if own_robots else (render_robots(site),)
+    _check_root_files(static, pages, feeds)
     extras = (*render_sitemaps(site, pages), *robots, *static)
     check_unique_paths(
         [*(p.output_path for p in pages), *(f.path for f in feeds), *(f.path for f in extras)]
@@ -505,6 +507,22 @@ def _plan(site: Site, theme: Theme, session: Session | None) -> _Planned:
     else:
         check_nesting(f.path for f in extras)  # pages and feeds have paths of their own
     return _Planned(site, pages, feeds, extras, skipped)
+
+
+def _check_root_files(
+    static: tuple[OutputFile, ...], pages: tuple[Page, ...], feeds: tuple[Feed, ...]
+) -> None:
+    """`BuildError` naming each file of the site's `root/` on the path of a page, feed
+    or sitemap the build writes."""
+    from_root = {f.path for f in static if not f.path.startswith("static/")}
+    if not from_root:
+        return
+    made = {p.output_path for p in pages} | {f.path for f in feeds}
+    made |= {"sitemap.xml", "sitemaps"}
+    clashes = sorted(p for p in from_root if p in made or p.split("/")[0] == "sitemaps")
+    if clashes:
+        message = "is on the path of a page, feed or sitemap the build writes; rename it"
+        raise BuildError(tuple(error(f"{ROOT_DIR}/{p}", None, message) for p in clashes))
 
 
 def _digests(salt: str, site: Site, session: Session | None) -> PageDigests:

@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, unquote
 
+from generator.theme import DOT_NAMES_PUBLISHED
+
 RESERVED = "/__broadsheet/"
 SCRIPT_PATH = RESERVED + "live.js"
 EVENTS_PATH = RESERVED + "events"
@@ -187,7 +189,7 @@ def resolve_request(output_dir: Path, base_path: str, target: str) -> Resolution
     if not path.startswith(base):
         return Resolution(404)
     parts = [p for p in path[len(base) :].split("/") if p]
-    if any(p.startswith(".") for p in parts):
+    if any(p.startswith(".") and p not in DOT_NAMES_PUBLISHED for p in parts):
         return Resolution(404)  # the manifest, files being written
     root = output_dir.resolve()
     found = _contained(root, root.joinpath(*parts))

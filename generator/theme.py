@@ -55,7 +55,7 @@ def find_theme(site_dir: Path, name: str) -> Theme:
 
 
 ROOT_DIR = "root"
-DOT_NAMES_PUBLISHED = frozenset({".well-known"})
+DOT_NAMES_PUBLISHED = frozenset({".well-known", ".htaccess", ".nojekyll"})
 """Names starting with a dot that `root/` publishes (others, `.git` say, are skipped)."""
 
 
@@ -94,21 +94,24 @@ def _collect(
                 why = "skipped: the name is not UTF-8; rename it"
                 skipped.append(warning(shown_name(shown), None, why))
             continue
-        problem = _unpublishable(path, owner)
+        problem = _unpublishable(path, owner, folder.name)
+        target = prefix + relative.as_posix()
+        if not problem and not prefix and target in files:
+            problem = f"skipped: {target} is a static file already; put it in static/ instead"
         if problem:
             skipped.append(warning(shown, None, problem))
         elif path.is_file():
-            target = prefix + relative.as_posix()
             files[target] = OutputFile(target, path.read_bytes(), str(path))
 
 
-def _unpublishable(path: Path, owner: Path) -> str | None:
-    """Why the static entry at `path` is not published; None if it is (or is a folder)."""
+def _unpublishable(path: Path, owner: Path, folder: str) -> str | None:
+    """Why the entry at `path` of the site's `folder` (`static`, `root`) is not published;
+    None if it is (or is a folder)."""
     if path.is_symlink():
         if not path.resolve().is_relative_to(owner):
             return "skipped: a symlink pointing outside the site; copy the file in if it belongs"
         if path.is_dir():
-            return "skipped: a linked folder; copy it into static/ to publish it"
+            return f"skipped: a linked folder; copy it into {folder}/ to publish it"
     if path.is_dir() or path.is_file():
         return None
     return "skipped: not a regular file; replace it with a file"

@@ -256,6 +256,7 @@ def test_a_base_url_flag_is_checked_as_site_yaml_is(
         ("static/out", "is inside static/"),
         ("templates", "is inside templates/"),
         (".broadsheet-cache/out", "is inside .broadsheet-cache/"),
+        ("root/out", "is inside root/"),
         (".", "is the site's folder or holds it"),
         ("..", "is the site's folder or holds it"),
     ],
@@ -386,13 +387,22 @@ def test_files_in_root_are_published_at_the_top_of_the_site(make_site: MakeSite)
             "root/CNAME": "news.example.org\n",
             "root/.well-known/security.txt": "Contact: mailto:desk@example.org\n",
             "root/.git/config": "[core]\n",
+            "root/.htaccess": "Options -Indexes\n",
             "root/robots.txt": "User-agent: *\nDisallow: /drafts/\n",
+            "root/static/style.css": "p {}",
         }
     )
-    assert run("build", str(site))[0] == 0
+    code, _, err = run("build", str(site))
+    assert code == 0
+    assert err == (
+        "root/static/style.css: warning: skipped: static/style.css is a static file already; "
+        "put it in static/ instead\n"
+    )
     output = site / "output"
     assert (output / "CNAME").read_text() == "news.example.org\n"
     assert (output / ".well-known/security.txt").is_file()
+    assert (output / ".htaccess").is_file()
+    assert (output / "static/style.css").read_text() != "p {}"
     assert not (output / ".git").exists()
     assert (output / "robots.txt").read_text() == "User-agent: *\nDisallow: /drafts/\n"
     (site / "root/CNAME").write_text("www.example.org\n")
@@ -403,7 +413,11 @@ def test_files_in_root_are_published_at_the_top_of_the_site(make_site: MakeSite)
 
 @pytest.mark.parametrize(
     ("name", "clash"),
-    [("index.html", "2 outputs would be written"), ("topics", "is written as a file, and as a")],
+    [
+        ("index.html", "root/index.html: error: is on the path of a page, feed or sitemap"),
+        ("sitemap.xml", "root/sitemap.xml: error: is on the path of a page, feed or sitemap"),
+        ("topics", "topics: error: is written as a file, and as a folder"),
+    ],
 )
 def test_a_root_file_on_a_page_s_path_is_refused(
     make_site: MakeSite, name: str, clash: str

@@ -164,6 +164,13 @@ def test_a_file_is_served_in_part_when_a_range_is_asked_for(serve: Serve) -> Non
     assert missing.status == 404 and b"</body>" in missing.body
 
 
+def test_well_known_files_are_served_and_the_writer_s_files_are_not(serve: Serve) -> None:
+    served = serve({"root/.well-known/security.txt": "Contact: mailto:desk@example.org\n"})
+    found = served.request("/.well-known/security.txt")
+    assert found.status == 200 and found.text.startswith("Contact:")
+    assert served.request("/.broadsheet-manifest").status == 404
+
+
 def test_a_folder_without_its_slash_redirects(serve: Serve) -> None:
     response = serve().request(ARTICLE_URL.rstrip("/"))
     assert response.status in (301, 302)
