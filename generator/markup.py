@@ -12,6 +12,7 @@ import ctypes
 import html
 import importlib.util
 import re
+import unicodedata
 from collections.abc import Callable
 from typing import Any
 
@@ -123,14 +124,18 @@ MAX_DEPTH = 512
 """Elements a body may nest one inside another. The sanitiser's time grows with the
 square of the depth (10 s for 50,000 nested quotes): a deeper body is refused."""
 _ELEMENT = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)\b[^>]*?(/?)>")
-_NOT_NESTING = frozenset(
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
+    | {"track", "wbr"}
+)
+"""Elements with no end tag, which hold nothing."""
+_ENDED_BY_THEIR_KIND = frozenset(
     {
-        # Void elements, and those a parser closes at the next of their kind.
-        "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-        "source", "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option",
-        "optgroup", "thead", "tbody", "tfoot", "colgroup", "rb", "rt", "rtc", "rp",
+        "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup", "thead", "tbody",
+        "tfoot", "colgroup", "rb", "rt", "rtc", "rp",
     }
 )  # fmt: skip
+"""Elements a parser closes at the next of their kind (`<p>one<p>two` are side by side)."""
 
 
 class MarkupError(ValueError):
@@ -172,10 +177,11 @@ def render_markdown(text: str) -> str:
     return _complete(cleaned)
 
 
-_LINK_IN_BODY = re.compile(r'(<a(?:\s[^\s=>]+(?:="[^"]*")?)*?\shref="#)')
+_LINK_IN_BODY = re.compile(rf'(<a(?:\s[^\s=>]+(?:="[^"]*")?)*?\shref="#)(?!"|{_ID_PREFIX})')
 """The start of a link to a place in the body, up to its `#`: the sanitiser writes every
 attribute value in double quotes, which a value never holds (text outside tags holds
-no `<`), so text that looks like a link, in code say, is left alone."""
+no `<`), so text that looks like a link, in code say, is left alone. A bare `#`, and a
+target that has the prefix already (as the sanitiser leaves such an id), stay."""
 _IMAGE = re.compile(r"<img\b[^>]*>")
 _LINK_WITHOUT_HREF = re.compile(r'<a\b(?![^>]*\shref=")[^>]*>(.*?)</a>', re.DOTALL)
 """A link the sanitiser left without its address (a `javascript:` one, say). The
@@ -198,6 +204,14 @@ _BLOCKS = frozenset(
         "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
     }
 )  # fmt: skip
+_CONTAINERS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "details", "div", "dl", "fieldset",
+        "figure", "footer", "header", "main", "nav", "ol", "section", "table", "tbody",
+        "tfoot", "thead", "tr", "ul",
+    }
+)  # fmt: skip
+"""Blocks that hold blocks: formatting opened right inside one is between blocks."""
 _RAW_FORMATTING = re.compile(rf"<(?:{'|'.join(sorted(_FORMATTING))})[\s/>]", re.IGNORECASE)
 _MARKUP = re.compile(
     r"""<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""", re.DOTALL
@@ -206,19 +220,19 @@ _MARKUP = re.compile(
 
 def _closed_in_blocks(converted: str) -> str:
     """The renderer's HTML with each formatting element left open (raw HTML such as
-    `<b>` or a link never closed) closed before a parser reads it: one opened in a
-    block at the block's end, so it ends with its paragraph, item or cell; one opened
-    outside any block (in a line of raw HTML) and never closed, before the next block.
-    One opened outside blocks and closed later, around several paragraphs, is left
-    as written."""
+    `<b>` or a link never closed, or written `<b/>`, which parsers open) closed before
+    a parser reads it: one opened in a paragraph, item, heading or cell at its end;
+    one opened between blocks (in a line of raw HTML, at the top or in a quote) and
+    never closed, before the next block. One opened between blocks and closed later,
+    around several paragraphs, is left as written."""
     stack: list[tuple[bool, str, int]] = []  # (is a block, name, where), innermost last
-    blocks = 0  # of them
+    blocks: list[str] = []  # the blocks open, innermost last
     insert: list[tuple[int, str]] = []
     loose: dict[tuple[str, int], int | None] = {}
-    """Formatting opened outside blocks and not closed (yet), with where the next block
+    """Formatting opened between blocks and not closed (yet), with where the next block
     tag after it starts."""
     for tag in _MARKUP.finditer(converted):
-        closing, name, attributes = tag.groups()
+        closing, name = tag.group(1), tag.group(2)
         if name is None:
             continue  # a comment
         name = name.lower()
@@ -228,29 +242,28 @@ def _closed_in_blocks(converted: str) -> str:
                     loose[opened] = tag.start()
             if not closing:
                 stack.append((True, name, tag.start()))
-                blocks += 1
+                blocks.append(name)
                 continue
-            if not blocks or not any(entry[:2] == (True, name) for entry in stack):
+            if name not in blocks:
                 continue
             unclosed = []
             while stack[-1][:2] != (True, name):
-                block, inner, _ = stack.pop()
+                block, inner, where = stack.pop()
                 if block:
-                    blocks -= 1
-                else:
+                    blocks.pop()
+                elif (inner, where) not in loose:  # else closed where the next block starts
                     unclosed.append(f"</{inner}>")
             stack.pop()
-            blocks -= 1
+            blocks.pop()
             if unclosed:
                 insert.append((tag.start(), "".join(unclosed)))
         elif name in _FORMATTING:
-            if not closing:
-                if not attributes.rstrip().endswith("/"):
-                    if not blocks:
-                        loose[name, tag.start()] = None
-                    stack.append((False, name, tag.start()))
+            if closing:
+                _close(stack, loose, name)
                 continue
-            _close(stack, loose, name)
+            if not blocks or blocks[-1] in _CONTAINERS:
+                loose[name, tag.start()] = None
+            stack.append((False, name, tag.start()))
     for (name, _), before in sorted(loose.items(), key=lambda item: -item[0][1]):
         if before is not None:
             insert.append((before, f"</{name}>"))
@@ -269,7 +282,7 @@ def _close(
     stack: list[tuple[bool, str, int]], loose: dict[tuple[str, int], int | None], name: str
 ) -> None:
     """Take the formatting element `name` as closed: the innermost one opened in the
-    current block; else one opened outside any block, wherever it is closed."""
+    current block; else one opened between blocks, wherever it is closed."""
     for index in range(len(stack) - 1, -1, -1):
         block, opened, where = stack[index]
         if block:
@@ -278,12 +291,11 @@ def _close(
             del stack[index]
             loose.pop((name, where), None)
             return
-    for index, (block, opened, where) in enumerate(stack):
-        if block:
-            return
-        if opened == name:
+    for index in range(len(stack) - 1, -1, -1):
+        block, opened, where = stack[index]
+        if not block and opened == name and (name, where) in loose:
             del stack[index]
-            loose.pop((name, where), None)
+            del loose[name, where]
             return
 
 
@@ -294,8 +306,19 @@ def _complete(html: str) -> str:
     if "<img" in html:
         html = _IMAGE.sub(_image, html)
     if "<a" in html:
-        html = _LINK_WITHOUT_HREF.sub(r"\1", html)
+        html = _LINK_WITHOUT_HREF.sub(_unlinked, html)
     return html
+
+
+_ID = re.compile(r'\sid="([^"]*)"')
+
+
+def _unlinked(match: re.Match[str]) -> str:
+    """A link without an address as its text; one with an id (`<a id="top">`, a place
+    to link to) as a span keeping it."""
+    named = _ID.search(match.group(0).partition(">")[0])
+    text = match.group(1)
+    return f'<span id="{named.group(1)}">{text}</span>' if named else text
 
 
 def _image(match: re.Match[str]) -> str:
@@ -306,21 +329,43 @@ def _image(match: re.Match[str]) -> str:
 
 
 def _depth(fragment: str) -> int:
-    """How deep the fragment's elements nest, counting open tags not yet closed."""
-    depth = deepest = 0
-    for closing, name, self_closing in _ELEMENT.findall(fragment):
-        if self_closing or name.lower() in _NOT_NESTING:
+    """How deep the fragment's elements nest, counting open tags not yet closed; an end
+    tag closes every element opened inside its own (as a paragraph's end closes a `<b>`
+    left open in it)."""
+    stack: list[str] = []
+    open_by_name: dict[str, int] = {}
+    deepest = 0
+
+    def close(name: str) -> None:
+        while True:  # each element is closed once: linear in all
+            inner = stack.pop()
+            open_by_name[inner] -= 1
+            if inner == name:
+                return
+
+    for closing, name, _ in _ELEMENT.findall(fragment):
+        name = name.lower()
+        if name in _VOID:  # a `/>` on any other closes nothing: parsers open `<b/>`
             continue
-        if closing:
-            depth = max(depth - 1, 0)
-        else:
-            depth += 1
-            deepest = max(deepest, depth)
+        if not closing:
+            if name in _ENDED_BY_THEIR_KIND and open_by_name.get(name):
+                close(name)
+            stack.append(name)
+            open_by_name[name] = open_by_name.get(name, 0) + 1
+            deepest = max(deepest, len(stack))
+        elif open_by_name.get(name):
+            close(name)
     return deepest
 
 
 _PLAIN_HEADING = re.compile(r"<h([1-6])>(.*?)</h\1>", re.DOTALL)
-_NOT_IN_ANCHOR = re.compile(r"[^\w\- ]")
+
+
+def _anchor(text: str) -> str:
+    """A heading's text as GitHub makes it an anchor: lower case, letters, marks, digits,
+    `_` and `-` kept, each space a `-`, the rest dropped."""
+    kept = (c for c in text.lower() if c in "-_ " or unicodedata.category(c)[0] in "LMN")
+    return "".join(kept).replace(" ", "-")
 
 
 def _with_heading_ids(converted: str) -> str:
@@ -331,7 +376,7 @@ def _with_heading_ids(converted: str) -> str:
 
     def with_id(match: re.Match[str]) -> str:
         level, inner = match.groups()
-        anchor = _NOT_IN_ANCHOR.sub("", plain_text(inner).lower()).replace(" ", "-")
+        anchor = _anchor(html.unescape(_TAG.sub("", inner)))
         if not anchor:
             return match.group(0)
         seen = taken.get(anchor, 0)
@@ -363,10 +408,8 @@ def derive_excerpt(body_html: str, limit: int = EXCERPT_LENGTH) -> str:
     cut at a word near `limit`."""
     if "footnote-ref" in body_html:  # the numbers of footnotes are not text
         body_html = _FOOTNOTE_REF.sub("", body_html)
-    text = next(
-        (t for match in _PARAGRAPH.finditer(body_html) if (t := plain_text(match.group(1)))),
-        "",
-    )
+    paragraphs = (plain_text(match.group(1)) for match in _PARAGRAPH.finditer(body_html))
+    text = next((t for t in paragraphs if t.strip()), "")  # not a no-break space alone
     if len(text) <= limit:
         return text
     cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.")

@@ -136,6 +136,9 @@ def test_what_the_sanitiser_leaves_short_is_made_valid(text: str, html: str) -> 
         ("<b>\n\none\n\ntwo\n\n</b>", "<b>\n<p>one</p>\n<p>two</p>\n</b>\n"),
         ("x <b>y <!-- <i> --> z\n\n<i>q</i>", "<p>x <b>y  z</b></p>\n<p><i>q</i></p>\n"),
         ("<script>x()</script> <b>open <i>it\n\npara\n\n## Head", " <b>open <i>it\n</i></b><p>"),
+        ('See <a href="https://e.example/"/> here.\n\nNext.', "here.</a></p>\n<p>Next.</p>"),
+        ("x <b/> y\n\nz", "<p>x <b> y</b></p>\n<p>z</p>"),
+        ("> <b>\n>\n> one\n>\n> two", "<blockquote>\n<b>\n</b><p>one</p>"),
     ],
 )
 def test_formatting_left_open_ends_with_its_block(text: str, html: str) -> None:
@@ -184,6 +187,23 @@ def test_telephone_and_mail_links_are_kept() -> None:
 def test_an_excerpt_keeps_no_break_spaces_and_makes_other_runs_one_space() -> None:
     html = render_markdown("A run of 10\u00a0km  and\tmore\nlines.\n\nNext.")
     assert derive_excerpt(html) == "A run of 10\u00a0km and more lines."
+    assert derive_excerpt(render_markdown("&nbsp;\n\nThe first text.")) == "The first text."
+
+
+def test_paragraphs_side_by_side_with_formatting_left_open_are_not_deep() -> None:
+    html = render_markdown("\n\n".join(f"Para {n} <i>quoted" for n in range(600)))
+    assert html.count("<i>") == html.count("</i>") == 600
+
+
+def test_named_anchors_and_links_to_them_and_github_anchors() -> None:
+    html = render_markdown(
+        '<a id="top"></a>Start [up](#top) [bare](#) [kept](#note-x)\n\n## Note x\n\n'
+        "## हिन्दी समाचार\n\n## a_b-c  d"
+    )
+    assert '<span id="note-top"></span>Start <a href="#note-top"' in html
+    assert '<a href="#"' in html and '<a href="#note-x"' in html
+    assert '<h3 id="note-x">Note x</h3>' in html
+    assert '<h3 id="note-हिन्दी-समाचार">' in html and '<h3 id="note-a_b-c--d">' in html
 
 
 def test_empty_body_renders_nothing() -> None:
