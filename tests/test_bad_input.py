@@ -132,7 +132,7 @@ CASES = {
         "content/updated-early.md", 4, "warning", ("updated: before the publication date",)
     ),
     "nested-too-deep": Case(
-        "content/too-deep.md", 5, "error", ("the body nests 20,000 elements deep", "flatten it")
+        "content/too-deep.md", 5, "error", ("the body nests 20,001 elements deep", "flatten it")
     ),
 }
 
