@@ -13,7 +13,8 @@ a warning naming the line or key.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
@@ -221,6 +222,8 @@ class FrontMatter:
     """File line of the first YAML line (the line after the opening `---`)."""
     notes: tuple[Note, ...] = ()
     """Warnings: what was removed from the text, and where."""
+    key_lines: Mapping[str, int] = field(default_factory=dict)
+    """The line (from 0, in `yaml_text`) of each top-level key, as YAML found it."""
 
     @property
     def body_line(self) -> int:
@@ -231,6 +234,8 @@ class FrontMatter:
         """File line where top-level `key` is written, if it can be found: at the start
         of a line, else (front matter written as JSON, or indented) after a `{`, a
         comma or spaces."""
+        if key in self.key_lines:
+            return self.first_line + self.key_lines[key]
         name = r"""(["']?)""" + re.escape(key) + r"""\1[ \t]*:"""
         lines = self.yaml_text.split("\n")
         for pattern in (re.compile("^" + name), re.compile(r"(?:^|[{,])[ \t]*" + name)):
@@ -294,7 +299,7 @@ def split(text: str) -> FrontMatter:
         raise FrontMatterError(1, "front matter is not closed: add a '---' line after the last key")
     yaml_text = "\n".join(lines[1:index])
     body = "\n".join(lines[index + 1 :])
-    data = _load_yaml(yaml_text)
+    data, key_lines = _load_yaml(yaml_text)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -307,6 +312,7 @@ def split(text: str) -> FrontMatter:
         yaml_text=yaml_text,
         first_line=_FIRST_YAML_LINE,
         notes=tuple(notes),
+        key_lines=key_lines,
     )
     if "\\" not in yaml_text:
         # The text holds no control character any more: only a backslash escape in a
@@ -324,7 +330,7 @@ def split(text: str) -> FrontMatter:
                     "delete them from the value",
                 )
             )
-    return FrontMatter(cleaned, body, yaml_text, _FIRST_YAML_LINE, tuple(notes))
+    return FrontMatter(cleaned, body, yaml_text, _FIRST_YAML_LINE, tuple(notes), key_lines)
 
 
 def _clean(value: Any, removed: list[str]) -> Any:
@@ -348,16 +354,17 @@ they would end its line (or fold into a space), and every line after would be
 numbered one too many."""
 
 
-def _load_yaml(yaml_text: str) -> Any:
-    """The YAML document, or `FrontMatterError` naming the line and the fix. NEL, LINE
-    SEPARATOR and PARAGRAPH SEPARATOR are read as the characters they are, not as line
-    breaks."""
+def _load_yaml(yaml_text: str) -> tuple[Any, dict[str, int]]:
+    """The YAML document and the line (from 0) of each of its keys, or `FrontMatterError`
+    naming the line and the fix. NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR are read
+    as the characters they are, not as line breaks."""
     if not any(c in yaml_text for c in _YAML_BREAKS):
         return _load_plain_yaml(yaml_text)
     free = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in yaml_text)
     stand_in = {ord(c): next(free) for c in _YAML_BREAKS}
     back = str.maketrans({v: chr(k) for k, v in stand_in.items()})
-    return _translated(_load_plain_yaml(yaml_text.translate(stand_in)), back)
+    data, lines = _load_plain_yaml(yaml_text.translate(stand_in))
+    return _translated(data, back), {k.translate(back): n for k, n in lines.items()}
 
 
 def _translated(value: Any, table: dict[int, str]) -> Any:
@@ -376,15 +383,21 @@ _SURROGATE_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", r
 as `\\ud83d\\ude00`), which YAML refuses: it wants `\\U0001f600`."""
 
 
-def _load_plain_yaml(yaml_text: str) -> Any:
-    """The document; if YAML refuses it and it holds characters escaped as JSON writes
-    them (`_SURROGATE_PAIR`), read again with those escapes joined."""
+def _load_plain_yaml(yaml_text: str) -> tuple[Any, dict[str, int]]:
+    """The document and its keys' lines; if YAML refuses it and its double-quoted values
+    hold characters escaped as JSON writes them (`_SURROGATE_PAIR`), read again with
+    those escapes joined."""
     try:
         return _load_yaml_as_written(yaml_text)
     except FrontMatterError:
-        if not _SURROGATE_PAIR.search(yaml_text):
+        joined = _DOUBLE_QUOTED.sub(lambda m: _SURROGATE_PAIR.sub(_joined, m.group()), yaml_text)
+        if joined == yaml_text:
             raise
-    return _load_yaml_as_written(_SURROGATE_PAIR.sub(_joined, yaml_text))
+    return _load_yaml_as_written(joined)
+
+
+_DOUBLE_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+"""A double-quoted value (where YAML reads escapes), or text that looks like one."""
 
 
 def _joined(pair: re.Match[str]) -> str:
@@ -392,15 +405,16 @@ def _joined(pair: re.Match[str]) -> str:
     return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
 
 
-def _load_yaml_as_written(yaml_text: str) -> Any:
+def _load_yaml_as_written(yaml_text: str) -> tuple[Any, dict[str, int]]:
     loader = _Loader(yaml_text)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None
+            return None, {}
         if _may_exceed_limits(yaml_text):
             _check_shape(node)
         data = _construct(loader, node, plain="&" not in yaml_text)
+        lines = _key_lines(node)
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, yaml_text) from None
     except yaml.reader.ReaderError as exc:
@@ -431,7 +445,18 @@ def _load_yaml_as_written(yaml_text: str) -> Any:
         found = sorted(loader.duplicates)
         (line, message), *more = [(line + _FIRST_YAML_LINE, m) for line, m in found]
         raise FrontMatterError(line, message, tuple(more))
-    return data
+    return data, lines
+
+
+def _key_lines(node: yaml.Node) -> dict[str, int]:
+    """The line (from 0) of each key of a mapping document, as written."""
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {
+        key.value: key.start_mark.line
+        for key, _ in node.value
+        if isinstance(key, yaml.ScalarNode) and key.value not in ("<<",)
+    }
 
 
 def _construct(loader: _Loader, node: yaml.Node, plain: bool) -> Any:

@@ -106,3 +106,16 @@ def test_characters_escaped_as_json_writes_them_are_read() -> None:
     assert split("---\ntitle: 'kept \\ud83d\\ude00'\n---\n").data["title"] == (
         "kept \\ud83d\\ude00"  # single quotes escape nothing
     )
+
+
+def test_a_top_level_key_is_found_on_its_own_line_not_a_nested_one_s() -> None:
+    front = split(
+        '---\n{\n "title": "J",\n "related": [{"title": "r", "quality": 5}],\n'
+        ' "date": "2024-01-01",\n "quality": 500\n}\n---\n'
+    )
+    assert (front.line_of("quality"), front.line_of("date")) == (6, 5)
+
+
+def test_json_escapes_are_joined_only_in_double_quoted_values() -> None:
+    front = split('---\nnote: "\\ud83d\\ude00"\nexcerpt: plain \\ud83d\\ude00 text\n---\n')
+    assert front.data == {"note": "\U0001f600", "excerpt": "plain \\ud83d\\ude00 text"}
