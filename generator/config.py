@@ -91,6 +91,10 @@ def _check_base_url(value: Any) -> str | None:
         return f"must not have a query or fragment: {value!r}"
     if "@" in parts.netloc:
         return f"must not hold a user name or password: {value!r}"
+    try:
+        parts.port  # noqa: B018 - it checks the port
+    except ValueError:
+        return f"has a port that is not a number from 0 to 65535: {value!r}"
     if parts.path.lower().endswith(_PAGE_SUFFIXES):
         folder = value[: value.rindex("/") + 1]
         return f"must name the site's folder, not a page: {value!r}; write {folder!r}"
@@ -152,6 +156,10 @@ def _check_text(value: Any) -> str | None:
 
 
 def _is_control(character: str) -> bool:
+    """A control character (but tab and line ends) or a non-character (U+FDD0, U+FFFE)."""
+    code = ord(character)
+    if 0xFDD0 <= code <= 0xFDEF or code & 0xFFFE == 0xFFFE:
+        return True
     return unicodedata.category(character) == "Cc" and character not in "\t\n\r"
 
 

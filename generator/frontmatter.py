@@ -208,6 +208,7 @@ _Loader.yaml_implicit_resolvers = {
     for first, resolvers in yaml.CSafeLoader.yaml_implicit_resolvers.items()
 }
 
+_TOML_LINE = re.compile(r"^[ \t]*[\w.-]+[ \t]*=[ \t]*\S", re.MULTILINE)
 _FENCE = re.compile(r"^---[ \t]*$")
 _CLOSING_FENCE = re.compile(r"^(?:---|\.\.\.)[ \t]*$")
 _FIRST_YAML_LINE = 2
@@ -303,6 +304,11 @@ def split(text: str) -> FrontMatter:
     if data is None:
         data = {}
     if not isinstance(data, dict):
+        if _TOML_LINE.search(yaml_text):
+            raise FrontMatterError(
+                _FIRST_YAML_LINE,
+                "front matter in TOML ('key = value') is not read; write YAML ('key: value')",
+            )
         raise FrontMatterError(
             _FIRST_YAML_LINE, "front matter must be a mapping of key: value lines"
         )

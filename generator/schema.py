@@ -54,13 +54,15 @@ _DECIMAL = re.compile(r"[-+]?[0-9]+", re.ASCII)
 
 
 def to_int(value: Any, low: int | None = None, high: int | None = None) -> int:
-    """A whole number written in digits: YAML's others (`0x1F`, `1_000`, `1:30`) are
-    refused, and `0100` is a hundred, not YAML's octal 64."""
+    """A whole number written in digits, quoted or not: YAML's others (`0x1F`, `1_000`,
+    `1:30`) are refused, and `0100` is a hundred, not YAML's octal 64."""
     written = getattr(value, "written", None)
     if written is not None and not isinstance(value, bool) and isinstance(value, int):
         if not _DECIMAL.fullmatch(written):
             raise FieldError(f"must be a whole number written in digits, not {written!r}")
         value = int(written, 10)
+    elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
+        value = int(value, 10)  # quoted, or `08`, which YAML reads as text
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldError(
             f"must be a whole number, not {_type_name(value)} {_shown(value)}; write digits only"

@@ -466,6 +466,14 @@ def test_numbers_where_text_is_wanted_are_kept_as_written() -> None:
     assert found.extra == {"custom": {"size": 16}} and type(found.extra["custom"]["size"]) is int
 
 
+@pytest.mark.parametrize(("written", "value"), [("08", 8), ('"100"', 100), ("'0090'", 90)])
+def test_a_whole_number_in_digits_is_read_quoted_or_with_a_leading_zero(
+    written: str, value: int
+) -> None:
+    found, problems = _parsed(f"---\ntitle: Q\ndate: 2024-01-01\nquality: {written}\n---\n")
+    assert problems == [] and isinstance(found, Article) and found.quality == value
+
+
 @pytest.mark.parametrize("written", ["0x1F", "1_000", "1:30"])
 def test_a_whole_number_not_written_in_digits_is_refused(written: str) -> None:
     _, problems = _parsed(f"---\ntitle: Q\ndate: 2024-01-01\nquality: {written}\n---\n")

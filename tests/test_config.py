@@ -182,6 +182,8 @@ def test_base_url_whose_host_is_not_a_domain_is_refused(url: str) -> None:
     [
         ("https://user:secret@t.example/", "must not hold a user name or password"),
         ("https://t.example/news/index.html", "must name the site's folder, not a page"),
+        ("https://t.example:99999/", "has a port that is not a number from 0 to 65535"),
+        ("https://t.example:abc/", "has a port that is not a number from 0 to 65535"),
     ],
 )
 def test_base_url_with_credentials_or_naming_a_page_is_refused(url: str, message: str) -> None:
@@ -248,3 +250,9 @@ def test_base_url_with_a_query_is_refused() -> None:
 )
 def test_control_characters_in_text_a_page_shows_are_refused(text: str, where: str) -> None:
     assert problems(text) == [f"{where} contains control characters (U+0007, U+001B); remove them"]
+
+
+def test_non_characters_in_the_site_s_title_are_refused() -> None:
+    assert problems('title: "A\\uFDD0"\nbase_url: https://t.example/\n') == [
+        "site.yaml:1: error: 'title' contains control characters (U+FDD0); remove them"
+    ]

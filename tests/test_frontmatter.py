@@ -119,3 +119,9 @@ def test_a_top_level_key_is_found_on_its_own_line_not_a_nested_one_s() -> None:
 def test_json_escapes_are_joined_only_in_double_quoted_values() -> None:
     front = split('---\nnote: "\\ud83d\\ude00"\nexcerpt: plain \\ud83d\\ude00 text\n---\n')
     assert front.data == {"note": "\U0001f600", "excerpt": "plain \\ud83d\\ude00 text"}
+
+
+def test_toml_between_yaml_fences_is_named_as_such() -> None:
+    with pytest.raises(FrontMatterError) as raised:
+        split('---\ntitle = "T"\ndate = 2024-01-01\n---\n')
+    assert "in TOML ('key = value') is not read" in str(raised.value)
