@@ -57,7 +57,10 @@ class FragmentCache(jinja2.ext.Extension):
 
     def __init__(self, environment: jinja2.Environment) -> None:
         super().__init__(environment)
-        self._store: dict[tuple[object, ...], str] = {}
+        self._store: dict[tuple[object, ...], tuple[str, frozenset[str]]] = {}
+        """Each block rendered, with the `site` attributes it read."""
+        self._reading: list[set[str]] = []
+        """What the pages read of `site` before each block being rendered began."""
         # Filters, which compiled templates call directly (a call of a global or a
         # method goes through the context's dispatch each time).
         environment.filters[_LOOKUP] = self._lookup
@@ -88,16 +91,32 @@ class FragmentCache(jinja2.ext.Extension):
         steps = (lookup, nodes.If(missing, fill, [], []), nodes.Output([found]))
         return [step.set_lineno(line) for step in steps]
 
-    # Passed the context, which they do not use, so that Jinja never calls them while
-    # compiling a template (it folds filters of constants into their values).
+    # Passed the context (also so that Jinja never calls them while compiling a
+    # template: it folds filters of constants into their values). A page that takes a
+    # stored block is noted as reading what the block read of `site`, as the page that
+    # rendered it was, so a change to that attribute renders both again.
     @jinja2.pass_context
-    def _lookup(self, _: jinja2.runtime.Context, key: list[object]) -> str | None:
-        return self._store.get(tuple(key))
+    def _lookup(self, context: jinja2.runtime.Context, key: list[object]) -> str | None:
+        stored = self._store.get(tuple(key))
+        recorder = context.get("site")
+        if not isinstance(recorder, RecordingSite):
+            return stored[0] if stored else None
+        if stored is None:  # the block renders now: note what it alone reads
+            self._reading.append(recorder.used)
+            recorder.used = set()
+            return None
+        recorder.used.update(stored[1])
+        return stored[0]
 
     @jinja2.pass_context
-    def _keep(self, _: jinja2.runtime.Context, entry: tuple[list[object], str]) -> str:
+    def _keep(self, context: jinja2.runtime.Context, entry: tuple[list[object], str]) -> str:
         key, fragment = entry
-        self._store[tuple(key)] = fragment
+        recorder = context.get("site")
+        read: frozenset[str] = frozenset()
+        if isinstance(recorder, RecordingSite) and self._reading:
+            read = frozenset(recorder.used)
+            recorder.used = self._reading.pop() | read
+        self._store[tuple(key)] = (fragment, read)
         return fragment
 
 

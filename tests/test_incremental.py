@@ -228,6 +228,26 @@ def test_a_folder_holding_files_of_another_program_is_not_replaced(tmp_path: Pat
     assert (site / "output/static/x").read_text() == "1"
 
 
+def test_a_stored_block_that_reads_the_site_renders_every_page_again_when_that_changes(
+    tmp_path: Path,
+) -> None:
+    site = _big_site(tmp_path / "site", count=4)
+    (site / "templates").mkdir()
+    (site / "templates/article.html").write_text(
+        '{% extends "theme/article.html" %}{% block description %}'
+        '{% cache "updated" %}{{ site.updated }}{% endcache %}{% endblock %}'
+    )
+    build(site, BuildOptions(jobs=1))
+    (site / "content/a9.md").write_text(
+        article("Newest", "2030-01-01T00:00:00Z", webUrl="https://news.example/9")
+    )
+    build(site, BuildOptions(jobs=1))
+    cold = tmp_path / "cold"
+    shutil.copytree(site, cold, ignore=shutil.ignore_patterns("output", CACHE_DIR))
+    build(cold, BuildOptions(jobs=1))
+    assert _tree(site / "output") == _tree(cold / "output")
+
+
 def test_the_cache_is_ignored_by_git(tmp_path: Path) -> None:
     site = _big_site(tmp_path / "site", count=2)
     build(site, BuildOptions(jobs=1))
