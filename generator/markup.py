@@ -371,21 +371,31 @@ def _anchor(text: str) -> str:
 def _with_heading_ids(converted: str) -> str:
     """Headings the renderer wrote given ids made from their text, as GitHub gives them
     (`## Road ahead` is `#road-ahead`; a second one `#road-ahead-1`), so a body can
-    link to its sections; the sanitiser then prefixes them as every id."""
-    taken: dict[str, int] = {}
+    link to its sections; the sanitiser then prefixes them as every id. An id the body
+    has already (its own, a footnote's) is not given again: the heading's is numbered."""
+    taken = {_unprefixed(found) for found in _ID.findall(converted)}
+    seen: dict[str, int] = {}
 
     def with_id(match: re.Match[str]) -> str:
         level, inner = match.groups()
-        anchor = _anchor(html.unescape(_TAG.sub("", inner)))
-        if not anchor:
+        base = _anchor(html.unescape(_TAG.sub("", inner)))
+        if not base:
             return match.group(0)
-        seen = taken.get(anchor, 0)
-        taken[anchor] = seen + 1
-        if seen:
-            anchor = f"{anchor}-{seen}"
+        number = seen.get(base, 0)
+        anchor = f"{base}-{number}" if number else base
+        while anchor in taken:
+            number += 1
+            anchor = f"{base}-{number}"
+        seen[base] = number + 1
+        taken.add(anchor)
         return f'<h{level} id="{anchor}">{inner}</h{level}>'
 
     return _PLAIN_HEADING.sub(with_id, converted)
+
+
+def _unprefixed(found: str) -> str:
+    """An id as a heading's would be written before the sanitiser prefixes it."""
+    return found.removeprefix(_ID_PREFIX)
 
 
 def _demote(match: re.Match[str]) -> str:

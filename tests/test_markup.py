@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import cmarkgfm
@@ -257,3 +258,14 @@ def test_rendering_frees_what_the_engine_allocates() -> None:
     for _ in range(4000):
         render_markdown(body)
     assert resident() - before < 12 * 2**20
+
+
+def test_heading_ids_never_take_an_id_the_body_has_already() -> None:
+    html = render_markdown(
+        '## Intro\n\n<p id="intro">x</p>\n\n# fn-1\n\nclaim[^1]\n\n[^1]: n\n\n'
+        "## Road ahead\n\n## Road ahead\n\n## Road ahead 1\n\n## Road ahead"
+    )
+    ids = re.findall(r'id="([^"]*)"', html)
+    assert len(ids) == len(set(ids))
+    assert ids[:3] == ["note-intro-1", "note-intro", "note-fn-1-1"]
+    assert "note-road-ahead-2" in ids and "note-road-ahead-1-1" in ids
