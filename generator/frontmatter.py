@@ -176,13 +176,27 @@ def _written(kind: type[WrittenInt] | type[WrittenFloat], tag: str) -> Any:
     return construct
 
 
+_PLAIN_NUMBER = re.compile(r"[-+]?[0-9]+(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?", re.ASCII)
+"""A number as a reader expects one: YAML reads others too (`0123` as 83, `12:30` as 750)."""
+
+
+def _read_otherwise(written: str) -> bool:
+    """Whether YAML read a number from text a reader would not take for that number:
+    not in plain digits (`0x1F`, `12:30`, `1_000`), or with a leading zero (`0123`)."""
+    if not _PLAIN_NUMBER.fullmatch(written):
+        return True
+    digits = written.lstrip("+-")
+    return digits[:1] == "0" and digits[1:2].isdigit()
+
+
 def plain_numbers(value: Any) -> Any:
     """`value` with the numbers in it as plain `int` and `float` (which is how articles
-    keep what they hold, and the cache stores it)."""
-    if isinstance(value, WrittenInt):
-        return int(value)
-    if isinstance(value, WrittenFloat):
-        return float(value)
+    keep what they hold, and the cache stores it); a number YAML read from another form
+    (`0x1F`, `0123`, `12:30`, `1_000`) is kept as the text written."""
+    if isinstance(value, WrittenInt | WrittenFloat):
+        if _read_otherwise(value.written):
+            return value.written
+        return int(value) if isinstance(value, WrittenInt) else float(value)
     if isinstance(value, dict):
         return {plain_numbers(k): plain_numbers(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -451,7 +451,7 @@ def test_numbers_where_text_is_wanted_are_kept_as_written() -> None:
     found, problems = _parsed(
         "---\ntitle: 12:30\ndate: 2024-01-01\ncategory: 1.10\ntype: 0x1F\nslug: 0123\n"
         "topics: [3.10, 1_000]\nimages: [{url: 'https://i.example/a.png', width: 0100}]\n"
-        "custom: {size: 0x10}\n---\n"
+        "custom: {size: 0x10, count: 12}\n---\n"
     )
     assert problems == []
     assert found is not None
@@ -463,7 +463,8 @@ def test_numbers_where_text_is_wanted_are_kept_as_written() -> None:
     )
     assert [t.name for t in found.topics] == ["3.10", "1_000"]
     assert found.images[0].width == 100 and type(found.images[0].width) is int
-    assert found.extra == {"custom": {"size": 16}} and type(found.extra["custom"]["size"]) is int
+    assert found.extra == {"custom": {"size": "0x10", "count": 12}}
+    assert type(found.extra["custom"]["count"]) is int
 
 
 @pytest.mark.parametrize(("written", "value"), [("08", 8), ('"100"', 100), ("'0090'", 90)])
