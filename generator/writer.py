@@ -164,6 +164,8 @@ class OutputWriter:
         self._committed = False
         self._fresh = False
         self._lent = False
+        self._removed_early = 0
+        """Files of the last build `make_way` removed before the commit."""
 
     def __enter__(self) -> OutputWriter:
         self._created = not self._output.exists()
@@ -268,6 +270,7 @@ class OutputWriter:
         for relative in sorted(in_the_way):
             _remove(self._output, relative)
             del self._previous[relative]
+        self._removed_early += len(in_the_way)
         for folder in folders:
             if os.path.isdir(os.path.join(output, folder)):
                 raise BuildError(
@@ -321,7 +324,8 @@ class OutputWriter:
         except OSError as exc:
             raise _failure(exc, self._output) from None
         unchanged = len(final) - len(self._staged)
-        return WriteReport(len(self._staged), max(0, unchanged), len(stale), manifest)
+        removed = len(stale) + self._removed_early
+        return WriteReport(len(self._staged), max(0, unchanged), removed, manifest)
 
     def _move_order(self) -> tuple[str, ...]:
         """The top-level entries a first build gathered, the home page last."""

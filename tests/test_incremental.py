@@ -201,10 +201,13 @@ def test_a_static_file_and_a_folder_of_its_name_may_take_each_other_s_place(
         (site / "static/x/y").write_text("2")
 
     (site / "static").mkdir()
-    for make in [as_file, as_folder, as_file] if first_a_file else [as_folder, as_file, as_folder]:
+    for step, make in enumerate(
+        [as_file, as_folder, as_file] if first_a_file else [as_folder, as_file, as_folder]
+    ):
         make()
         report = build(site, BuildOptions(jobs=1))
         assert report.errors == 0
+        assert report.written is not None and report.written.removed == min(step, 1)
         assert _tree(site / "output") == _clean_build(
             site / "content", tmp_path, static=site / "static"
         )
