@@ -140,6 +140,7 @@ def test_what_the_sanitiser_leaves_short_is_made_valid(text: str, html: str) -> 
         ('See <a href="https://e.example/"/> here.\n\nNext.', "here.</a></p>\n<p>Next.</p>"),
         ("x <b/> y\n\nz", "<p>x <b> y</b></p>\n<p>z</p>"),
         ("> <b>\n>\n> one\n>\n> two", "<blockquote>\n<b>\n</b><p>one</p>"),
+        ("<div><i>unclosed\n\npara one\n\npara two", "<i>unclosed\n</i><p>para one</p>"),
     ],
 )
 def test_formatting_left_open_ends_with_its_block(text: str, html: str) -> None:
