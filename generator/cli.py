@@ -61,7 +61,8 @@ def _site_path(command: argparse.ArgumentParser) -> None:
     command.add_argument("path", nargs="?", default=".", type=Path, help="site folder (default: .)")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The command line's parser, and each command's own (whose usage its errors show)."""
     parser = argparse.ArgumentParser(
         prog="broadsheet", description="Build a static news site from article files."
     )
@@ -104,7 +105,7 @@ def _parser() -> argparse.ArgumentParser:
 
     init_cmd = commands.add_parser("init", help="create a new site that builds at once")
     init_cmd.add_argument("path", type=Path, help="folder for the new site")
-    return parser
+    return parser, dict(commands.choices)
 
 
 def _summary(report: BuildReport) -> str:
@@ -299,7 +300,7 @@ def main(
     leave: list[object] | None = None,
 ) -> int:
     """Run the command `argv`; `leave`, for a process about to exit, as `build` takes it."""
-    parser = _parser()
+    parser, commands = _parser()
     args, extra = parser.parse_known_args(argv)
     if (
         args.command == "new"
@@ -310,8 +311,8 @@ def main(
         # `new "Title" --topic T PATH`: argparse settles the optional PATH before
         # it reaches options, so a PATH written after them arrives here.
         args.path = Path(extra.pop())
-    if extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if extra:  # shown with the usage of the command given, not of every command
+        commands[args.command].error(f"unrecognized arguments: {' '.join(extra)}")
     problem = _site_problem(args.path) if args.command != "init" else None
     if problem:
         print(f"error: {problem}", file=err)

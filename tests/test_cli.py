@@ -642,3 +642,15 @@ def test_init_refuses_a_file(tmp_path: Path) -> None:
         code == 2
         and err == f"error: {tmp_path / 'site.yaml'} is a file; give a folder for the new site\n"
     )
+
+
+def test_an_unknown_option_is_shown_with_its_command_s_usage(
+    make_site: MakeSite, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = make_site({"content/a.md": article()})
+    with pytest.raises(SystemExit) as exited:
+        run("build", str(site), "--bogus")
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("usage: broadsheet build ")
+    assert err.endswith("broadsheet build: error: unrecognized arguments: --bogus\n")
