@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from generator.cache import CACHE_DIR, BuildCache, LastBuild, PageRecord, Remembered
-from generator.config import load_config
+from generator.config import SiteConfig, load_config
 from generator.diagnostics import (
     BuildError,
     Diagnostic,
@@ -280,8 +280,10 @@ def _build(
         # The assembled site holds new copies of the articles: let the loaded ones go
         # before workers fork, so they neither inherit nor copy them.
         parsed, found = loaded.parsed, loaded.diagnostics + assembled.diagnostics
-        next_due = assembled.next_due
-        kept = _last_good_pages(loaded, last) if options.keep_stale_on_errors else {}
+        next_due, numbered = assembled.next_due, assembled.numbered
+        kept = (
+            _last_good_pages(loaded, last, config, options) if options.keep_stale_on_errors else {}
+        )
         found += misnamed_templates(theme)
         del loaded
         digests = _digests(salt, assembled.site, session)
@@ -316,7 +318,9 @@ def _build(
             )
             made_from = inputs + _KEPT_STALE if kept else inputs
             kept_pages = tuple(sorted(kept.items()))
-            last_build = LastBuild(made_from, manifest, *counts, found, next_due, kept_pages)
+            last_build = LastBuild(
+                made_from, manifest, *counts, found, next_due, kept_pages, numbered
+            )
             cache.put_last_build(last_build)
     finally:
         cache.close()
@@ -335,11 +339,23 @@ def _build(
     )
 
 
-def _last_good_pages(loaded: Loaded, last: LastBuild | None) -> dict[str, str]:
+def _last_good_pages(
+    loaded: Loaded, last: LastBuild | None, config: SiteConfig, options: BuildOptions
+) -> dict[str, str]:
     """The article page each file set aside now had at its last good build, by file
-    path: from the article the cache held for it, or from the last build, which kept
-    that page too."""
-    kept = {path: f"{article.path}index.html" for path, article in loaded.earlier.items()}
+    path: from the article the cache held for it (at the path the last build gave it,
+    numbered or not), or from the last build, which kept that page too. An article this
+    build would not show anyway (a draft, without `--drafts`) keeps none; and none is
+    kept without `keep_stale_on_errors`."""
+    if not options.keep_stale_on_errors:
+        return {}
+    numbered = dict(last.numbered) if last is not None else {}
+    kept = {
+        path: f"{numbered.get(path, article.path)}index.html"
+        for path, article in loaded.earlier.items()
+        if (options.drafts or not article.draft)
+        and (article.is_published or not config.hide_unpublished)
+    }
     if last is not None and last.kept:
         set_aside = {d.path for d in loaded.diagnostics if d.is_error}
         kept.update((p, page) for p, page in last.kept if p in set_aside and p not in kept)

@@ -93,6 +93,8 @@ class LastBuild:
     the same inputs make another site."""
     kept: tuple[tuple[str, str], ...] = ()
     """The last good pages it kept of articles set aside: (file path, page path)."""
+    numbered: tuple[tuple[str, str], ...] = ()
+    """(file path, site path) of each article whose slug it gave a number (`-2`)."""
 
 
 Result = tuple[Article | None, tuple[Diagnostic, ...]]

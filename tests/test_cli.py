@@ -224,6 +224,26 @@ def test_a_build_with_errors_keeps_only_the_pages_of_articles_set_aside(
     assert {p.name for p in output.iterdir() if p.is_dir()} == {"kept"}  # no draft, none taken down
 
 
+def test_a_broken_article_keeps_the_numbered_page_it_had_and_a_broken_draft_none(
+    make_site: MakeSite,
+) -> None:
+    site = make_site(
+        {
+            "content/x1.md": article("Same", "2024-05-01T08:00:00Z"),
+            "content/x2.md": article("Same", "2024-05-01T09:00:00Z"),
+            "content/d.md": article("Draft", "2024-05-01T10:00:00Z", draft="true"),
+        }
+    )
+    output = site / "output/2024/05/01"
+    assert run("build", "--drafts", str(site))[0] == 0
+    assert {p.name for p in output.iterdir() if p.is_dir()} == {"same", "same-2", "draft"}
+    (site / "content/x2.md").write_text(article("Same", "yesterday"), encoding="utf-8")
+    (site / "content/d.md").write_text(article("Draft", "yesterday", draft="true"))
+    (site / "content/x1.md").unlink()
+    assert run("build", str(site))[0] == 1
+    assert {p.name for p in output.iterdir() if p.is_dir()} == {"same-2"}
+
+
 @pytest.mark.parametrize(
     "url",
     [
