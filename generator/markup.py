@@ -156,7 +156,7 @@ def render_markdown(text: str) -> str:
                 f"more than {MAX_DEPTH}; flatten it"
             )
     if "<" in text and _RAW_FORMATTING.search(text):  # raw HTML may leave one open
-        converted = _closed_in_blocks(converted)
+        converted = _closed_in_blocks(_PLAINTEXT.sub("", converted))
     if "<h" in converted:
         converted = _with_heading_ids(converted)
     # The page's headline is its only <h1>: body headings move one level down.
@@ -196,6 +196,17 @@ _FORMATTING = frozenset(
 """The elements an HTML parser opens again after a block ends when they were left open
 in it (the "active formatting elements"), so that an unclosed `<b>` makes the rest of
 the page bold, or an unclosed link turns later text into copies of that link."""
+_SWALLOWING = frozenset(
+    {
+        "script", "style", "template", "math", "svg", "iframe", "textarea", "noscript",
+        "title", "noembed", "noframes", "xmp", "select", "object",
+    }
+)  # fmt: skip
+"""Elements the sanitiser drops, or whose content a parser reads as text: left open,
+they would take the rest of the body with them (dropped, or shown as markup)."""
+_CLOSED_HERE = _FORMATTING | _SWALLOWING
+_PLAINTEXT = re.compile(r"<plaintext\b[^>]*>", re.IGNORECASE)
+"""An element nothing ends: whatever follows is text."""
 _BLOCKS = frozenset(
     {
         "address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt",
@@ -212,7 +223,9 @@ _CONTAINERS = frozenset(
     }
 )  # fmt: skip
 """Blocks that hold blocks: formatting opened right inside one is between blocks."""
-_RAW_FORMATTING = re.compile(rf"<(?:{'|'.join(sorted(_FORMATTING))})[\s/>]", re.IGNORECASE)
+_RAW_FORMATTING = re.compile(
+    rf"<(?:{'|'.join(sorted(_CLOSED_HERE | {'plaintext'}))})[\s/>]", re.IGNORECASE
+)
 _MARKUP = re.compile(
     r"""<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""", re.DOTALL
 )
@@ -257,7 +270,7 @@ def _closed_in_blocks(converted: str) -> str:
             blocks.pop()
             if unclosed:
                 insert.append((tag.start(), "".join(unclosed)))
-        elif name in _FORMATTING:
+        elif name in _CLOSED_HERE:
             if closing:
                 _close(stack, loose, name)
                 continue

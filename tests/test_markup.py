@@ -270,3 +270,20 @@ def test_heading_ids_never_take_an_id_the_body_has_already() -> None:
     assert len(ids) == len(set(ids))
     assert ids[:3] == ["note-intro-1", "note-intro", "note-fn-1-1"]
     assert "note-road-ahead-2" in ids and "note-road-ahead-1-1" in ids
+
+
+@pytest.mark.parametrize(
+    ("opened", "kept"),
+    [
+        ("<script>alert(1) T1", ""),
+        ("<style>p {} T1", ""),
+        ("<math><mi>m T1", ""),
+        ("<template>t T1", ""),
+        ("<iframe>if T1", "if T1"),
+        ("<textarea>t T1", "t T1"),
+        ("<plaintext>p T1", "p T1"),
+    ],
+)
+def test_an_element_left_open_never_takes_the_rest_of_the_body(opened: str, kept: str) -> None:
+    html = render_markdown(f"x {opened}\n\nafter T2\n\n## End")
+    assert html.startswith(f"<p>x {kept}</p>\n<p>after T2</p>\n<h3")
