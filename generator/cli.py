@@ -216,11 +216,12 @@ def _notes_shown(err: TextIO) -> Iterator[None]:
     handler = logging.StreamHandler(err)
     handler.setFormatter(logging.Formatter("%(message)s"))
     NOTES.addHandler(handler)
-    NOTES.propagate = False
+    propagate, NOTES.propagate = NOTES.propagate, False  # shown here alone
     try:
         yield
     finally:
         NOTES.removeHandler(handler)
+        NOTES.propagate = propagate
 
 
 def _site_problem(path: Path) -> str | None:

@@ -207,14 +207,6 @@ they would take the rest of the body with them (dropped, or shown as markup)."""
 _CLOSED_HERE = _FORMATTING | _SWALLOWING
 _PLAINTEXT = re.compile(r"<plaintext\b[^>]*>", re.IGNORECASE)
 """An element nothing ends: whatever follows is text."""
-_BLOCKS = frozenset(
-    {
-        "address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt",
-        "fieldset", "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6",
-        "header", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table",
-        "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
-    }
-)  # fmt: skip
 _CONTAINERS = frozenset(
     {
         "address", "article", "aside", "blockquote", "details", "div", "dl", "fieldset",
@@ -223,6 +215,11 @@ _CONTAINERS = frozenset(
     }
 )  # fmt: skip
 """Blocks that hold blocks: formatting opened right inside one is between blocks."""
+_BLOCKS = _CONTAINERS | {
+    "dd", "dt", "figcaption", "h1", "h2", "h3", "h4", "h5", "h6", "li", "p", "pre",
+    "summary", "td", "th",
+}  # fmt: skip
+"""Every block: those that hold blocks, and those that hold text."""
 _RAW_FORMATTING = re.compile(
     rf"<(?:{'|'.join(sorted(_CLOSED_HERE | {'plaintext'}))})[\s/>]", re.IGNORECASE
 )

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator.diagnostics import Diagnostic, error, warning
-from generator.frontmatter import FrontMatter, plain_numbers
+from generator.frontmatter import FrontMatter, WrittenFloat, WrittenInt, plain_numbers
 from generator.markup import derive_excerpt
 from generator.model import Article, Image, Provider, RelatedItem, Term
 from generator.slugs import MAX_SLUG_LENGTH, identity_key, is_shortened, slugify
@@ -31,7 +31,7 @@ class FieldError(Exception):
 
 
 def _type_name(value: Any) -> str:
-    kind = type(plain_numbers(value))
+    kind = {WrittenInt: int, WrittenFloat: float}.get(type(value), type(value))
     return {dict: "a mapping", list: "a list", bool: "a boolean", type(None): "empty"}.get(
         kind, kind.__name__
     )
