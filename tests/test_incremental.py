@@ -26,7 +26,7 @@ from generator.config import load_config
 from generator.diagnostics import BuildError
 from generator.feeds import Feed
 from generator.fingerprint import Fingerprinter, PageDigests, Settled
-from generator.loader import load_articles
+from generator.loader import as_columns, find_article_files, from_columns, load_articles
 from generator.model import (
     BodyOf,
     Link,
@@ -632,6 +632,19 @@ def test_files_found_in_another_process_while_the_cache_is_read_give_the_same_si
     pids = scanned_by.read_text().split()
     assert pids[0] == str(os.getpid()) and len(pids) == 3
     assert str(os.getpid()) not in pids[1:]
+
+
+def test_files_handed_over_as_columns_come_back_the_same(tmp_path: Path) -> None:
+    site = _big_site(tmp_path / "site", count=3)
+    (site / "content" / "gone.md").symlink_to(site / "nowhere.md")  # not measurable
+    (site / "content" / "linked").symlink_to(site / "content")  # reported, not entered
+    files = find_article_files(site)
+    columns = pickle.loads(pickle.dumps(as_columns(files)))
+    back = from_columns(columns)
+    assert back == files and len(files) == 5
+    assert [type(f) for f in back] == [type(f) for f in files]
+    assert [f.shown for f in back if not f.readable] == ["content/gone.md", "content/linked"]
+    assert from_columns(as_columns(())) == ()
 
 
 def test_a_file_rewritten_with_its_old_size_and_time_is_read_again(tmp_path: Path) -> None:
