@@ -150,6 +150,9 @@ class BuildReport:
     """Article files parsed (the rest came from the cache)."""
     rendered: int = 0
     """Pages rendered (the rest were unchanged)."""
+    next_due: datetime | None = None
+    """When the first article held back for its future date (`hide_future`) is due: a
+    build from then on publishes it."""
 
     @property
     def errors(self) -> int:
@@ -339,6 +342,7 @@ def _build(
         written=written,
         parsed=parsed,
         rendered=rendered,
+        next_due=next_due,
     )
 
 
@@ -465,6 +469,7 @@ def _nothing_to_do(last: LastBuild, notes: tuple[Diagnostic, ...], started: floa
         diagnostics=tuple(sorted(notes + last.diagnostics, key=sort_key)),
         seconds=time.perf_counter() - started,
         written=WriteReport(written=0, unchanged=last.files, removed=0),
+        next_due=last.next_due,
     )
 
 

@@ -171,12 +171,14 @@ def _report_outcome(outcome: BuildOutcome, site_dir: Path, out: TextIO, err: Tex
         changed = sorted(outcome.changes.paths)
         more = f" (+{len(changed) - 1} more)" if len(changed) > 1 else ""
         cause = f" after a change to {_shown(changed[0], site_dir)}{more}"
+    elif outcome.due:
+        cause = " as an article held back for its date came due"
     if outcome.report is None:
         served = (site_dir / "output" / "index.html").is_file()
         what = "still serving the last good site" if served else "no site to serve yet"
         print(f"[{stamp}] build failed{cause}: {what}", file=err)
     else:
-        verb = "built" if outcome.changes is None else "rebuilt"
+        verb = "built" if outcome.changes is None and not outcome.due else "rebuilt"
         print(f"[{stamp}] {verb}{cause}: {_summary(outcome.report)}", file=out)
         if outcome.errors:
             print(f"[{stamp}] articles set aside keep their last good pages", file=err)

@@ -11,6 +11,7 @@ import threading
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +24,10 @@ from generator.theme import ROOT_DIR, find_theme
 from generator.watch import ChangeSet, Watcher, WatchTargets
 
 CACHE_DIR = ".broadsheet-cache"
+DUE_MARGIN = 0.2
+"""Seconds after an article held back for its date is due that the preview rebuilds."""
+LONGEST_WAIT = 86_400.0
+"""Seconds after which a preview waiting for an article's date looks at the clock again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +50,8 @@ class BuildOutcome:
     diagnostics: tuple[Diagnostic, ...]
     crash: str | None = None
     """The traceback, when the build raised something other than `BuildError`."""
+    due: bool = False
+    """Whether the clock set the build off: an article held back for its date came due."""
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -85,6 +92,10 @@ class Preview:
         """Set by `stop`: a build under way stops at its next step."""
         self.warm = threading.Event()
         """Set once the session is filled (or will not be: the preview stopped)."""
+        self._due: threading.Timer | None = None
+        """Rebuilds when the next article held back for its date (`hide_future`) is due."""
+        self._setting_due = threading.Lock()
+        """Held while `_due` is replaced (by a build, or by the timer itself)."""
 
     @property
     def url(self) -> str:
@@ -116,6 +127,12 @@ class Preview:
         self._watching.set()  # a session not yet being filled is not filled
         if self._first is not None and self._first.is_alive():
             self._first.join()
+        with self._setting_due:
+            due = self._due
+        if due is not None:
+            due.cancel()
+            if due.is_alive():  # rebuilding: the build stops at its next step
+                due.join()
         self._watcher.stop()
         self.server.stop()
 
@@ -150,9 +167,19 @@ class Preview:
     def _rebuild(self, changes: ChangeSet) -> None:
         self._build_and_publish(changes, self._session)
 
-    def _build_and_publish(self, changes: ChangeSet | None, session: Session | None) -> None:
+    def _come_due(self, moment: datetime) -> None:
+        if self._cancel.is_set():
+            return
+        if datetime.now(UTC) < moment:  # woken early, for a moment far ahead
+            self._set_due(moment)
+            return
+        self._build_and_publish(None, self._session, due=True)
+
+    def _build_and_publish(
+        self, changes: ChangeSet | None, session: Session | None, due: bool = False
+    ) -> None:
         with self._building:
-            outcome = self._build(changes, session)
+            outcome = self._build(changes, session, due)
             if outcome is None:
                 return  # cancelled: the preview is stopping
             self._publish(outcome)
@@ -168,8 +195,11 @@ class Preview:
         self._builds = outcome.number
         self.hub.publish(status)
 
-    def _build(self, changes: ChangeSet | None, session: Session | None) -> BuildOutcome | None:
-        """The outcome of one build; None if it was cancelled."""
+    def _build(
+        self, changes: ChangeSet | None, session: Session | None, due: bool = False
+    ) -> BuildOutcome | None:
+        """The outcome of one build; None if it was cancelled. A build that succeeds sets
+        the rebuild for when the next article it held back for its date is due."""
         number = self._builds + 1
         options = BuildOptions(
             output_dir=self.output_dir, drafts=self.options.drafts, keep_stale_on_errors=True
@@ -179,16 +209,33 @@ class Preview:
         except BuildCancelled:
             return None
         except BuildError as exc:
-            return BuildOutcome(number, changes, None, exc.diagnostics)
+            return BuildOutcome(number, changes, None, exc.diagnostics, due=due)
         except Exception as exc:  # a bug must not end the preview: report it, keep serving
             problem = error("(build)", None, f"the build crashed: {type(exc).__name__}: {exc}")
             crash = traceback.format_exc()
-            return BuildOutcome(number, changes, None, (problem,), crash)
+            return BuildOutcome(number, changes, None, (problem,), crash, due)
         finally:
             # The build's site and pages stay published for its workers until released:
             # freed now, between builds, not while the next build loads its own.
             release()
-        return BuildOutcome(number, changes, report, report.diagnostics)
+        self._set_due(report.next_due)
+        return BuildOutcome(number, changes, report, report.diagnostics, due=due)
+
+    def _set_due(self, moment: datetime | None) -> None:
+        """Rebuild at `moment` (once, unless the preview stops), instead of when the
+        last build said."""
+        with self._setting_due:
+            if self._due is not None:
+                self._due.cancel()
+                self._due = None
+            if moment is None or self._cancel.is_set():
+                return
+            delay = (moment - datetime.now(UTC)).total_seconds() + DUE_MARGIN
+            wait = min(max(delay, 0.0), LONGEST_WAIT)  # a timer cannot wait for centuries
+            self._due = threading.Timer(wait, self._come_due, (moment,))
+            self._due.daemon = True
+            self._due.name = "broadsheet-due"
+            self._due.start()
 
     def _base_path(self) -> str:
         try:

@@ -8,6 +8,7 @@ status while a file is broken, and a clean stop, from the library and the comman
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import shutil
@@ -19,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from queue import Empty, Queue
 
@@ -28,6 +30,7 @@ from serving import TIMEOUT, EventStream, Served, fetch, running, wait_until, wr
 from conftest import SITE_YAML, MakeSite, article
 from generator import preview as preview_module
 from generator.build import BuildOptions, BuildReport, Session, build
+from generator.cli import _report_outcome
 from generator.parallel import shared
 from generator.preview import BuildOutcome, Preview, PreviewOptions
 from generator.server import byte_range
@@ -301,6 +304,54 @@ def test_a_new_article_appears_and_pages_are_told_to_reload(serve: Serve) -> Non
         assert "Fresh news" in served.request("/").text
     finally:
         events.close()
+
+
+def test_an_article_held_back_for_its_date_is_published_once_it_comes_due(serve: Serve) -> None:
+    due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
+    served = serve(
+        {
+            "site.yaml": SITE_YAML + "hide_future: true\n",
+            "content/embargoed.md": article("Embargoed story", f"{due:%Y-%m-%dT%H:%M:%SZ}"),
+        }
+    )
+    url = f"/{due:%Y/%m/%d}/embargoed-story/"
+    events = served.events()
+    try:
+        first = events.next()
+        assert served.request(url).status == 404 and datetime.now(UTC) < due
+        event = events.next()  # no file changed: the clock set this build off
+        assert datetime.now(UTC) >= due
+        assert event["builds"] == first["builds"] + 1 and event["reload"] == "page"
+        page = served.request(url)
+        assert page.status == 200 and "Embargoed story" in page.text
+        assert "Embargoed story" in served.request("/").text
+    finally:
+        events.close()
+
+
+def test_a_date_far_ahead_is_waited_for_without_rebuilding(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(preview_module, "LONGEST_WAIT", 0.2)  # wakes early, many times
+    due = datetime.now(UTC) + timedelta(hours=1)
+    served = serve(
+        {
+            "site.yaml": SITE_YAML + "hide_future: true\n",
+            "content/later.md": article("Later story", f"{due:%Y-%m-%dT%H:%M:%SZ}"),
+        }
+    )
+    builds = served.builds()
+    time.sleep(QUIET * 2)
+    assert served.builds() == builds
+    assert served.request(f"/{due:%Y/%m/%d}/later-story/").status == 404
+
+
+def test_a_build_set_off_by_the_clock_says_so(make_site: MakeSite) -> None:
+    site = make_site(FILES)
+    report = build(site, BuildOptions())
+    out, err = io.StringIO(), io.StringIO()
+    _report_outcome(BuildOutcome(2, None, report, (), due=True), site, out, err)
+    assert "] rebuilt as an article held back for its date came due: 2 articles" in out.getvalue()
 
 
 def test_the_site_is_served_and_watched_while_the_session_fills(
