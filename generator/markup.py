@@ -317,10 +317,32 @@ def _complete(html: str) -> str:
         html = _IMAGE.sub(_image, html)
     if "<a" in html:
         html = _LINK_WITHOUT_HREF.sub(_unlinked, html)
+    if ' id="' in html:
+        html = _valid_ids(html)
     return html
 
 
 _ID = re.compile(r'\sid="([^"]*)"')
+_ID_IN_TAG = re.compile(r'(<[a-z][^\s>]*(?:\s[^\s=>]+(?:="[^"]*")?)*?)\sid="([^"]*)"')
+"""An id in a start tag, with the tag up to it: the sanitiser writes every attribute value
+in double quotes, which a value never holds, so text that looks like an id is not one."""
+
+
+def _valid_ids(html: str) -> str:
+    """Ids as HTML allows them: none empty, none holding a space (each run of spaces is
+    a `-`), each once (the first element with an id keeps it, as a link goes to the
+    first; later ones lose theirs)."""
+    seen: set[str] = set()
+
+    def valid(match: re.Match[str]) -> str:
+        before, value = match.groups()
+        value = _SPACES.sub("-", value)
+        if value == _ID_PREFIX or value in seen:
+            return before
+        seen.add(value)
+        return f'{before} id="{value}"'
+
+    return _ID_IN_TAG.sub(valid, html)
 
 
 def _unlinked(match: re.Match[str]) -> str:

@@ -273,6 +273,27 @@ def test_heading_ids_never_take_an_id_the_body_has_already() -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ('<p id="note-a">A</p>\n\n<p id="a">B</p>', '<p id="note-a">A</p>\n<p>B</p>\n'),
+        ('<p id="">empty</p>', "<p>empty</p>\n"),
+        ('<p id="a  b">one</p> <p id="a b">two</p>', '<p id="note-a-b">one</p> <p>two</p>\n'),
+        (
+            '<span id="x">1</span><span id="x">2</span>',
+            '<p><span id="note-x">1</span><span>2</span></p>\n',
+        ),
+        (
+            '`<p id="x">` `<p id="x">` <i id="x">i</i>',
+            '<p><code>&lt;p id="x"&gt;</code> <code>&lt;p id="x"&gt;</code> '
+            '<i id="note-x">i</i></p>\n',
+        ),
+    ],
+)
+def test_ids_of_the_body_are_valid_and_each_is_given_once(text: str, html: str) -> None:
+    assert render_markdown(text) == html
+
+
+@pytest.mark.parametrize(
     ("opened", "kept"),
     [
         ("<script>alert(1) T1", ""),
