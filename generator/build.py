@@ -7,10 +7,12 @@ could be built. Never prints, never exits.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import functools
 import gc
 import hashlib
+import os
 import sqlite3
 import tempfile
 import threading
@@ -56,7 +58,7 @@ from generator.parallel import (
     parallel_map,
     shared,
 )
-from generator.plan import check_nesting, check_unique_paths, plan_pages
+from generator.plan import check_nesting, check_unique_paths, folders_of, plan_pages
 from generator.render import check_templates, make_environment, render_page, render_pages
 from generator.site import assemble_site
 from generator.sitemap import render_robots, render_sitemaps
@@ -220,8 +222,9 @@ def _in_site(diagnostic: Diagnostic, site_dir: Path) -> Diagnostic:
     path = Path(diagnostic.path)
     if not path.is_absolute():
         return diagnostic
-    with contextlib.suppress(ValueError, OSError):
-        return replace(diagnostic, path=path.relative_to(site_dir.resolve()).as_posix())
+    for folder in (os.path.abspath(site_dir), site_dir.resolve()):  # as given, or its target
+        with contextlib.suppress(ValueError, OSError):
+            return replace(diagnostic, path=path.relative_to(folder).as_posix())
     return diagnostic
 
 
@@ -537,13 +540,27 @@ def _check_root_files(
     static: tuple[OutputFile, ...], pages: tuple[Page, ...], feeds: tuple[Feed, ...]
 ) -> None:
     """`BuildError` naming each file of the site's `root/` on the path of a page, feed
-    or sitemap the build writes."""
+    or sitemap the build writes: at it, in a folder of that name, or named as a
+    folder holding one."""
     from_root = {f.path for f in static if not f.path.startswith("static/")}
     if not from_root:
         return
     made = {p.output_path for p in pages} | {f.path for f in feeds}
     made |= {"sitemap.xml", "sitemaps"}
-    clashes = sorted(p for p in from_root if p in made or p.split("/")[0] == "sitemaps")
+    in_order = sorted(made)
+
+    def holds_one(folder: str) -> bool:
+        after = bisect.bisect_left(in_order, folder + "/")
+        return after < len(in_order) and in_order[after].startswith(folder + "/")
+
+    clashes = sorted(
+        p
+        for p in from_root
+        if p in made
+        or p.split("/")[0] == "sitemaps"
+        or any(f in made for f in folders_of(p))
+        or holds_one(p)
+    )
     if clashes:
         message = "is on the path of a page, feed or sitemap the build writes; rename it"
         raise BuildError(tuple(error(f"{ROOT_DIR}/{p}", None, message) for p in clashes))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import os
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 import jinja2
 import jinja2.bccache
 import jinja2.ext
+import jinja2.loaders
 import jinja2.nodes
 import jinja2.parser
 
@@ -202,11 +204,13 @@ def make_environment(
                 if not stale.name.endswith(suffix):
                     stale.unlink()
             bytecode = _CompiledTemplates(str(bytecode_dir), "%s" + suffix)
-    theme_loader = jinja2.FileSystemLoader(str(theme.theme_templates))
+    # Absolute folders: a template is then named from the site's folder in messages, as
+    # articles are, however the site's folder was given.
+    theme_loader = _TemplateFolders([Path(os.path.abspath(theme.theme_templates))])
     env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(
             [
-                jinja2.FileSystemLoader([str(d) for d in theme.template_dirs]),
+                _TemplateFolders([Path(os.path.abspath(d)) for d in theme.template_dirs]),
                 jinja2.PrefixLoader({"theme": theme_loader}),
             ]
         ),
@@ -302,17 +306,42 @@ def render_pages(
         yield result
 
 
+class _TemplateFolders(jinja2.FileSystemLoader):
+    """Templates from folders, read as UTF-8 with or without a byte order mark (which
+    Windows editors write, and which must not reach the pages); a file that is not
+    UTF-8 is a template error naming it and its line."""
+
+    def __init__(self, folders: Sequence[Path]) -> None:
+        super().__init__([str(folder) for folder in folders], encoding="utf-8-sig")
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        try:
+            return super().get_source(environment, template)
+        except UnicodeDecodeError as exc:
+            pieces = jinja2.loaders.split_template_path(template)
+            found = (Path(folder, *pieces) for folder in self.searchpath)
+            path = next((p for p in found if p.is_file()), None)
+            line = exc.object[: exc.start].count(b"\n") + 1
+            message = f"not valid UTF-8 (byte 0x{exc.object[exc.start]:02x}); save it as UTF-8"
+            raise jinja2.TemplateSyntaxError(message, line, template, str(path)) from None
+
+
 def check_templates(env: jinja2.Environment) -> None:
     """Compile every template so a syntax error is found even in an unused one (but
-    those whose names are not UTF-8, which none can use: the theme reports them)."""
-    problems = []
+    those whose names are not UTF-8, which none can use: the theme reports them). A
+    theme's template that the site does not override is named twice (`theme/` names it
+    too), and reported once."""
+    problems: dict[Diagnostic, None] = {}
     for name in env.list_templates(extensions=["html", "xml"]):
         if not is_utf8(name):
             continue
         try:
             env.get_template(name)
         except jinja2.TemplateSyntaxError as exc:
-            problems.append(error(exc.filename or name, exc.lineno, f"template: {exc.message}"))
+            found = error(exc.filename or name, exc.lineno, f"template: {exc.message}")
+            problems[found] = None
     if problems:
         raise BuildError(tuple(problems))
 

@@ -7,6 +7,7 @@ files of the same name; a theme is a folder in the site's `themes/` or a built-i
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,16 +43,16 @@ def find_theme(site_dir: Path, name: str) -> Theme:
                 theme_templates=folder / "templates",
                 root_dir=site_dir / ROOT_DIR,
             )
-    raise BuildError(
-        (
-            error(
-                "site.yaml",
-                None,
-                f"'theme' names an unknown theme {name!r}; "
-                f"put it in {site_dir / 'themes' / name} or use 'default'",
-            ),
+    if (site_dir / "themes" / name).is_dir():
+        problem = (
+            f"'theme' names the theme in themes/{name}/, which has no templates/ folder; "
+            "a theme holds its templates in templates/ (and its files in static/)"
         )
-    )
+    else:
+        problem = (
+            f"'theme' names an unknown theme {name!r}; put it in themes/{name}/ or use 'default'"
+        )
+    raise BuildError((error("site.yaml", None, problem),))
 
 
 ROOT_DIR = "root"
@@ -96,8 +97,8 @@ def _collect(
             continue
         problem = _unpublishable(path, owner, folder.name)
         target = prefix + relative.as_posix()
-        if not problem and not prefix and target in files:
-            problem = f"skipped: {target} is a static file already; put it in static/ instead"
+        if not problem and not prefix and target.startswith("static/") and path.is_file():
+            problem = "skipped: static files go in static/; move it there"
         if problem:
             skipped.append(warning(shown, None, problem))
         elif path.is_file():
@@ -123,8 +124,8 @@ def misnamed_templates(theme: Theme) -> tuple[Diagnostic, ...]:
     site_dir = theme.template_dirs[0].parent
     skipped = []
     for folder in theme.template_dirs:
-        for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
-            if not is_utf8(path.relative_to(folder).as_posix()) and path.is_file():
+        for path in template_files(folder):
+            if not is_utf8(path.relative_to(folder).as_posix()):
                 shown = path.relative_to(site_dir) if path.is_relative_to(site_dir) else path
                 why = "skipped: the name is not UTF-8; rename it"
                 skipped.append(warning(shown_name(shown.as_posix()), None, why))
@@ -149,8 +150,23 @@ def theme_digest(theme: Theme) -> str:
     """Digest of every template the site can use: any change re-renders every page."""
     digest = hashlib.sha256()
     for folder in theme.template_dirs:
-        if folder.is_dir():
-            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-                name = str(path.relative_to(folder)).encode("utf-8", "surrogateescape")
-                digest.update(name + b"\0" + path.read_bytes())
+        for path in template_files(folder):
+            name = str(path.relative_to(folder)).encode("utf-8", "surrogateescape")
+            digest.update(name + b"\0" + path.read_bytes())
     return digest.hexdigest()
+
+
+def template_files(folder: Path) -> list[Path]:
+    """Every file under a template folder, in name order, through linked folders too (as
+    templates are found: a site may share its partials through a link), each folder
+    once, so a link to a folder holding it leads nowhere new."""
+    files: list[Path] = []
+    seen: set[str] = set()
+    for top, folders, names in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            folders.clear()
+            continue
+        seen.add(real)
+        files.extend(Path(top, name) for name in names if os.path.isfile(os.path.join(top, name)))
+    return sorted(files)

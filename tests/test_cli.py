@@ -410,14 +410,16 @@ def test_files_in_root_are_published_at_the_top_of_the_site(make_site: MakeSite)
             "root/.htaccess": "Options -Indexes\n",
             "root/robots.txt": "User-agent: *\nDisallow: /drafts/\n",
             "root/static/style.css": "p {}",
+            "root/static/new.css": "p {}",
         }
     )
     code, _, err = run("build", str(site))
     assert code == 0
-    assert err == (
-        "root/static/style.css: warning: skipped: static/style.css is a static file already; "
-        "put it in static/ instead\n"
-    )
+    assert err.splitlines() == [
+        "root/static/new.css: warning: skipped: static files go in static/; move it there",
+        "root/static/style.css: warning: skipped: static files go in static/; move it there",
+    ]
+    assert not (site / "output/static/new.css").exists()
     output = site / "output"
     assert (output / "CNAME").read_text() == "news.example.org\n"
     assert (output / ".well-known/security.txt").is_file()
@@ -436,13 +438,20 @@ def test_files_in_root_are_published_at_the_top_of_the_site(make_site: MakeSite)
     [
         ("index.html", "root/index.html: error: is on the path of a page, feed or sitemap"),
         ("sitemap.xml", "root/sitemap.xml: error: is on the path of a page, feed or sitemap"),
-        ("topics", "topics: error: is written as a file, and as a folder"),
+        ("topics", "root/topics: error: is on the path of a page, feed or sitemap"),
+        ("feed.xml/a", "root/feed.xml/a: error: is on the path of a page, feed or sitemap"),
+        (
+            "topics/ports/feed.xml/b",
+            "root/topics/ports/feed.xml/b: error: is on the path of a page, feed or sitemap",
+        ),
     ],
 )
 def test_a_root_file_on_a_page_s_path_is_refused(
     make_site: MakeSite, name: str, clash: str
 ) -> None:
     site = make_site({"content/a.md": article("Alpha", topics="[Ports]"), f"root/{name}": "x"})
+    code, _, err = run("check", str(site))
+    assert code == 2 and clash in err, err
     code, _, err = run("build", str(site))
     assert code == 2 and clash in err, err
     assert not (site / "output").exists()
@@ -584,6 +593,109 @@ def test_template_error_fails_the_build_and_writes_nothing(
         assert fragment in err
         assert "Traceback" not in err
     assert not (site / "output").exists()
+
+
+def test_a_template_not_in_utf8_is_a_template_error_naming_it(make_site: MakeSite) -> None:
+    site = make_site({"content/a.md": article("Alpha")})
+    (site / "templates/partials").mkdir(parents=True)
+    (site / "templates/partials/note.txt").write_bytes(b"ok\ncaf\xe9\n")
+    article_html = site / "templates/article.html"
+    article_html.write_bytes(b'{% extends "theme/article.html" %}\n<p>caf\xe9</p>\n')
+    for command in ("build", "check"):
+        code, _, err = run(command, str(site))
+        assert code == 2 and "Traceback" not in err
+        assert err.startswith(
+            "templates/article.html:2: error: template: not valid UTF-8 (byte 0xe9); "
+            "save it as UTF-8\n"
+        ), err
+    article_html.write_text(
+        '{% extends "theme/article.html" %}\n'
+        '{% block read_at %}{% include "partials/note.txt" %}{% endblock %}\n'
+    )
+    code, _, err = run("build", str(site))
+    assert code == 2
+    assert err.startswith("templates/partials/note.txt:2: error: template: not valid UTF-8")
+    assert not (site / "output").exists()
+
+
+def test_a_byte_order_mark_in_a_template_never_reaches_the_pages(make_site: MakeSite) -> None:
+    bom = "\ufeff"
+    site = make_site(
+        {
+            "content/a.md": article("Alpha"),
+            "templates/article.html": bom + '{% extends "theme/article.html" %}\n'
+            '{% block read_at %}{% include "partials/note.html" %}{% endblock %}\n',
+            "templates/base.html": bom + '{% extends "theme/base.html" %}\n',
+            "templates/partials/note.html": bom + "<p>Noted</p>\n",
+        }
+    )
+    code, _, err = run("build", str(site))
+    assert code == 0, err
+    page = (site / "output/2024/05/01/alpha/index.html").read_text(encoding="utf-8")
+    assert page.startswith("<!doctype html>") and "<p>Noted</p>" in page
+    pages = [p.read_text(encoding="utf-8") for p in (site / "output").rglob("*.html")]
+    assert len(pages) > 3 and not any(bom in text for text in pages)
+
+
+def test_a_syntax_error_in_the_site_s_own_theme_is_reported_once(make_site: MakeSite) -> None:
+    site = make_site({"content/a.md": article("Alpha"), "site.yaml": SITE_YAML + "theme: mine\n"})
+    shutil.copytree(REPO / "themes/default", site / "themes/mine")
+    with (site / "themes/mine/templates/home.html").open("a") as home:
+        home.write("{% if %}\n")
+    code, _, err = run("check", str(site))
+    assert code == 2
+    [reported] = [line for line in err.splitlines() if ": error: " in line]
+    assert reported.startswith("themes/mine/templates/home.html:71: error: template: ")
+
+
+@pytest.mark.parametrize(
+    ("made", "problem"),
+    [
+        ("", "names an unknown theme 'mine'; put it in themes/mine/ or use 'default'"),
+        ("themes/mine/static", "names the theme in themes/mine/, which has no templates/ folder"),
+    ],
+)
+def test_a_theme_that_cannot_be_used_is_named_with_what_it_lacks(
+    make_site: MakeSite, made: str, problem: str
+) -> None:
+    site = make_site({"content/a.md": article("Alpha"), "site.yaml": SITE_YAML + "theme: mine\n"})
+    if made:
+        (site / made).mkdir(parents=True)
+    code, _, err = run("build", str(site))
+    assert code == 2 and err.startswith(f"site.yaml: error: 'theme' {problem}"), err
+
+
+def test_templates_are_named_from_the_site_s_folder_however_it_is_given(
+    make_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    template = '{% extends "base.html" %}\n{% block content %}\n{{ nothing }}\n{% endblock %}\n'
+    site = make_site({"content/a.md": article("Alpha"), "templates/article.html": template})
+    (site.parent / "linked").symlink_to(site)
+    monkeypatch.chdir(site.parent)
+    for given in ("site", "./site/", "linked", str(site.parent / "linked")):
+        code, _, err = run("build", given)
+        assert code == 2 and err.startswith("templates/article.html:3: error: template"), err
+
+
+def test_a_template_in_a_linked_folder_is_followed_when_it_changes(make_site: MakeSite) -> None:
+    site = make_site({"content/a.md": article("Alpha")})
+    shared = site.parent / "shared"
+    shared.mkdir()
+    (shared / "note.html").write_text("<p>First note</p>\n")
+    (shared / "again").symlink_to(shared)  # a loop: each folder is read once
+    (site / "templates").mkdir()
+    (site / "templates/partials").symlink_to(shared)
+    (site / "templates/article.html").write_text(
+        '{% extends "theme/article.html" %}\n'
+        '{% block read_at %}{% include "partials/note.html" %}{% endblock %}\n'
+    )
+    page = site / "output/2024/05/01/alpha/index.html"
+    assert run("build", str(site))[0] == 0
+    assert "First note" in page.read_text(encoding="utf-8")
+    (shared / "note.html").write_text("<p>Second note</p>\n")
+    code, out, _ = run("build", str(site))
+    assert code == 0 and "(1 written," in out
+    assert "Second note" in page.read_text(encoding="utf-8")
 
 
 def test_python_dash_m_help() -> None:
