@@ -20,7 +20,7 @@ from generator.config import load_config
 from generator.diagnostics import BuildCancelled, BuildError, Diagnostic, error
 from generator.parallel import release
 from generator.server import EventHub, PreviewServer, SiteStatus
-from generator.theme import ROOT_DIR, find_theme
+from generator.theme import ROOT_DIR, find_theme, linked_template_folders
 from generator.watch import ChangeSet, Watcher, WatchTargets
 
 CACHE_DIR = ".broadsheet-cache"
@@ -247,7 +247,8 @@ class Preview:
         site = self.site_dir
         try:
             theme = find_theme(site, load_config(site).theme)
-            self._theme_folders = (*theme.template_dirs, *theme.static_dirs)
+            linked = linked_template_folders(theme)
+            self._theme_folders = (*theme.template_dirs, *linked, *theme.static_dirs)
         except BuildError:
             pass  # a broken site.yaml: keep watching the theme we had
         folders = (

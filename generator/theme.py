@@ -160,13 +160,31 @@ def template_files(folder: Path) -> list[Path]:
     """Every file under a template folder, in name order, through linked folders too (as
     templates are found: a site may share its partials through a link), each folder
     once, so a link to a folder holding it leads nowhere new."""
+    return _walked(folder)[0]
+
+
+def linked_template_folders(theme: Theme) -> tuple[Path, ...]:
+    """The folders that links in the theme's template folders lead to, outside them:
+    what a preview watches besides them."""
+    found: dict[Path, None] = {}
+    for folder in theme.template_dirs:
+        inside = folder.resolve()
+        for real in _walked(folder)[1]:
+            if not Path(real).is_relative_to(inside):
+                found[Path(real)] = None
+    return tuple(found)
+
+
+def _walked(folder: Path) -> tuple[list[Path], list[str]]:
+    """The files under `folder` (see `template_files`), and the real paths of the
+    folders walked."""
     files: list[Path] = []
-    seen: set[str] = set()
+    seen: dict[str, None] = {}
     for top, folders, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(top)
         if real in seen:
             folders.clear()
             continue
-        seen.add(real)
+        seen[real] = None
         files.extend(Path(top, name) for name in names if os.path.isfile(os.path.join(top, name)))
-    return sorted(files)
+    return sorted(files), list(seen)

@@ -460,6 +460,26 @@ def test_a_stylesheet_change_swaps_stylesheets_and_an_unchanged_save_reloads_not
     assert served.wait_for_build(before + 1)["reload"] == "none"
 
 
+def test_a_template_in_a_linked_folder_is_watched(make_site: MakeSite) -> None:
+    site = make_site(
+        {
+            **FILES,
+            "templates/article.html": '{% extends "theme/article.html" %}\n'
+            '{% block read_at %}{% include "partials/note.html" %}{% endblock %}\n',
+        }
+    )
+    shared = site.parent / "shared"
+    shared.mkdir()
+    (shared / "note.html").write_text("<p>First note</p>\n")
+    (site / "templates/partials").symlink_to(shared)
+    with running(site) as served:
+        assert "First note" in served.request(ARTICLE_URL).text
+        before = served.builds()
+        write(shared / "note.html", "<p>Second note</p>\n")
+        served.wait_for_build(before)
+        assert "Second note" in served.request(ARTICLE_URL).text
+
+
 def test_a_folder_created_while_serving_is_watched(serve: Serve) -> None:
     served = serve()
     before = served.builds()
