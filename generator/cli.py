@@ -17,7 +17,7 @@ import threading
 import time
 import webbrowser
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -328,7 +328,7 @@ def main(
     try:
         if args.command == "new":
             return _new(args, out, err)
-        for path in init_site(args.path, datetime.now().astimezone().replace(microsecond=0)):
+        for path in init_site(args.path, datetime.now(UTC).replace(microsecond=0)):
             print(f"created {path}", file=out)
         print(f"build it with: broadsheet build {shlex.quote(str(args.path))}", file=out)
     except ScaffoldError as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from generator.loader import CONTENT_DIR
@@ -84,8 +84,14 @@ YAML front matter between `---` lines, then an optional Markdown body.
 """
 
 
+SCAFFOLD_ZONE = UTC
+"""The time zone of a new site's `site.yaml`, in which its sample articles are dated."""
+
+
 def init_site(site_dir: Path, now: datetime) -> tuple[Path, ...]:
-    """Create a new site in `site_dir`: `site.yaml` and two sample articles."""
+    """Create a new site in `site_dir`: `site.yaml` and two sample articles, dated `now`
+    in the site's time zone."""
+    now = now.astimezone(SCAFFOLD_ZONE)
     if site_dir.exists() and not site_dir.is_dir():
         raise ScaffoldError(f"{site_dir} is a file; give a folder for the new site")
     if (site_dir / "site.yaml").exists():

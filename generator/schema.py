@@ -121,8 +121,13 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
     try:
         # RFC 3339 allows a lower-case `z` for UTC, which Python does not read.
         moment = datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
-        if moment.tzinfo is None:  # by way of UTC: a time in `tz` is not converted again
-            moment = moment.replace(tzinfo=tz).astimezone(UTC)
+        local_time = moment.tzinfo is None
+        if local_time:  # by way of UTC: a time in `tz` is not converted again
+            local = moment.replace(tzinfo=tz)
+            try:
+                moment = local.astimezone(UTC)
+            except OverflowError:  # late on 31 December 9999 west of UTC, still 9999 in `tz`
+                moment = local
         moment = moment.astimezone(tz)
     except ValueError as exc:
         reason = "" if "Invalid isoformat" in str(exc) else f" ({exc})"
@@ -134,16 +139,17 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
         raise FieldError(
             f"{_shown(text)} is out of the supported range of dates; check the date"
         ) from None
-    if moment.year < MIN_YEAR:
-        # Archive URLs have four-digit years.
-        raise FieldError(f"{_shown(text)} is before the year {MIN_YEAR}; check the date")
     offset = moment.utcoffset()
     if offset is not None and offset % timedelta(minutes=1):
         # A zone's old local mean time (Paris before 1911: +00:09:21) has seconds, which
-        # neither feeds (RFC 822, RFC 3339) nor pages can write: the same moment, at the
-        # offset rounded to the minute.
-        minutes = round(offset.total_seconds() / 60)
-        moment = moment.astimezone(timezone(timedelta(minutes=minutes)))
+        # neither feeds (RFC 822, RFC 3339) nor pages can write: the offset is rounded to
+        # the minute, keeping the time of day written in the zone (a bare date stays on
+        # its day), or else the moment written with an offset of its own.
+        rounded = timezone(timedelta(minutes=round(offset.total_seconds() / 60)))
+        moment = moment.replace(tzinfo=rounded) if local_time else moment.astimezone(rounded)
+    if moment.year < MIN_YEAR:
+        # Archive URLs have four-digit years.
+        raise FieldError(f"{_shown(text)} is before the year {MIN_YEAR}; check the date")
     return moment
 
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import gc
 import io
 import os
+import re
 import shlex
 import shutil
 import subprocess
 import sys
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -53,6 +55,24 @@ def test_init_creates_a_site_that_builds(tmp_path: Path) -> None:
     assert out.splitlines()[-1].startswith("2 articles, ")
     assert len(article_pages(site / "output")) == 2
     assert (site / "output" / "index.html").is_file()
+
+
+def test_init_dates_its_articles_in_the_new_site_s_zone_not_the_machine_s(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Pacific/Kiritimati")  # UTC+14: another day most of the time
+    time.tzset()
+    try:
+        assert run("init", str(tmp_path / "site"))[0] == 0
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    [welcome] = (tmp_path / "site/content").glob("*-welcome.md")
+    published = re.search(r"publishedDateTime: (\S+)", welcome.read_text()).group(1)
+    moment = datetime.fromisoformat(published)
+    assert moment.utcoffset() == timedelta(0)
+    assert welcome.name == f"{moment:%Y-%m-%d}-welcome.md"
+    assert abs((datetime.now(UTC) - moment).total_seconds()) < 60
 
 
 def test_the_build_command_that_init_prints_works_from_where_init_ran(

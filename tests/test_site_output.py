@@ -284,6 +284,31 @@ def test_local_times_are_shown_as_the_zone_wrote_them(text: str, shown: str) -> 
     assert to_timestamp(text, ZoneInfo("America/New_York")).isoformat() == shown
 
 
+@pytest.mark.parametrize(
+    ("text", "zone", "shown"),
+    [
+        ("1900-01-01", "Europe/Paris", "1900-01-01T00:00:00+00:09"),  # an old offset, +00:09:21
+        ("1890-05-01T23:59:50", "Europe/Amsterdam", "1890-05-01T23:59:50+00:20"),
+        ("1000-01-01", "Europe/Berlin", "1000-01-01T00:00:00+00:53"),
+        ("1905-06-01T12:00:00Z", "Europe/Paris", "1905-06-01T12:09:00+00:09"),  # that moment
+        ("9999-12-31T20:30:00", "America/New_York", "9999-12-31T20:30:00-05:00"),  # UTC's 10000
+    ],
+)
+def test_a_time_written_in_the_zone_stays_on_its_day(text: str, zone: str, shown: str) -> None:
+    assert to_timestamp(text, ZoneInfo(zone)).isoformat() == shown
+
+
+def test_a_time_with_a_fraction_of_a_second_is_written_to_the_second_on_pages(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site({"content/a.md": article("Precise", "2024-03-08T10:00:00.123456Z")})
+    build_site(site)
+    output = site / "output"
+    for page in ("2024/03/08/precise/index.html", "index.html", "2024/03/08/index.html"):
+        stamps = re.findall(r'<time datetime="([^"]+)"', (output / page).read_text("utf-8"))
+        assert stamps and set(stamps) == {"2024-03-08T10:00:00+00:00"}, (page, stamps)
+
+
 def test_a_source_domain_written_several_ways_is_one_source(
     make_site: MakeSite, build_site: BuildSite
 ) -> None:
