@@ -120,9 +120,16 @@ def _check_language(value: Any) -> str | None:
     return None
 
 
+_MACHINE_ZONES = frozenset({"localtime", "posixrules"})
+"""Names the time zone database may hold for whatever zone the machine is set to: a site
+built on two machines, or after the machine's zone changed, would differ."""
+
+
 def _check_timezone(value: Any) -> str | None:
     if not isinstance(value, str):
         return "must be a string"
+    if value.lower() in _MACHINE_ZONES:
+        return f"{value!r} is the machine's own time zone; use an IANA name such as Europe/London"
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):

@@ -60,6 +60,9 @@ def test_wrong_type() -> None:
 def test_unknown_time_zone() -> None:
     [line] = problems(GOOD + "timezone: Europe/Atlantis\n")
     assert line.startswith("site.yaml:3: error: 'timezone' unknown time zone 'Europe/Atlantis'")
+    for machine in ("localtime", "posixrules"):
+        [line] = problems(GOOD + f"timezone: {machine}\n")
+        assert line.startswith(f"site.yaml:3: error: 'timezone' '{machine}' is the machine's own")
 
 
 @pytest.mark.parametrize("tag", ["en_US", "not a language!", "''", "e", "en-", "x" * 9])
