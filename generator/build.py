@@ -67,7 +67,7 @@ from generator.theme import (
     Theme,
     collect_static,
     find_theme,
-    misnamed_templates,
+    skipped_templates,
     static_signature,
     theme_digest,
 )
@@ -293,7 +293,7 @@ def _build(
         kept = (
             _last_good_pages(loaded, last, config, options) if options.keep_stale_on_errors else {}
         )
-        found += misnamed_templates(theme)
+        found += skipped_templates(theme)
         del loaded
         digests = _digests(salt, assembled.site, session)
         with _settling(digests, jobs, options.write and session is None):

@@ -115,21 +115,42 @@ def _unpublishable(path: Path, owner: Path, folder: str) -> str | None:
             return f"skipped: a linked folder; copy it into {folder}/ to publish it"
     if path.is_dir() or path.is_file():
         return None
+    if path.is_symlink():
+        return "skipped: a link leading nowhere; fix or remove it"
     return "skipped: not a regular file; replace it with a file"
 
 
-def misnamed_templates(theme: Theme) -> tuple[Diagnostic, ...]:
-    """A warning for each template whose name is not UTF-8: no page or template can
-    name it, so it is skipped (`generator.render.check_templates` leaves it alone)."""
+def skipped_templates(theme: Theme) -> tuple[Diagnostic, ...]:
+    """A warning for each template no page or template can use: one whose name is not
+    UTF-8 (`generator.render.check_templates` leaves it alone), and a link leading
+    nowhere (a theme's template of its name is used instead); and for a site's
+    `templates`, `static` or `root` that is a file, not a folder."""
     site_dir = theme.template_dirs[0].parent
-    skipped = []
+    skipped = [
+        warning(name, None, f"skipped: {_not_a_folder(site_dir / name)}")
+        for name in ("templates", "static", ROOT_DIR)
+        if os.path.lexists(site_dir / name) and not (site_dir / name).is_dir()
+    ]
     for folder in theme.template_dirs:
-        for path in template_files(folder):
-            if not is_utf8(path.relative_to(folder).as_posix()):
-                shown = path.relative_to(site_dir) if path.is_relative_to(site_dir) else path
-                why = "skipped: the name is not UTF-8; rename it"
-                skipped.append(warning(shown_name(shown.as_posix()), None, why))
+        files, _, others = _walked(folder)
+        misnamed = [p for p in files if not is_utf8(p.relative_to(folder).as_posix())]
+        reasons = [(path, "the name is not UTF-8; rename it") for path in misnamed]
+        reasons += [
+            (path, "a link leading nowhere; fix or remove it")
+            if path.is_symlink()
+            else (path, "not a regular file; replace it with a file")
+            for path in others
+        ]
+        for path, why in sorted(reasons):
+            shown = path.relative_to(site_dir) if path.is_relative_to(site_dir) else path
+            skipped.append(warning(shown_name(shown.as_posix()), None, f"skipped: {why}"))
     return tuple(skipped)
+
+
+def _not_a_folder(path: Path) -> str:
+    if path.is_symlink() and not path.exists():
+        return "a link leading nowhere; fix or remove it"
+    return "a file, not a folder; make it a folder"
 
 
 def static_signature(theme: Theme) -> str:
@@ -175,10 +196,11 @@ def linked_template_folders(theme: Theme) -> tuple[Path, ...]:
     return tuple(found)
 
 
-def _walked(folder: Path) -> tuple[list[Path], list[str]]:
-    """The files under `folder` (see `template_files`), and the real paths of the
-    folders walked."""
+def _walked(folder: Path) -> tuple[list[Path], list[str], list[Path]]:
+    """The files under `folder` (see `template_files`), the real paths of the folders
+    walked, and the entries that are neither (links leading nowhere, mostly)."""
     files: list[Path] = []
+    others: list[Path] = []
     seen: dict[str, None] = {}
     for top, folders, names in os.walk(folder, followlinks=True):
         real = os.path.realpath(top)
@@ -186,5 +208,7 @@ def _walked(folder: Path) -> tuple[list[Path], list[str]]:
             folders.clear()
             continue
         seen[real] = None
-        files.extend(Path(top, name) for name in names if os.path.isfile(os.path.join(top, name)))
-    return sorted(files), list(seen)
+        for name in names:
+            path = Path(top, name)
+            (files if path.is_file() else others).append(path)
+    return sorted(files), list(seen), sorted(others)

@@ -409,7 +409,7 @@ def test_static_files_with_names_not_utf8_or_links_leading_nowhere_are_skipped(
     (site / "static/dangling.css").symlink_to(site / "static/nothing.css")
     report = build_site(site, jobs=1)
     assert [str(d) for d in report.diagnostics] == [
-        "static/dangling.css: warning: skipped: not a regular file; replace it with a file",
+        "static/dangling.css: warning: skipped: a link leading nowhere; fix or remove it",
         "static/logo\\xe9.png: warning: skipped: the name is not UTF-8; rename it",
     ]
     assert (site / "output/static/ok.css").read_text() == "p {}"
@@ -425,6 +425,22 @@ def test_templates_with_names_not_utf8_are_skipped_with_a_warning(
         "templates/caf\\xe9.html: warning: skipped: the name is not UTF-8; rename it",
     ]
     assert report.articles == 1 and (site / "output/index.html").is_file()
+
+
+def test_a_template_link_leading_nowhere_and_site_folders_that_are_files_are_warned_of(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site({"content/good.md": article("Good"), "static": "not a folder"})
+    (site / "templates").mkdir()
+    (site / "templates/article.html").symlink_to(site / "templates/nowhere.html")
+    (site / "root").symlink_to(site / "gone")
+    report = build_site(site, jobs=1)
+    assert [str(d) for d in report.diagnostics] == [
+        "root: warning: skipped: a link leading nowhere; fix or remove it",
+        "static: warning: skipped: a file, not a folder; make it a folder",
+        "templates/article.html: warning: skipped: a link leading nowhere; fix or remove it",
+    ]
+    assert (site / "output/2024/05/01/good/index.html").is_file()  # the theme's template
 
 
 @pytest.mark.parametrize(
