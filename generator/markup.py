@@ -159,8 +159,9 @@ def render_markdown(text: str) -> str:
         converted = _closed_in_blocks(_PLAINTEXT.sub("", converted))
     if "<h" in converted:
         converted = _with_heading_ids(converted)
-    # The page's headline is its only <h1>: body headings move one level down.
-    raw = _HEADING.sub(_demote, converted)
+    # The page's headline is its only <h1>: the body's headings move so that its first
+    # level (`#`, or `##` in a body whose sections start there) is <h2>.
+    raw = _with_levels_under_the_headline(converted) if "<h" in converted else converted
     cleaned = str(
         nh3.clean(
             raw,
@@ -430,9 +431,19 @@ def _unprefixed(found: str) -> str:
     return found.removeprefix(_ID_PREFIX)
 
 
-def _demote(match: re.Match[str]) -> str:
-    closing, level, after = match.groups()
-    return f"<{closing}h{min(int(level) + 1, 6)}{after}"
+def _with_levels_under_the_headline(converted: str) -> str:
+    """Every heading moved by as many levels as puts the body's highest at <h2> (and
+    none past <h6>), so no level is skipped below the page's <h1>."""
+    found = _HEADING.findall(converted)
+    if not found:
+        return converted
+    shift = 2 - min(int(level) for _, level, _ in found)
+
+    def moved(match: re.Match[str]) -> str:
+        closing, level, after = match.groups()
+        return f"<{closing}h{min(int(level) + shift, 6)}{after}"
+
+    return _HEADING.sub(moved, converted)
 
 
 _SPACES = re.compile(r"[ \t\n\r\f\v]+")

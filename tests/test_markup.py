@@ -37,6 +37,23 @@ def test_commonmark_with_github_tables_strikethrough_and_autolinks() -> None:
     assert "<ol>\n<li>first</li>" in html
 
 
+@pytest.mark.parametrize(
+    ("text", "levels"),
+    [
+        ("## A\n\n### B\n\n## C", [2, 3, 2]),  # sections from `##`, as under a title
+        ("### A\n\n#### B", [2, 3]),
+        ("# A\n\n### B", [2, 4]),  # a level the body skips stays skipped
+        ("x <h1>A</h1> <h6>B</h6>", [2, 6]),
+        ("####### not a heading", []),
+    ],
+)
+def test_the_body_s_highest_heading_is_the_level_below_the_headline(
+    text: str, levels: list[int]
+) -> None:
+    html = render_markdown(text)
+    assert [int(n) for n in re.findall(r"<h([1-6])", html)] == levels
+
+
 def test_headings_move_down_a_level_with_ids_to_link_to() -> None:
     html = render_markdown(
         "# One\n\n## Two\n\n###### Six\n\n## Two\n\n## Émigré & *C++*\n\n"
@@ -118,7 +135,7 @@ def test_what_the_sanitiser_leaves_short_is_made_valid(text: str, html: str) -> 
         ("<b>bold\n\nnext", "<p><b>bold</b></p>\n<p>next</p>\n"),
         ("- a <b>x\n- b\n\nafter", "<ul>\n<li>a <b>x</b></li>\n<li>b</li>\n</ul>\n<p>after</p>\n"),
         ("> q <em>x\n\nafter", "<blockquote>\n<p>q <em>x</em></p>\n</blockquote>\n<p>after</p>\n"),
-        ("a <b><i>x\n\n## Next", '<p>a <b><i>x</i></b></p>\n<h3 id="note-next">Next</h3>\n'),
+        ("a <b><i>x\n\n## Next", '<p>a <b><i>x</i></b></p>\n<h2 id="note-next">Next</h2>\n'),
         (
             'a <a href="https://x.example/" title="1>0">link\n\nnext',
             '<p>a <a href="https://x.example/" title="1&gt;0" rel="noopener noreferrer">link</a>'
@@ -204,8 +221,8 @@ def test_named_anchors_and_links_to_them_and_github_anchors() -> None:
     )
     assert '<span id="note-top"></span>Start <a href="#note-top"' in html
     assert '<a href="#"' in html and '<a href="#note-x"' in html
-    assert '<h3 id="note-x">Note x</h3>' in html
-    assert '<h3 id="note-हिन्दी-समाचार">' in html and '<h3 id="note-a_b-c--d">' in html
+    assert '<h2 id="note-x">Note x</h2>' in html
+    assert '<h2 id="note-हिन्दी-समाचार">' in html and '<h2 id="note-a_b-c--d">' in html
 
 
 def test_empty_body_renders_nothing() -> None:
@@ -307,4 +324,4 @@ def test_ids_of_the_body_are_valid_and_each_is_given_once(text: str, html: str) 
 )
 def test_an_element_left_open_never_takes_the_rest_of_the_body(opened: str, kept: str) -> None:
     html = render_markdown(f"x {opened}\n\nafter T2\n\n## End")
-    assert html.startswith(f"<p>x {kept}</p>\n<p>after T2</p>\n<h3")
+    assert html.startswith(f"<p>x {kept}</p>\n<p>after T2</p>\n<h2")
