@@ -107,8 +107,9 @@ def _check_base_url(value: Any) -> str | None:
     return None
 
 
-_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*")
-"""A BCP 47 language tag, as pages (`lang`) and feeds (`language`, `xml:lang`) hold it."""
+_LANGUAGE_TAG = re.compile(r"(?:[A-Za-z]{2,3}|[Xx](?=-))(-[A-Za-z0-9]{1,8})*")
+"""A BCP 47 language tag, as pages (`lang`) and feeds (`language`, `xml:lang`) hold it: a
+language's two- or three-letter code (ISO 639), then subtags (`x-` starts a private one)."""
 
 
 def _check_language(value: Any) -> str | None:
@@ -116,6 +117,8 @@ def _check_language(value: Any) -> str | None:
         return "must be a string"
     if not _LANGUAGE_TAG.fullmatch(value):
         hint = f" ({value.replace('_', '-')}?)" if "_" in value else ""
+        if value.isalpha() and len(value) > 3:
+            hint = " (a language's code, such as de for German)"
         return f"must be a language tag such as en, en-GB or pt-BR, not {value!r}{hint}"
     return None
 

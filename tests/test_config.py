@@ -65,13 +65,17 @@ def test_unknown_time_zone() -> None:
         assert line.startswith(f"site.yaml:3: error: 'timezone' '{machine}' is the machine's own")
 
 
-@pytest.mark.parametrize("tag", ["en_US", "not a language!", "''", "e", "en-", "x" * 9])
+@pytest.mark.parametrize(
+    "tag", ["en_US", "not a language!", "''", "e", "en-", "x" * 9, "english", "x", "abcd-DE"]
+)
 def test_a_language_that_is_not_a_language_tag(tag: str) -> None:
     [line] = problems(GOOD + f"language: {tag}\n")
     assert line.startswith("site.yaml:3: error: 'language' must be a language tag such as en")
 
 
-@pytest.mark.parametrize("tag", ["en", "fr", "en-GB", "pt-BR", "zh-Hant-TW", "es-419", "gsw"])
+@pytest.mark.parametrize(
+    "tag", ["en", "fr", "en-GB", "pt-BR", "zh-Hant-TW", "es-419", "gsw", "x-newsroom"]
+)
 def test_language_tags(tag: str) -> None:
     assert parse_config(GOOD + f"language: {tag}\n").language == tag
 
