@@ -50,6 +50,14 @@ class SiteConfig:
         return ZoneInfo(self.timezone)
 
     @property
+    def direction(self) -> str:
+        """`rtl` for a language written from right to left (Arabic, Hebrew, Persian, Urdu,
+        or any in such a script, `ku-Arab`), else `ltr`: the pages' `dir`."""
+        subtags = self.language.lower().split("-")
+        right_to_left = subtags[0] in _RTL_LANGUAGES or any(s in _RTL_SCRIPTS for s in subtags)
+        return "rtl" if right_to_left else "ltr"
+
+    @property
     def base_path(self) -> str:
         """The path part of `base_url`, always ending in `/` (`/` or `/news/`)."""
         return urlsplit(self.base_url).path
@@ -106,6 +114,13 @@ def _check_base_url(value: Any) -> str | None:
         return f"has a host that is not a domain name: {value!r}"
     return None
 
+
+_RTL_LANGUAGES = frozenset(
+    {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ji", "ks", "ps", "sd", "syr", "ug", "ur", "yi"}
+)
+"""Languages written from right to left (ISO 639 codes, `iw` and `ji` the old ones)."""
+_RTL_SCRIPTS = frozenset({"arab", "hebr", "nkoo", "rohg", "syrc", "thaa"})
+"""Scripts written from right to left (ISO 15924), as a language tag's subtag."""
 
 _LANGUAGE_TAG = re.compile(r"(?:[A-Za-z]{2,3}|[Xx](?=-))(-[A-Za-z0-9]{1,8})*")
 """A BCP 47 language tag, as pages (`lang`) and feeds (`language`, `xml:lang`) hold it: a

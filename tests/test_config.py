@@ -81,6 +81,22 @@ def test_language_tags(tag: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("tag", "direction"),
+    [
+        ("ar", "rtl"),
+        ("he-IL", "rtl"),
+        ("ku-Arab", "rtl"),
+        ("fa", "rtl"),
+        ("en", "ltr"),
+        ("az-Latn", "ltr"),
+        ("ja", "ltr"),
+    ],
+)
+def test_the_direction_of_a_language(tag: str, direction: str) -> None:
+    assert parse_config(GOOD + f"language: {tag}\n").direction == direction
+
+
+@pytest.mark.parametrize(
     ("text", "missing"),
     [
         ("base_url: https://t.example/\n", "title"),

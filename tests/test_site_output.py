@@ -82,8 +82,8 @@ def test_reference_shaped_article_is_complete(example_output: Path) -> None:
     )
     html = page.read_text("utf-8")
     assert "<h1>Tidal turbines pass their first winter in the sound</h1>" in html
-    assert 'href="/sources/tidewatch-example/">Tidewatch</a>' in html
-    assert 'href="/topics/marine-energy/">Marine Energy</a>' in html
+    assert 'href="/sources/tidewatch-example/"><bdi>Tidewatch</bdi></a>' in html
+    assert 'href="/topics/marine-energy/"><bdi>Marine Energy</bdi></a>' in html
     assert 'src="https://img.tidewatch.example/turbine-array.jpg"' in html
     assert 'width="800" height="450"' in html
     original = "https://tidewatch.example/energy/turbines-first-winter"

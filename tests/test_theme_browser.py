@@ -289,3 +289,74 @@ def test_image_that_fails_to_load_leaves_a_neat_placeholder(
     driver.get(broken_images_url + "2024/05/01/lead-with-a-missing-picture/")
     frame = driver.find_element(By.CSS_SELECTOR, ".lead-image .frame")
     assert abs(frame.size["height"] - frame.size["width"] * 800 / 1200) < 2
+
+
+def _built_and_served(folder: Path, files: dict[str, str]) -> Iterator[str]:
+    for relative, text in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert build(folder, BuildOptions()).errors == 0
+    with serve(folder / "output") as url:
+        yield url
+
+
+COMPOUND = "Grundstücksverkehrsgenehmigungszuständigkeitsübertragungsverordnung"
+"""A real German word, longer than a phone's screen is wide."""
+
+
+@pytest.fixture(scope="module")
+def long_words_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    provider = f"{{name: Bundesverfassungsgericht{COMPOUND}, domain: bundesverfassungsgericht.de}}"
+    yield from _built_and_served(
+        tmp_path_factory.mktemp("long-words"),
+        {
+            "site.yaml": SITE_YAML + "language: de\n",
+            "content/a.md": article(
+                f"Die {COMPOUND} tritt in Kraft", topics=f"[{COMPOUND}]", category=COMPOUND,
+                provider=provider, slug="lang",
+            ),
+            "content/b.md": article("Kurz", "2024-05-02T09:00:00Z", topics=f"[{COMPOUND}]"),
+            "content/c.md": article("Noch eine", "2024-04-30T09:00:00Z", topics=f"[{COMPOUND}]"),
+        },
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("width", [360, 768])
+@pytest.mark.parametrize("path", ["", "topics/", "2024/05/01/lang/"])
+def test_a_long_word_never_makes_the_page_scroll_sideways(
+    driver: WebDriver, long_words_url: str, path: str, width: int
+) -> None:
+    use_window(driver, width, 800)
+    assert open_page(driver, long_words_url + path) == []
+    scroll_width = driver.execute_script("return document.documentElement.scrollWidth")
+    assert scroll_width <= width
+
+
+def test_a_right_to_left_site_is_laid_out_from_the_right(driver: WebDriver, tmp_path: Path) -> None:
+    provider = "{name: الجزيرة, domain: aljazeera.net}"
+    served = _built_and_served(
+        tmp_path,
+        {
+            "site.yaml": SITE_YAML + "language: ar\n",
+            "content/a.md": article("شركة Apple تطلق iPhone 16 في الرياض", provider=provider),
+            "content/b.md": article("خبر ثان", "2024-04-30T09:00:00Z", provider=provider),
+        },
+    )
+    url = next(served)
+    try:
+        use_window(driver, 1280, 900)
+        assert open_page(driver, url) == []
+        assert driver.execute_script("return document.documentElement.dir") == "rtl"
+        item = driver.find_element(By.CSS_SELECTOR, ".top-stories li")
+        title = item.find_element(By.CSS_SELECTOR, ".top-story-title")
+        box = driver.execute_script(
+            "const [li, a] = [arguments[0], arguments[1]].map(e => e.getBoundingClientRect());"
+            "return [li.right - a.right, a.left - li.left];",
+            item,
+            title,
+        )
+        assert box[0] >= 40  # the rank number's room is on the right, where the line starts
+        assert driver.find_element(By.CSS_SELECTOR, ".byline bdi").text == "الجزيرة"
+    finally:
+        served.close()

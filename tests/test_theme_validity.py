@@ -228,7 +228,7 @@ def test_a_site_can_replace_one_block_of_the_theme_templates(
     assert '<p class="site-read-at">Original: https://elsewhere.example/a</p>' in html
     assert "Read at" not in html  # the block is replaced …
     assert "<h1>Alpha</h1>" in html and 'class="story"' in html  # … the rest is the theme's
-    assert '<a href="/topics/x/">X</a>' in html
+    assert '<a href="/topics/x/"><bdi>X</bdi></a>' in html
     assert "NewsArticle" in html
     # The site's base template adds its stylesheet after the theme's, on every page.
     for page in ("2024/05/01/alpha/index.html", "index.html", "topics/x/index.html"):
