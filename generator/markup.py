@@ -465,5 +465,35 @@ def derive_excerpt(body_html: str, limit: int = EXCERPT_LENGTH) -> str:
     text = next((t for t in paragraphs if t.strip()), "")  # not a no-break space alone
     if len(text) <= limit:
         return text
-    cut = text[:limit].rsplit(" ", 1)[0].rstrip(",;:.")
-    return cut + "…"
+    # At the last space near the limit; or, in a script written without spaces
+    # (Japanese, Chinese, Thai) or within a long word, at the limit.
+    space = text.rfind(" ", 0, limit + 1)
+    end = space if space >= limit // 2 else _whole_characters(text, limit)
+    return text[:end].rstrip(_CLAUSE_ENDS) + "…"
+
+
+_CLAUSE_ENDS = ",;:.\u3001\u3002\uff0c"
+"""Punctuation an excerpt's cut drops before its `…` (with the ideographic comma and full
+stop, and the full-width comma)."""
+
+
+def _whole_characters(text: str, end: int) -> int:
+    """`end`, moved back so that `text[:end]` splits no character from its marks, no
+    emoji sequence (joined by ZWJ, with a skin tone or a variation selector) and no
+    flag (a pair of regional indicators)."""
+    while 0 < end < len(text) and (_extends(text[end]) or text[end - 1] == "\u200d"):
+        end -= 1
+    indicators = 0
+    while end - indicators > 0 and "\U0001f1e6" <= text[end - 1 - indicators] <= "\U0001f1ff":
+        indicators += 1
+    return end - indicators % 2
+
+
+def _extends(char: str) -> bool:
+    """Whether `char` belongs with the character before it."""
+    return (
+        unicodedata.category(char) in ("Mn", "Me", "Mc")
+        or char in "\u200d\ufe0e\ufe0f"
+        or "\U0001f3fb" <= char <= "\U0001f3ff"  # skin tones
+        or "\U000e0020" <= char <= "\U000e007f"  # tags, in the flags of regions
+    )

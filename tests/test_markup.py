@@ -230,6 +230,28 @@ def test_empty_body_renders_nothing() -> None:
     assert render_markdown(" \n\t\n") == ""
 
 
+def test_an_excerpt_of_a_script_without_spaces_is_cut_at_the_limit() -> None:
+    text = "【速報】 " + "東京で大きな地震があった。" * 40
+    excerpt = derive_excerpt(f"<p>{text}</p>")
+    assert len(excerpt) > 290 and excerpt.endswith("…") and text.startswith(excerpt[:-1])
+
+
+@pytest.mark.parametrize(
+    "whole",
+    [
+        "\U0001f468\u200d\U0001f469\u200d\U0001f467",  # a family: three joined by ZWJ
+        "\U0001f1e9\U0001f1ea",  # a flag
+        "a\u0301\u0301",  # marks
+        "\U0001f44d\U0001f3fd",  # a skin tone
+        "\u2764\ufe0f",  # a variation selector
+    ],
+)
+def test_an_excerpt_never_cuts_a_character_from_its_marks_or_an_emoji_apart(whole: str) -> None:
+    for before in range(290, 301):
+        cut = derive_excerpt("<p>" + "y" * before + whole * 60 + "</p>")[:-1]
+        assert cut == "y" * before + whole * ((len(cut) - before) // len(whole))
+
+
 def test_excerpt_is_the_first_paragraph_as_text() -> None:
     html = render_markdown("## Heading\n\nThe *first* paragraph &amp; more.\n\nThe second.\n")
     assert derive_excerpt(html) == "The first paragraph & more."
