@@ -15,6 +15,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import nh3
 from cmarkgfm.cmark import Options
@@ -318,6 +319,7 @@ def _complete(html: str) -> str:
         html = _IMAGE.sub(_image, html)
     if "<a" in html:
         html = _LINK_WITHOUT_HREF.sub(_unlinked, html)
+        html = _LINK.sub(_named, html)
     if ' id="' in html:
         html = _valid_ids(html)
     return html
@@ -344,6 +346,28 @@ def _valid_ids(html: str) -> str:
         return f'{before} id="{value}"'
 
     return _ID_IN_TAG.sub(valid, html)
+
+
+_LINK = re.compile(r'<a((?:\s[^\s=>]+(?:="[^"]*")?)*)>(.*?)</a>', re.DOTALL)
+"""A link, its attributes and its content (the sanitiser writes every attribute value in
+double quotes, which a value never holds, and never nests a link in a link)."""
+_ALT_TEXT = re.compile(r'<img\b[^>]*\salt="[^"]')
+
+
+def _named(match: re.Match[str]) -> str:
+    """A link as a screen reader can name it: one showing nothing (`[](url)`) shows its
+    address; one showing only images without alt text is labelled with its host."""
+    attributes, content = match.groups()
+    if plain_text(content).strip() or _ALT_TEXT.search(content):
+        return match.group(0)
+    found = re.search(r'\shref="([^"]*)"', attributes)
+    address = found.group(1) if found else ""
+    if not address:
+        return match.group(0)
+    if "<img" not in content:
+        return f"<a{attributes}>{address}</a>"
+    host = urlsplit(html.unescape(address)).hostname or address
+    return f'<a{attributes} aria-label="{html.escape(host)}">{content}</a>'
 
 
 def _unlinked(match: re.Match[str]) -> str:

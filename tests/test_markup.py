@@ -314,6 +314,30 @@ def test_heading_ids_never_take_an_id_the_body_has_already() -> None:
 @pytest.mark.parametrize(
     ("text", "html"),
     [
+        (
+            "see [](https://x.example/a?b=1&c=2)",
+            '<p>see <a href="https://x.example/a?b=1&amp;c=2" rel="noopener noreferrer">'
+            "https://x.example/a?b=1&amp;c=2</a></p>\n",
+        ),
+        (
+            '<a href="https://i.example/big.jpg"><img src="https://i.example/s.jpg"></a>',
+            '<p><a href="https://i.example/big.jpg" rel="noopener noreferrer" '
+            'aria-label="i.example"><img alt="" src="https://i.example/s.jpg"></a></p>\n',
+        ),
+        (
+            '<a href="https://i.example/"><img src="https://i.example/s.jpg" alt="Dusk"></a>',
+            '<p><a href="https://i.example/" rel="noopener noreferrer">'
+            '<img src="https://i.example/s.jpg" alt="Dusk"></a></p>\n',
+        ),
+    ],
+)
+def test_a_link_showing_nothing_gets_a_name(text: str, html: str) -> None:
+    assert render_markdown(text) == html
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
         ('<p id="note-a">A</p>\n\n<p id="a">B</p>', '<p id="note-a">A</p>\n<p>B</p>\n'),
         ('<p id="">empty</p>', "<p>empty</p>\n"),
         ('<p id="a  b">one</p> <p id="a b">two</p>', '<p id="note-a-b">one</p> <p>two</p>\n'),
