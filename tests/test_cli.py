@@ -143,8 +143,8 @@ def test_new_creates_an_article_that_builds(make_site: MakeSite) -> None:
     assert "<h1>Harbour Wall Repaired</h1>" in html
     assert (site / "output" / "topics" / "x" / "index.html").is_file()
     assert (site / "output" / "topics" / "y" / "index.html").is_file()
-    assert '<a href="/topics/x/">X</a>' in html
-    assert '<a href="/topics/y/">Y</a>' in html
+    assert '<a href="/topics/x/"><bdi>X</bdi></a>' in html
+    assert '<a href="/topics/y/"><bdi>Y</bdi></a>' in html
 
 
 @pytest.mark.parametrize(
