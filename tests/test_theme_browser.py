@@ -221,10 +221,20 @@ def test_keyboard_reaches_skip_link_navigation_and_pagination_with_visible_focus
     assert driver.find_element(By.CSS_SELECTOR, ".pagination .page-status").text != status
 
 
+def _built_and_served(folder: Path, files: dict[str, str]) -> Iterator[str]:
+    """Write `files` into `folder`, build the site there and serve its output."""
+    for relative, text in files.items():
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    assert build(folder, BuildOptions()).errors == 0
+    with serve(folder / "output") as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
 def broken_images_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A small site whose images point at files that do not exist."""
-    site = tmp_path_factory.mktemp("broken-images")
     lead = "[{url: static/missing/lead.jpg, width: 1200, height: 800}]"
     card = "[{url: static/missing/card.jpg, width: 800, height: 450, alt: Cranes at dusk}]"
     files = {
@@ -233,13 +243,7 @@ def broken_images_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
         "content/b.md": article("Card with a missing picture", "2024-04-30T09:00:00Z", images=card),
         "content/c.md": article("Text only", "2024-04-29T09:00:00Z", excerpt="No picture here."),
     }
-    for relative, text in files.items():
-        path = site / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert build(site, BuildOptions()).errors == 0
-    with serve(site / "output") as url:
-        yield url
+    yield from _built_and_served(tmp_path_factory.mktemp("broken-images"), files)
 
 
 SAMPLE_PIXELS = """
@@ -289,16 +293,6 @@ def test_image_that_fails_to_load_leaves_a_neat_placeholder(
     driver.get(broken_images_url + "2024/05/01/lead-with-a-missing-picture/")
     frame = driver.find_element(By.CSS_SELECTOR, ".lead-image .frame")
     assert abs(frame.size["height"] - frame.size["width"] * 800 / 1200) < 2
-
-
-def _built_and_served(folder: Path, files: dict[str, str]) -> Iterator[str]:
-    for relative, text in files.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert build(folder, BuildOptions()).errors == 0
-    with serve(folder / "output") as url:
-        yield url
 
 
 COMPOUND = "Grundstücksverkehrsgenehmigungszuständigkeitsübertragungsverordnung"
