@@ -426,8 +426,9 @@ _SOURCE_DIRS = (CONTENT_DIR, "static", "templates", "themes", ROOT_DIR, CACHE_DI
 
 def _check_output(site_dir: Path, output: Path) -> None:
     """`BuildError` for an output folder the build cannot or must not write to."""
-    site, target = site_dir.resolve(), output.resolve()
-    inside = [name for name in _SOURCE_DIRS if target.is_relative_to((site / name).resolve())]
+    # `realpath`, not `resolve`: a link in a loop is a folder that cannot be written.
+    site, target = Path(os.path.realpath(site_dir)), Path(os.path.realpath(output))
+    inside = [name for name in _SOURCE_DIRS if target.is_relative_to(os.path.realpath(site / name))]
     if output.exists() and not output.is_dir():
         problem = "is a file, not a folder; move it away, or build into another folder with -o"
     elif site.is_relative_to(target):

@@ -10,6 +10,7 @@ it never writes there. Changed files are parsed in parallel.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import os
@@ -191,13 +192,19 @@ def _size(count: int) -> str:
     return f"{count / 1_048_576:.1f} MB" if count >= 1_048_576 else f"{count:,} bytes"
 
 
+def _leads_into(link: Path, folder: Path) -> bool:
+    """Whether the link at `link` leads to a path inside `folder`."""
+    return Path(os.path.realpath(link)).is_relative_to(os.path.realpath(folder))
+
+
 def _read(
     path: Path, shown: str, site_dir: Path, limit: int
 ) -> tuple[bytes | None, Diagnostic | None]:
     """The file's bytes, or why they were not read. Refuses symlinks that leave the
     site, anything but a regular file (a FIFO would block the build), and files over
     `limit` bytes, which are never read whole."""
-    if path.is_symlink() and not path.resolve().is_relative_to(site_dir.resolve()):
+    # `realpath`, not `resolve`: a link in a loop is a file that cannot be read, below.
+    if path.is_symlink() and not _leads_into(path, site_dir):
         return None, warning(
             shown,
             None,
@@ -224,6 +231,8 @@ def _read(
             return None, error(shown, None, "cannot read: it links to a file that is not there")
         return None, error(shown, None, "cannot read: it was removed during the build; build again")
     except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return None, error(shown, None, "cannot read: it is a link that leads back to itself")
         return None, error(
             shown, None, f"cannot read: {exc.strerror}; check the file's permissions"
         )

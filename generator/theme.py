@@ -84,7 +84,7 @@ def _collect(
     `skipped`. Names starting with a dot are left out, but `dot_names`."""
     if not folder.is_dir():
         return
-    owner = folder.parent.resolve()
+    owner = Path(os.path.realpath(folder.parent))
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if any(p.startswith(".") and p not in dot_names for p in relative.parts):
@@ -109,7 +109,7 @@ def _unpublishable(path: Path, owner: Path, folder: str) -> str | None:
     """Why the entry at `path` of the site's `folder` (`static`, `root`) is not published;
     None if it is (or is a folder)."""
     if path.is_symlink():
-        if not path.resolve().is_relative_to(owner):
+        if not Path(os.path.realpath(path)).is_relative_to(owner):
             return "skipped: a symlink pointing outside the site; copy the file in if it belongs"
         if path.is_dir():
             return f"skipped: a linked folder; copy it into {folder}/ to publish it"
@@ -189,7 +189,7 @@ def linked_template_folders(theme: Theme) -> tuple[Path, ...]:
     what a preview watches besides them."""
     found: dict[Path, None] = {}
     for folder in theme.template_dirs:
-        inside = folder.resolve()
+        inside = Path(os.path.realpath(folder))
         for real in _walked(folder)[1]:
             if not Path(real).is_relative_to(inside):
                 found[Path(real)] = None

@@ -9,6 +9,7 @@ it calls back with the paths that changed.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 import time
@@ -21,6 +22,8 @@ from watchdog.observers import Observer
 from watchdog.observers.api import BaseObserver, ObservedWatch
 
 from generator.theme import DOT_NAMES_PUBLISHED
+
+_log = logging.getLogger(__name__)
 
 QUIET_SECONDS = 0.1
 """A change is reported once nothing else has changed for this long..."""
@@ -126,7 +129,10 @@ class Debouncer:
                 changes = self._wait_for_burst()
                 if changes is None:
                     return
-            self._on_change(changes)
+            try:
+                self._on_change(changes)
+            except Exception:  # a bug must not end the watching: the next change is built
+                _log.exception("a change could not be acted on; watching goes on")
 
     def _wait_for_burst(self) -> ChangeSet | None:
         while not self._stopped:
@@ -254,7 +260,7 @@ def _identity(folder: Path) -> tuple[int, int] | None:
 
 def _resolved(targets: WatchTargets) -> WatchTargets:
     def resolve(paths: tuple[Path, ...]) -> tuple[Path, ...]:
-        return tuple(dict.fromkeys(p.resolve() for p in paths))
+        return tuple(dict.fromkeys(Path(os.path.realpath(p)) for p in paths))
 
     return WatchTargets(resolve(targets.folders), resolve(targets.files), resolve(targets.ignored))
 

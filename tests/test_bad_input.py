@@ -393,10 +393,12 @@ def test_links_in_content_that_lead_nowhere_or_to_folders_are_reported(
     site = make_site({"content/good.md": article("Good"), "elsewhere/a.md": article("Linked")})
     (site / "content/dangling.md").symlink_to(site / "content/nothing.md")
     (site / "content/linked").symlink_to(site / "elsewhere", target_is_directory=True)
+    (site / "content/loop.md").symlink_to("loop.md")
     report = build_site(site, jobs=1)
     assert [str(d) for d in report.diagnostics] == [
         "content/dangling.md: error: cannot read: it links to a file that is not there",
         "content/linked: warning: skipped: a linked folder; move its articles into content/",
+        "content/loop.md: error: cannot read: it is a link that leads back to itself",
     ]
     assert report.articles == 1
 
@@ -407,9 +409,11 @@ def test_static_files_with_names_not_utf8_or_links_leading_nowhere_are_skipped(
     site = make_site({"content/good.md": article("Good"), "static/ok.css": "p {}"})
     (site / "static" / os.fsdecode(b"logo\xe9.png")).write_bytes(b"png")
     (site / "static/dangling.css").symlink_to(site / "static/nothing.css")
+    (site / "static/loop.css").symlink_to("loop.css")
     report = build_site(site, jobs=1)
     assert [str(d) for d in report.diagnostics] == [
         "static/dangling.css: warning: skipped: a link leading nowhere; fix or remove it",
+        "static/loop.css: warning: skipped: a link leading nowhere; fix or remove it",
         "static/logo\\xe9.png: warning: skipped: the name is not UTF-8; rename it",
     ]
     assert (site / "output/static/ok.css").read_text() == "p {}"

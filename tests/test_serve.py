@@ -489,6 +489,23 @@ def test_a_folder_created_while_serving_is_watched(serve: Serve) -> None:
     wait_until(lambda: "OVERRIDE" in served.request(ARTICLE_URL).text, what="the override")
 
 
+@pytest.mark.parametrize("folder", ["static", "content"])
+def test_a_link_in_a_loop_for_a_while_leaves_the_site_watched(serve: Serve, folder: str) -> None:
+    served = serve()
+    before = served.builds()
+    moved = served.site / f"{folder}.away"
+    (served.site / folder).rename(moved)
+    (served.site / folder).symlink_to(folder)  # leads back to itself
+    time.sleep(QUIET * 2)
+    (served.site / folder).unlink()
+    moved.rename(served.site / folder)
+    wait_until(lambda: served.builds() > before, what="a build after the loop")
+    before = served.builds()
+    write(served.site / "content/fresh.md", article("Fresh news", "2024-05-03T08:00:00Z"))
+    served.wait_for_build(before)
+    wait_until(lambda: served.request("/2024/05/03/fresh-news/").status == 200, what="the page")
+
+
 @pytest.mark.parametrize("how", ["renamed", "linked"])
 def test_a_content_folder_replaced_while_serving_is_watched_anew(
     serve: Serve, tmp_path: Path, how: str
