@@ -413,8 +413,8 @@ def test_static_files_with_names_not_utf8_or_links_leading_nowhere_are_skipped(
     report = build_site(site, jobs=1)
     assert [str(d) for d in report.diagnostics] == [
         "static/dangling.css: warning: skipped: a link leading nowhere; fix or remove it",
-        "static/loop.css: warning: skipped: a link leading nowhere; fix or remove it",
         "static/logo\\xe9.png: warning: skipped: the name is not UTF-8; rename it",
+        "static/loop.css: warning: skipped: a link leading nowhere; fix or remove it",
     ]
     assert (site / "output/static/ok.css").read_text() == "p {}"
 
