@@ -12,6 +12,7 @@ from __future__ import annotations
 import errno
 import json
 import mimetypes
+import os
 import queue
 import re
 import secrets
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from html import escape
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, BinaryIO, Literal
 from urllib.parse import quote, unquote
 
 from generator.theme import DOT_NAMES_PUBLISHED
@@ -64,6 +65,20 @@ _FEED_TYPES = {
     "feed.xml": "application/rss+xml; charset=utf-8",
     "atom.xml": "application/atom+xml; charset=utf-8",
 }
+
+
+COPY_CHUNK = 1 << 20
+"""Bytes of a file read at a time while it is sent."""
+
+
+def _copy(source: BinaryIO, target: Any, count: int) -> None:
+    """Write the next `count` bytes of `source` (fewer if it was cut short meanwhile)."""
+    while count > 0:
+        chunk = source.read(min(count, COPY_CHUNK))
+        if not chunk:
+            return
+        target.write(chunk)
+        count -= len(chunk)
 
 
 def content_type(path: Path) -> str:
@@ -351,28 +366,41 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(found.status, "text/plain; charset=utf-8", text, head)
 
     def _send_file(self, status: int, file: Path, head: bool) -> None:
+        """Send the file, or the part of it a `Range` header asks for. A page is read
+        whole, to carry the live-reload script; any other file is read from disk only as
+        far as it is sent (a range of a large video reads that range alone)."""
+        kind = content_type(file)
         try:
-            data = file.read_bytes()
+            handle = file.open("rb")
         except OSError:  # removed by a rebuild since it was found
             self._send(404, "text/plain; charset=utf-8", b"404 Not Found\n", head)
             return
-        kind = content_type(file)
-        if kind.startswith("text/html"):
-            hub = self.server.preview.hub
-            data = inject_script(data, hub.build_id(hub.status))
-        extra = {"Accept-Ranges": "bytes"}
-        if status == 200:
-            try:
-                asked = byte_range(self.headers.get("Range"), len(data))
-            except ValueError:
-                extra["Content-Range"] = f"bytes */{len(data)}"
-                self._send(416, "text/plain; charset=utf-8", b"", head, extra=extra)
+        with handle:
+            page = None
+            if kind.startswith("text/html"):
+                hub = self.server.preview.hub
+                page = inject_script(handle.read(), hub.build_id(hub.status))
+            size = len(page) if page is not None else os.fstat(handle.fileno()).st_size
+            extra = {"Accept-Ranges": "bytes"}
+            start, stop = 0, size
+            if status == 200:
+                try:
+                    asked = byte_range(self.headers.get("Range"), size)
+                except ValueError:
+                    extra["Content-Range"] = f"bytes */{size}"
+                    self._send(416, "text/plain; charset=utf-8", b"", head, extra=extra)
+                    return
+                if asked is not None:
+                    start, stop = asked
+                    extra["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+                    status = 206
+            if page is not None:
+                self._send(status, kind, page[start:stop], head, extra=extra)
                 return
-            if asked is not None:
-                start, stop = asked
-                extra["Content-Range"] = f"bytes {start}-{stop - 1}/{len(data)}"
-                status, data = 206, data[start:stop]
-        self._send(status, kind, data, head, extra=extra)
+            self._send_headers(status, kind, stop - start, extra=extra)
+            if not head:
+                handle.seek(start)
+                _copy(handle, self.wfile, stop - start)
 
     def _send(
         self,
@@ -383,9 +411,21 @@ class _Handler(BaseHTTPRequestHandler):
         location: str | None = None,
         extra: dict[str, str] | None = None,
     ) -> None:
+        self._send_headers(status, kind, len(body), location, extra)
+        if not head:
+            self.wfile.write(body)
+
+    def _send_headers(
+        self,
+        status: int,
+        kind: str,
+        length: int,
+        location: str | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", kind)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(length))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         if location is not None:
@@ -393,8 +433,6 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (extra or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        if not head:
-            self.wfile.write(body)
 
     def _stream_events(self, hub: EventHub) -> None:
         self.close_connection = True

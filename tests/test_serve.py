@@ -167,6 +167,20 @@ def test_a_file_is_served_in_part_when_a_range_is_asked_for(serve: Serve) -> Non
     assert missing.status == 404 and b"</body>" in missing.body
 
 
+def test_a_large_file_is_sent_whole_or_in_part_across_many_reads(serve: Serve) -> None:
+    served = serve()
+    data = bytes(range(256)) * (3 * 4096 + 7)  # 3 MiB and a little: several reads
+    big = served.site / "output/static/big.bin"  # served as it is, as a rebuild leaves it
+    big.write_bytes(data)
+    whole = served.request("/static/big.bin")
+    assert whole.status == 200 and whole.body == data
+    assert whole.headers["content-length"] == str(len(data))
+    part = served.request("/static/big.bin", headers={"Range": "bytes=10-2097161"})
+    assert part.status == 206 and part.body == data[10:2097162]
+    head = served.request("/static/big.bin", method="HEAD", headers={"Range": "bytes=-5"})
+    assert head.status == 206 and head.body == b"" and head.headers["content-length"] == "5"
+
+
 def test_well_known_files_are_served_and_the_writer_s_files_are_not(serve: Serve) -> None:
     served = serve({"root/.well-known/security.txt": "Contact: mailto:desk@example.org\n"})
     found = served.request("/.well-known/security.txt")
