@@ -168,7 +168,7 @@ def _report_outcome(outcome: BuildOutcome, site_dir: Path, out: TextIO, err: Tex
     stamp = datetime.now().strftime("%H:%M:%S")
     cause = ""
     if outcome.changes is not None:
-        changed = sorted(outcome.changes.paths)
+        changed = outcome.changes.shown
         more = f" (+{len(changed) - 1} more)" if len(changed) > 1 else ""
         cause = f" after a change to {_shown(changed[0], site_dir)}{more}"
     elif outcome.due:

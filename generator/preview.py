@@ -271,7 +271,9 @@ def _reload_kind(outcome: BuildOutcome) -> Literal["page", "css", "none"]:
     written = outcome.report.written
     if written is not None and written.written == 0 and written.removed == 0:
         return "none"  # e.g. a file saved unchanged: no reason to reload
-    return "css" if outcome.changes is not None and outcome.changes.css_only else "page"
+    css_only = outcome.changes is not None and outcome.changes.css_only
+    # A stylesheet a template includes changes the pages too: they are reloaded.
+    return "css" if css_only and not outcome.report.rendered else "page"
 
 
 def _overlay_line(diagnostic: Diagnostic) -> str:

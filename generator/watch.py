@@ -52,7 +52,15 @@ class ChangeSet:
 
     @property
     def css_only(self) -> bool:
-        return bool(self.paths) and all(p.suffix.lower() == ".css" for p in self.paths)
+        """Whether only stylesheets changed: every path is one, or is gone (an editor's
+        temporary file, renamed onto a stylesheet by a "safe write")."""
+        css = [p for p in self.paths if p.suffix.lower() == ".css"]
+        return bool(css) and all(p in css or not os.path.lexists(p) for p in self.paths)
+
+    @property
+    def shown(self) -> list[Path]:
+        """The paths, those still there first (not an editor's temporary file)."""
+        return sorted(self.paths, key=lambda p: (not os.path.lexists(p), p))
 
 
 def is_scratch_name(name: str) -> bool:

@@ -34,7 +34,7 @@ from generator.cli import _report_outcome
 from generator.parallel import shared
 from generator.preview import BuildOutcome, Preview, PreviewOptions
 from generator.server import byte_range
-from generator.watch import WatchTargets, is_relevant
+from generator.watch import ChangeSet, WatchTargets, is_relevant
 
 ARTICLE_URL = "/2024/05/01/first-story/"
 FILES = {
@@ -472,6 +472,41 @@ def test_a_stylesheet_change_swaps_stylesheets_and_an_unchanged_save_reloads_not
     first = served.site / "content/first.md"
     first.write_bytes(first.read_bytes())  # saved without a change
     assert served.wait_for_build(before + 1)["reload"] == "none"
+
+
+def test_a_stylesheet_saved_by_renaming_a_temporary_file_swaps_stylesheets(
+    serve: Serve,
+) -> None:
+    served = serve({"static/extra.css": "body { color: blue }"})
+    before = served.builds()
+    temporary = served.site / "static/sedX1b2c3"  # as `sed -i` and "safe writes" save
+    temporary.write_text("body { color: red }")
+    temporary.rename(served.site / "static/extra.css")
+    assert served.wait_for_build(before)["reload"] == "css"
+    assert served.request("/static/extra.css").text == "body { color: red }"
+
+
+def test_a_change_is_named_by_a_file_still_there(tmp_path: Path) -> None:
+    kept = tmp_path / "static/style.css"
+    kept.parent.mkdir()
+    kept.write_text("p {}")
+    changes = ChangeSet(frozenset({kept, tmp_path / "static/.goutputstream-1", tmp_path / "a"}))
+    assert changes.shown[0] == kept and changes.css_only
+    assert not ChangeSet(frozenset({kept, tmp_path})).css_only  # a folder is there
+
+
+def test_a_stylesheet_a_template_includes_reloads_the_pages(serve: Serve) -> None:
+    served = serve(
+        {
+            "templates/partials/inline.css": "p { color: blue }",
+            "templates/article.html": '{% extends "theme/article.html" %}\n'
+            '{% block read_at %}<style>{% include "partials/inline.css" %}</style>{% endblock %}\n',
+        }
+    )
+    before = served.builds()
+    write(served.site / "templates/partials/inline.css", "p { color: red }")
+    assert served.wait_for_build(before)["reload"] == "page"
+    assert "p { color: red }" in served.request(ARTICLE_URL).text
 
 
 def test_a_template_in_a_linked_folder_is_watched(make_site: MakeSite) -> None:
