@@ -13,6 +13,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,6 +190,12 @@ class Watcher:
         return self._targets
 
     def start(self) -> None:
+        # The file-watching library warns, listing every folder watched, when a folder
+        # copied in is seen twice (as new, and while its parent is walked): harmless,
+        # and it would bury the builds' reports.
+        warnings.filterwarnings(
+            "ignore", "Callback with id .* already exists", RuntimeWarning, r"watchdog\."
+        )
         self._debouncer.start()
         self._sync()
         self._observer.start()

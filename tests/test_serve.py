@@ -18,6 +18,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -34,7 +35,7 @@ from generator.cli import _report_outcome
 from generator.parallel import shared
 from generator.preview import BuildOutcome, Preview, PreviewOptions
 from generator.server import byte_range
-from generator.watch import ChangeSet, WatchTargets, is_relevant
+from generator.watch import ChangeSet, Watcher, WatchTargets, is_relevant
 
 ARTICLE_URL = "/2024/05/01/first-story/"
 FILES = {
@@ -493,6 +494,26 @@ def test_a_change_is_named_by_a_file_still_there(tmp_path: Path) -> None:
     changes = ChangeSet(frozenset({kept, tmp_path / "static/.goutputstream-1", tmp_path / "a"}))
     assert changes.shown[0] == kept and changes.css_only
     assert not ChangeSet(frozenset({kept, tmp_path})).css_only  # a folder is there
+
+
+def test_the_watching_library_s_warning_of_a_folder_seen_twice_is_not_shown(
+    tmp_path: Path,
+) -> None:
+    watcher = Watcher(WatchTargets((tmp_path,), (), ()), lambda changes: None)
+    inotify = {"category": RuntimeWarning, "filename": "inotify.py", "lineno": 365}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        watcher.start()
+        try:
+            warnings.warn_explicit(
+                "Callback with id '7' already exists for watch <...>. It will be Overwritten.",
+                module="watchdog.observers.inotify",
+                **inotify,
+            )
+            warnings.warn_explicit("another", module="watchdog.observers.inotify", **inotify)
+        finally:
+            watcher.stop()
+    assert [str(w.message) for w in caught] == ["another"]
 
 
 def test_a_stylesheet_a_template_includes_reloads_the_pages(serve: Serve) -> None:
