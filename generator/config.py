@@ -219,6 +219,19 @@ def load_config(site_dir: Path) -> SiteConfig:
     return parse_config(text)
 
 
+def named_base_path(site_dir: Path) -> str | None:
+    """The path of the `base_url` that `site.yaml` names, read even when other settings
+    are wrong (where the preview serves the last good site meanwhile); None if the file
+    cannot be read as YAML or names none."""
+    try:
+        text = (site_dir / CONFIG_FILE).read_text(encoding="utf-8-sig")
+        found = yaml.load(text, Loader=yaml.CSafeLoader)
+        url = found.get("base_url") if isinstance(found, dict) else None
+        return urlsplit(normalise_base_url(url)).path if isinstance(url, str) else None
+    except (OSError, UnicodeError, ValueError, yaml.YAMLError):
+        return None
+
+
 def parse_config(text: str, name: str = CONFIG_FILE) -> SiteConfig:
     """Validate the text of a config file; raise `BuildError` listing every problem."""
     try:

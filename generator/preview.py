@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from generator.build import BuildOptions, BuildReport, Session, build
-from generator.config import load_config
+from generator.config import load_config, named_base_path
 from generator.diagnostics import BuildCancelled, BuildError, Diagnostic, error
 from generator.parallel import release
 from generator.server import EventHub, PreviewServer, SiteStatus
@@ -240,8 +240,8 @@ class Preview:
     def _base_path(self) -> str:
         try:
             return load_config(self.site_dir).base_path
-        except BuildError:
-            return self.hub.status.base_path
+        except BuildError:  # the last good site is served where site.yaml says, if it can
+            return named_base_path(self.site_dir) or self.hub.status.base_path
 
     def _watch_targets(self) -> WatchTargets:
         site = self.site_dir

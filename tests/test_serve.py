@@ -249,6 +249,19 @@ def test_a_site_under_a_path_is_served_there(serve: Serve) -> None:
     assert served.request(ARTICLE_URL).status == 404  # outside the base path
 
 
+def test_a_site_under_a_path_is_served_there_while_its_settings_are_broken(
+    make_site: MakeSite,
+) -> None:
+    config = SITE_YAML.replace("test.example/", "test.example/news/")
+    site = make_site({**FILES, "site.yaml": config})
+    build(site, BuildOptions())  # the last good site
+    (site / "site.yaml").write_text(config + "per_page: -3\n")
+    with running(site) as served:
+        assert served.status()["errors"] and served.status()["base_path"] == "/news/"
+        assert served.request("/news/").status == 200
+        assert served.request("/news/static/style.css").status == 200
+
+
 def test_a_site_under_a_path_with_accents_and_spaces_is_served_there(serve: Serve) -> None:
     served = serve({"site.yaml": SITE_YAML.replace("test.example/", "test.example/la une/")})
     base = "/la%20une/"  # as the pages link to it
