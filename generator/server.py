@@ -85,6 +85,8 @@ def content_type(path: Path) -> str:
     if path.name in _FEED_TYPES:
         return _FEED_TYPES[path.name]
     known = _TYPES.get(path.suffix.lower())
+    if not known and not path.suffix:  # `CNAME`, `_redirects`: a host's settings, as text
+        return "text/plain; charset=utf-8"
     return known or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
@@ -330,6 +332,13 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._respond(head=True)
 
+    def _not_allowed(self) -> None:
+        """A method the preview knows but does not take: it only serves."""
+        self._send(405, "text/plain; charset=utf-8", b"405 Method Not Allowed\n", False,
+                   extra={"Allow": "GET, HEAD"})  # fmt: skip
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _not_allowed
+
     def log_message(self, format: str, *args: Any) -> None:
         pass  # the library prints nothing; the CLI reports builds, not requests
 
@@ -341,7 +350,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif path == STATUS_PATH:
             body = json.dumps(preview.hub.as_json(preview.hub.status)).encode()
             self._send(200, "application/json", body, head)
-        elif path == EVENTS_PATH and not head:
+        elif path == EVENTS_PATH and head:
+            self._send(200, "text/event-stream", b"", head)
+        elif path == EVENTS_PATH:
             self._stream_events(preview.hub)
         else:
             self._serve_file(preview, head)

@@ -168,6 +168,17 @@ def test_a_file_is_served_in_part_when_a_range_is_asked_for(serve: Serve) -> Non
     assert missing.status == 404 and b"</body>" in missing.body
 
 
+def test_methods_and_files_a_browser_may_ask_about(serve: Serve) -> None:
+    served = serve({"root/CNAME": "news.example.org\n"})
+    cname = served.request("/CNAME")
+    assert cname.status == 200 and cname.media_type == "text/plain"
+    for method in ("POST", "PUT", "DELETE", "OPTIONS"):
+        refused = served.request("/__broadsheet/status", method=method)
+        assert refused.status == 405 and refused.headers["allow"] == "GET, HEAD", method
+    events = served.request("/__broadsheet/events", method="HEAD")
+    assert events.status == 200 and events.media_type == "text/event-stream"
+
+
 def test_a_large_file_is_sent_whole_or_in_part_across_many_reads(serve: Serve) -> None:
     served = serve()
     data = bytes(range(256)) * (3 * 4096 + 7)  # 3 MiB and a little: several reads
