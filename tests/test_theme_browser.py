@@ -308,7 +308,7 @@ def long_words_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "site.yaml": SITE_YAML + "language: de\n",
             "content/a.md": article(
                 f"Die {COMPOUND} tritt in Kraft", topics=f"[{COMPOUND}]", category=COMPOUND,
-                provider=provider, slug="lang",
+                provider=provider, slug="lang", body="Der Text.",
             ),
             "content/b.md": article("Kurz", "2024-05-02T09:00:00Z", topics=f"[{COMPOUND}]"),
             "content/c.md": article("Noch eine", "2024-04-30T09:00:00Z", topics=f"[{COMPOUND}]"),
@@ -354,3 +354,15 @@ def test_a_right_to_left_site_is_laid_out_from_the_right(driver: WebDriver, tmp_
         assert driver.find_element(By.CSS_SELECTOR, ".byline bdi").text == "الجزيرة"
     finally:
         served.close()
+
+
+def test_an_article_without_a_lead_image_keeps_its_topics_apart_from_its_body(
+    driver: WebDriver, long_words_url: str
+) -> None:
+    use_window(driver, 390, 844)
+    assert open_page(driver, long_words_url + "2024/05/01/lang/") == []
+    gap = driver.execute_script(
+        "const chips = document.querySelector('.story-header .chips').getBoundingClientRect();"
+        "return document.querySelector('.story-body').getBoundingClientRect().top - chips.bottom;"
+    )
+    assert gap >= 16
