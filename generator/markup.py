@@ -358,6 +358,8 @@ def _named(match: re.Match[str]) -> str:
     """A link as a screen reader can name it: one showing nothing (`[](url)`) shows its
     address; one showing only images without alt text is labelled with its host."""
     attributes, content = match.groups()
+    if "<" not in content and content.strip():  # text alone: most links, at once
+        return match.group(0)
     if plain_text(content).strip() or _ALT_TEXT.search(content):
         return match.group(0)
     found = re.search(r'\shref="([^"]*)"', attributes)
