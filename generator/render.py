@@ -339,6 +339,10 @@ def check_templates(env: jinja2.Environment) -> None:
             continue
         try:
             env.get_template(name)
+        except jinja2.TemplateNotFound as exc:
+            if exc.name != name:
+                raise
+            continue  # a link leading nowhere, which the theme warns of
         except jinja2.TemplateSyntaxError as exc:
             found = error(exc.filename or name, exc.lineno, f"template: {exc.message}")
             problems[found] = None

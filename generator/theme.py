@@ -168,20 +168,18 @@ def static_signature(theme: Theme) -> str:
 
 
 def theme_digest(theme: Theme) -> str:
-    """Digest of every template the site can use: any change re-renders every page."""
+    """Digest of every template the site can use: any change re-renders every page. The
+    names of entries that are not templates (links leading nowhere) count too, as the
+    build warns of them."""
     digest = hashlib.sha256()
     for folder in theme.template_dirs:
-        for path in template_files(folder):
+        files, _, others = _walked(folder)
+        for path in files:
             name = str(path.relative_to(folder)).encode("utf-8", "surrogateescape")
             digest.update(name + b"\0" + path.read_bytes())
+        for path in others:
+            digest.update(b"-" + str(path.relative_to(folder)).encode("utf-8", "surrogateescape"))
     return digest.hexdigest()
-
-
-def template_files(folder: Path) -> list[Path]:
-    """Every file under a template folder, in name order, through linked folders too (as
-    templates are found: a site may share its partials through a link), each folder
-    once, so a link to a folder holding it leads nowhere new."""
-    return _walked(folder)[0]
 
 
 def linked_template_folders(theme: Theme) -> tuple[Path, ...]:
@@ -197,8 +195,10 @@ def linked_template_folders(theme: Theme) -> tuple[Path, ...]:
 
 
 def _walked(folder: Path) -> tuple[list[Path], list[str], list[Path]]:
-    """The files under `folder` (see `template_files`), the real paths of the folders
-    walked, and the entries that are neither (links leading nowhere, mostly)."""
+    """Every file under a template folder, in name order, through linked folders too (as
+    templates are found: a site may share its partials through a link), each folder
+    once, so a link to a folder holding it leads nowhere new; the real paths of the
+    folders walked; and the entries that are neither (links leading nowhere, mostly)."""
     files: list[Path] = []
     others: list[Path] = []
     seen: dict[str, None] = {}

@@ -447,6 +447,18 @@ def test_a_template_link_leading_nowhere_and_site_folders_that_are_files_are_war
     assert (site / "output/2024/05/01/good/index.html").is_file()  # the theme's template
 
 
+def test_a_template_link_leading_nowhere_is_warned_of_as_soon_as_it_comes_and_goes(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site({"content/good.md": article("Good"), "templates/ok.html": "{{ 1 }}"})
+    assert build_site(site, jobs=1).diagnostics == ()
+    (site / "templates/extra.html").symlink_to("nowhere.html")  # a name no theme has
+    warned = "templates/extra.html: warning: skipped: a link leading nowhere; fix or remove it"
+    assert [str(d) for d in build_site(site, jobs=1).diagnostics] == [warned]
+    (site / "templates/extra.html").unlink()
+    assert build_site(site, jobs=1).diagnostics == ()
+
+
 @pytest.mark.parametrize(
     ("topics", "names", "warned"),
     [('[AI, "", "  ", null]', ["AI"], True), ('""', [], True), ("[AI, ai]", ["AI"], False)],
