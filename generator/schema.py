@@ -121,8 +121,8 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
     try:
         # RFC 3339 allows a lower-case `z` for UTC, which Python does not read.
         moment = datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
-        local_time = moment.tzinfo is None
-        if local_time:  # by way of UTC: a time in `tz` is not converted again
+        written_offset = moment.utcoffset()
+        if written_offset is None:  # by way of UTC: a time in `tz` is not converted again
             local = moment.replace(tzinfo=tz)
             try:
                 moment = local.astimezone(UTC)
@@ -146,7 +146,8 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
         # the minute, keeping the time of day written in the zone (a bare date stays on
         # its day), or else the moment written with an offset of its own.
         rounded = timezone(timedelta(minutes=round(offset.total_seconds() / 60)))
-        moment = moment.replace(tzinfo=rounded) if local_time else moment.astimezone(rounded)
+        in_the_zone = written_offset is None or written_offset == offset
+        moment = moment.replace(tzinfo=rounded) if in_the_zone else moment.astimezone(rounded)
     if moment.year < MIN_YEAR:
         # Archive URLs have four-digit years.
         raise FieldError(f"{_shown(text)} is before the year {MIN_YEAR}; check the date")

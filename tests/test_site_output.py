@@ -291,6 +291,7 @@ def test_local_times_are_shown_as_the_zone_wrote_them(text: str, shown: str) -> 
         ("1890-05-01T23:59:50", "Europe/Amsterdam", "1890-05-01T23:59:50+00:20"),
         ("1000-01-01", "Europe/Berlin", "1000-01-01T00:00:00+00:53"),
         ("1905-06-01T12:00:00Z", "Europe/Paris", "1905-06-01T12:09:00+00:09"),  # that moment
+        ("1905-06-01T00:00:00+00:09:21", "Europe/Paris", "1905-06-01T00:00:00+00:09"),
         ("9999-12-31T20:30:00", "America/New_York", "9999-12-31T20:30:00-05:00"),  # UTC's 10000
     ],
 )
