@@ -159,13 +159,12 @@ def render_markdown(text: str) -> str:
     if "<" in text and _RAW_FORMATTING.search(text):  # raw HTML may leave one open
         converted = _closed_in_blocks(_PLAINTEXT.sub("", converted))
     if "<h" in converted:
-        converted = _with_heading_ids(converted)
-    # The page's headline is its only <h1>: the body's headings move so that its first
-    # level (`#`, or `##` in a body whose sections start there) is <h2>.
-    raw = _with_levels_under_the_headline(converted) if "<h" in converted else converted
+        # The page's headline is its only <h1>: the body's headings move so that its
+        # first level (`#`, or `##` in a body whose sections start there) is <h2>.
+        converted = _with_levels_under_the_headline(_with_heading_ids(converted))
     cleaned = str(
         nh3.clean(
-            raw,
+            converted,
             tags=_TAGS,
             attributes=_ATTRIBUTES,
             allowed_classes=_CLASSES,
@@ -352,6 +351,7 @@ _LINK = re.compile(r'<a((?:\s[^\s=>]+(?:="[^"]*")?)*)>(.*?)</a>', re.DOTALL)
 """A link, its attributes and its content (the sanitiser writes every attribute value in
 double quotes, which a value never holds, and never nests a link in a link)."""
 _ALT_TEXT = re.compile(r'<img\b[^>]*\salt="[^"]')
+_HREF = re.compile(r'\shref="([^"]*)"')
 
 
 def _named(match: re.Match[str]) -> str:
@@ -362,7 +362,7 @@ def _named(match: re.Match[str]) -> str:
         return match.group(0)
     if plain_text(content).strip() or _ALT_TEXT.search(content):
         return match.group(0)
-    found = re.search(r'\shref="([^"]*)"', attributes)
+    found = _HREF.search(attributes)
     address = found.group(1) if found else ""
     if not address:
         return match.group(0)

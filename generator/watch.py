@@ -55,8 +55,8 @@ class ChangeSet:
     def css_only(self) -> bool:
         """Whether only stylesheets changed: every path is one, or is gone (an editor's
         temporary file, renamed onto a stylesheet by a "safe write")."""
-        css = [p for p in self.paths if p.suffix.lower() == ".css"]
-        return bool(css) and all(p in css or not os.path.lexists(p) for p in self.paths)
+        css = {p: p.suffix.lower() == ".css" for p in self.paths}
+        return any(css.values()) and all(c or not os.path.lexists(p) for p, c in css.items())
 
     @property
     def shown(self) -> list[Path]:
