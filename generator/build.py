@@ -525,8 +525,9 @@ def _plan(site: Site, theme: Theme, session: Session | None) -> _Planned:
     static, skipped = collect_static(theme)
     own_robots = any(f.path == "robots.txt" for f in static)  # the site's root/ has one
     robots = () if own_robots else (render_robots(site),)
-    _check_root_files(static, pages, feeds)
-    extras = (*render_sitemaps(site, pages), *robots, *static)
+    sitemaps = render_sitemaps(site, pages)
+    _check_root_files(static, [*pages, *feeds, *sitemaps])
+    extras = (*sitemaps, *robots, *static)
     check_unique_paths(
         [*(p.output_path for p in pages), *(f.path for f in feeds), *(f.path for f in extras)]
     )
@@ -538,16 +539,15 @@ def _plan(site: Site, theme: Theme, session: Session | None) -> _Planned:
 
 
 def _check_root_files(
-    static: tuple[OutputFile, ...], pages: tuple[Page, ...], feeds: tuple[Feed, ...]
+    static: tuple[OutputFile, ...], made_here: list[Page | Feed | OutputFile]
 ) -> None:
     """`BuildError` naming each file of the site's `root/` on the path of a page, feed
-    or sitemap the build writes: at it, in a folder of that name, or named as a
-    folder holding one."""
+    or sitemap the build writes (`made_here`): at it, in a folder of that name, or
+    named as a folder holding one."""
     from_root = {f.path for f in static if not f.path.startswith("static/")}
     if not from_root:
         return
-    made = {p.output_path for p in pages} | {f.path for f in feeds}
-    made |= {"sitemap.xml", "sitemaps"}
+    made = {f.output_path if isinstance(f, Page) else f.path for f in made_here}
     in_order = sorted(made)
 
     def holds_one(folder: str) -> bool:
@@ -555,12 +555,7 @@ def _check_root_files(
         return after < len(in_order) and in_order[after].startswith(folder + "/")
 
     clashes = sorted(
-        p
-        for p in from_root
-        if p in made
-        or p.split("/")[0] == "sitemaps"
-        or any(f in made for f in folders_of(p))
-        or holds_one(p)
+        p for p in from_root if p in made or any(f in made for f in folders_of(p)) or holds_one(p)
     )
     if clashes:
         message = "is on the path of a page, feed or sitemap the build writes; rename it"

@@ -2,7 +2,9 @@
 
 Owns the sitemaps.org format: one `sitemap.xml` while the site has at most 50,000
 pages, else numbered sitemap files of at most 50,000 URLs each under a sitemap index
-at `sitemap.xml`. Articles are listed oldest first, so new ones join the last file.
+at `sitemap.xml`. Every file is at the top of the site: a sitemap may list only the
+addresses under its own folder. Articles are listed oldest first, so new ones join the
+last file.
 Pure: pages in, files out.
 """
 
@@ -29,7 +31,7 @@ def render_sitemaps(
     if len(chunks) == 1:
         return (OutputFile("sitemap.xml", _urlset(chunks[0], base), "sitemap"),)
     files = [
-        OutputFile(f"sitemaps/sitemap-{n}.xml", _urlset(chunk, base), "sitemap")
+        OutputFile(sitemap_path(n), _urlset(chunk, base), "sitemap")
         for n, chunk in enumerate(chunks, start=1)
     ]
     absolute = absolute_link_to(site.config)
@@ -37,6 +39,11 @@ def render_sitemaps(
     for file in files:
         ET.SubElement(ET.SubElement(index, "sitemap"), "loc").text = absolute(file.path)
     return (OutputFile("sitemap.xml", serialise_xml(index), "sitemap index"), *files)
+
+
+def sitemap_path(number: int) -> str:
+    """Where the numbered sitemap file `number` (from 1) of a split sitemap is written."""
+    return f"sitemap-{number}.xml"
 
 
 def _urlset(pages: list[Page], base_url: str) -> bytes:

@@ -202,6 +202,8 @@ def test_a_large_sitemap_is_split_under_an_index(make_site: MakeSite) -> None:
     ns = {"s": SITEMAP_NS}
     index = ET.fromstring(files[0].data)
     assert files[0].path == "sitemap.xml" and index.tag == f"{{{SITEMAP_NS}}}sitemapindex"
+    # Beside the index: a sitemap may list only addresses under its own folder.
+    assert [f.path for f in files[1:]] == [f"sitemap-{n}.xml" for n in range(1, len(files))]
     named = [loc.text for loc in index.findall("s:sitemap/s:loc", ns)]
     assert named == [f"https://test.example/{f.path}" for f in files[1:]]
     urls = [loc.text for f in files[1:] for loc in ET.fromstring(f.data).findall("s:url/s:loc", ns)]
