@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from generator.cache import CACHE_DIR, BuildCache, LastBuild, PageRecord, Remembered
-from generator.config import SiteConfig, load_config
+from generator.config import load_config
 from generator.diagnostics import (
     BuildError,
     Diagnostic,
@@ -102,9 +102,9 @@ class BuildOptions:
     strict: bool = False
     write: bool = True
     """False for `check`: everything is built in memory, nothing is written."""
-    keep_stale_on_errors: bool = False
-    """When articles are set aside, keep their last good pages in place (an edit that
-    breaks a live article does not take it down) until their files are fixed."""
+    keep_last_good: bool = False
+    """When articles are set aside, publish the last good version of each until its file
+    is fixed: an edit that breaks a live article changes nothing on the site."""
     jobs: int = 0
     """Worker processes; 0 means one per CPU."""
     cache: bool = True
@@ -284,17 +284,16 @@ def _build(
         )
         stop_if_cancelled(cancel)
         reuse = session.articles if session else None
-        assembled = assemble_site(config, loaded.articles, options.drafts, reuse, now)
+        kept = _last_good_versions(loaded, last, options)
+        articles = (*loaded.articles, *kept.values()) if kept else loaded.articles
+        assembled = assemble_site(config, articles, options.drafts, reuse, now)
         stop_if_cancelled(cancel)
         # The assembled site holds new copies of the articles: let the loaded ones go
         # before workers fork, so they neither inherit nor copy them.
         parsed, found = loaded.parsed, loaded.diagnostics + assembled.diagnostics
-        next_due, numbered = assembled.next_due, assembled.numbered
-        kept = (
-            _last_good_pages(loaded, last, config, options) if options.keep_stale_on_errors else {}
-        )
+        next_due = assembled.next_due
         found += skipped_templates(theme)
-        del loaded
+        del articles, loaded
         digests = _digests(salt, assembled.site, session)
         with _settling(digests, jobs, options.write and session is None):
             planned = _plan(assembled.site, theme, session)
@@ -315,9 +314,8 @@ def _build(
                 render_feed(site, feed, cache.bodies)
         elif not (options.strict and found):
             written, rendered = _write(
-                output, kept, env, planned, cache, previous, digests, jobs, collecting, session,
-                cancel,
-            )  # fmt: skip
+                output, env, planned, cache, previous, digests, jobs, collecting, session, cancel
+            )
             manifest = written.manifest
             counts = (
                 len(site.articles),
@@ -325,10 +323,9 @@ def _build(
                 len(feeds),
                 written.unchanged + written.written,
             )
-            made_from = inputs + _KEPT_STALE if kept else inputs
-            kept_pages = tuple(sorted(kept.items()))
+            made_from = inputs + _KEPT_LAST_GOOD if kept else inputs
             last_build = LastBuild(
-                made_from, manifest, *counts, found, next_due, kept_pages, numbered
+                made_from, manifest, *counts, found, next_due, tuple(sorted(kept.items()))
             )
             cache.put_last_build(last_build)
     finally:
@@ -349,26 +346,19 @@ def _build(
     )
 
 
-def _last_good_pages(
-    loaded: Loaded, last: LastBuild | None, config: SiteConfig, options: BuildOptions
-) -> dict[str, str]:
-    """The article page each file set aside now had at its last good build, by file
-    path: from the article the cache held for it (at the path the last build gave it,
-    numbered or not), or from the last build, which kept that page too. An article this
-    build would not show anyway (a draft, without `--drafts`) keeps none; and none is
-    kept without `keep_stale_on_errors`."""
-    if not options.keep_stale_on_errors:
+def _last_good_versions(
+    loaded: Loaded, last: LastBuild | None, options: BuildOptions
+) -> dict[str, Article]:
+    """With `keep_last_good`, the last good version of each file set aside now, by
+    file path, with its body: the article the cache held for it, or the one the last
+    build kept in its stead. The build publishes it as it did before the file broke,
+    so a broken edit changes nothing on the site until the file is fixed."""
+    if not options.keep_last_good:
         return {}
-    numbered = dict(last.numbered) if last is not None else {}
-    kept = {
-        path: f"{numbered.get(path, article.path)}index.html"
-        for path, article in loaded.earlier.items()
-        if (options.drafts or not article.draft)
-        and (article.is_published or not config.hide_unpublished)
-    }
+    kept = dict(loaded.earlier)
     if last is not None and last.kept:
         set_aside = {d.path for d in loaded.diagnostics if d.is_error}
-        kept.update((p, page) for p, page in last.kept if p in set_aside and p not in kept)
+        kept.update((p, a) for p, a in last.kept if p in set_aside and p not in kept)
     return kept
 
 
@@ -444,24 +434,26 @@ def _inputs_digest(signature: str, theme: Theme, options: BuildOptions, salt: st
     """Everything a build reads, down to each file's size and time, and the options that
     change what it writes: equal digests (and an intact output) mean the build would
     write exactly what is there. Where the output goes is left out (the output's own
-    manifest is checked), and so is whether a build with errors keeps stale files: a
-    build that kept some says so (`_KEPT_STALE`). So is the moment of the build: the
-    last build says when an article it held back for its date is due."""
-    chosen = replace(options, jobs=0, output_dir=None, keep_stale_on_errors=False, now=None)
+    manifest is checked), and so is whether a build with errors publishes the last good
+    versions of the articles set aside: a build that did says so (`_KEPT_LAST_GOOD`). So
+    is the moment of the build: the last build says when an article it held back for its
+    date is due."""
+    chosen = replace(options, jobs=0, output_dir=None, keep_last_good=False, now=None)
     parts = (salt, repr(chosen), signature, static_signature(theme))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
-_KEPT_STALE = "+kept stale files"
-"""Follows the inputs digest of a build that kept files the site no longer makes (the
-preview, when articles were set aside), which only another such build may take as is."""
+_KEPT_LAST_GOOD = "+kept last good versions"
+"""Follows the inputs digest of a build that published the last good versions of
+articles set aside (the command line's and the preview's), which only another such
+build may take as is."""
 
 
 def _up_to_date(last_inputs: str, inputs: str, options: BuildOptions) -> bool:
     """Whether the last build, made from `last_inputs`, wrote what a build of `inputs`
     with these options would (given an intact output)."""
     return last_inputs == inputs or (
-        options.keep_stale_on_errors and last_inputs == inputs + _KEPT_STALE
+        options.keep_last_good and last_inputs == inputs + _KEPT_LAST_GOOD
     )
 
 
@@ -491,7 +483,7 @@ def _open_cache(
     # Parse results depend on the generator, its Markdown and sanitiser versions, and
     # the time zone (a file whose size and time are unchanged is not read again, so
     # its digest, which holds the zone too, is not looked at).
-    stamp = f"{__version__}|cache 16|{ENGINES}|{tz}"
+    stamp = f"{__version__}|cache 17|{ENGINES}|{tz}"
     notes: tuple[Diagnostic, ...] = ()
     if options.cache and options.write:
         cache, notes = BuildCache.open(site_dir, stamp, remembered)
@@ -595,7 +587,6 @@ def _settled() -> Iterator[Settled]:
 
 def _write(
     output: Path,
-    kept: dict[str, str],
     env: jinja2.Environment,
     planned: _Planned,
     cache: BuildCache,
@@ -614,7 +605,7 @@ def _write(
     site = planned.site
     records: dict[str, PageRecord] = {}
     pages = sorted(planned.pages, key=_newest_shown)
-    with OutputWriter(output, keep=frozenset(kept.values())) as out:
+    with OutputWriter(output) as out:
         out.make_way(
             [
                 *(page.output_path for page in pages),

@@ -91,10 +91,9 @@ class LastBuild:
     next_due: datetime | None = None
     """When the first article it held back for its future date is due: from then on,
     the same inputs make another site."""
-    kept: tuple[tuple[str, str], ...] = ()
-    """The last good pages it kept of articles set aside: (file path, page path)."""
-    numbered: tuple[tuple[str, str], ...] = ()
-    """(file path, site path) of each article whose slug it gave a number (`-2`)."""
+    kept: tuple[tuple[str, Article], ...] = ()
+    """The last good version of each article it found set aside, with its body, by file
+    path: the version it published."""
 
 
 Result = tuple[Article | None, tuple[Diagnostic, ...]]

@@ -34,6 +34,8 @@ if TYPE_CHECKING:  # the preview (server, watcher) is imported by `serve` alone
     from generator.preview import BuildOutcome
 
 EXIT_OK, EXIT_SET_ASIDE, EXIT_FAILED = 0, 1, 2
+SET_ASIDE_NOTE = "articles set aside stay as they were last published, if they were"
+"""Said after a build that set articles aside (`BuildOptions.keep_last_good`)."""
 
 
 def _jobs(text: str) -> int:
@@ -136,7 +138,7 @@ def _run_build(
         strict=args.strict,
         write=args.command == "build",
         jobs=args.jobs,
-        keep_stale_on_errors=True,  # a broken edit does not take a live article down
+        keep_last_good=True,  # a broken edit does not take a live article down
     )
     try:
         report = build(args.path, options, leave=leave)
@@ -151,7 +153,7 @@ def _run_build(
     if args.command == "build" and report.written is None:
         print("--strict: problems found, nothing was written", file=err)
     elif args.command == "build" and report.errors:
-        print("articles set aside keep their last good pages; fix them and build again", file=err)
+        print(f"{SET_ASIDE_NOTE}; fix them and build again", file=err)
     print(_summary(report), file=out)
     return report.exit_code
 
@@ -181,7 +183,7 @@ def _report_outcome(outcome: BuildOutcome, site_dir: Path, out: TextIO, err: Tex
         verb = "built" if outcome.changes is None and not outcome.due else "rebuilt"
         print(f"[{stamp}] {verb}{cause}: {_summary(outcome.report)}", file=out)
         if outcome.errors:
-            print(f"[{stamp}] articles set aside keep their last good pages", file=err)
+            print(f"[{stamp}] {SET_ASIDE_NOTE}", file=err)
     err.flush()
     out.flush()
 

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from generator.cache import BuildCache, CachedFile, Result, pack, unpack
 from generator.config import DEFAULT_MAX_FILE_SIZE
 from generator.diagnostics import (
+    BuildError,
     Diagnostic,
     error,
     is_utf8,
@@ -34,7 +35,7 @@ from generator.diagnostics import (
 )
 from generator.frontmatter import FrontMatterError, decode, split
 from generator.markup import MarkupError, render_markdown
-from generator.model import Article
+from generator.model import Article, BodyOf, with_body
 from generator.parallel import parallel_map, shared
 from generator.schema import parse_article
 
@@ -52,8 +53,8 @@ class Loaded:
     parsed: int
     """Files parsed in this build; the others came from the cache."""
     earlier: Mapping[str, Article] = field(default_factory=dict)
-    """For each file set aside now whose last build made an article, that article (its
-    page may stay published until the file is fixed), by file path."""
+    """For each file set aside now whose last build made an article, that article with
+    its body (it may stay published until the file is fixed), by file path."""
 
 
 class ArticleFile(NamedTuple):
@@ -364,15 +365,25 @@ def load_articles(
         for jobs_done, batch in zip(batches, made, strict=True):
             parsed += _take(jobs_done, batch, cached, results, cache)
             stop_if_cancelled(cancel)
+    earlier = _last_good(results, cached, cache.bodies)  # before the cache lets go of them
     cache.put_files(keep={file.shown for file in files})
     articles = tuple(a for file in files if (a := results[file.shown][0]) is not None)
     diagnostics = tuple(d for file in files for d in results[file.shown][1])
-    earlier = {
-        path: before.article
-        for path, (article, _) in results.items()
-        if article is None and (before := cached.get(path)) and before.article is not None
-    }
     return Loaded(articles, diagnostics, len(files), parsed, earlier)
+
+
+def _last_good(
+    results: Mapping[str, Result], cached: Mapping[str, CachedFile], body_of: BodyOf
+) -> dict[str, Article]:
+    """For each file set aside now whose cached result was an article, that article with
+    its body, by file path (none whose body is gone from the cache)."""
+    earlier = {}
+    for path, (article, _) in results.items():
+        before = cached.get(path)
+        if article is None and before is not None and before.article is not None:
+            with contextlib.suppress(BuildError):
+                earlier[path] = with_body(before.article, body_of(before.article))
+    return earlier
 
 
 def _same_file(entry: CachedFile, file: ArticleFile) -> bool:

@@ -202,7 +202,7 @@ class Preview:
         the rebuild for when the next article it held back for its date is due."""
         number = self._builds + 1
         options = BuildOptions(
-            output_dir=self.output_dir, drafts=self.options.drafts, keep_stale_on_errors=True
+            output_dir=self.output_dir, drafts=self.options.drafts, keep_last_good=True
         )
         try:
             report = build(self.site_dir, options, session, self._cancel)

@@ -37,8 +37,6 @@ class Assembled:
     set_aside: int
     next_due: datetime | None = None
     """When the first article held back for its future date is due (`hide_future`)."""
-    numbered: tuple[tuple[str, str], ...] = ()
-    """(file path, site path) of each article whose slug got a number (`-2`) here."""
 
 
 def assemble_site(
@@ -82,17 +80,8 @@ def assemble_site(
         busiest_topics=tuple(sorted(site.topics, key=lambda g: (-len(g.articles), g.term.key))),
         updated=max((a.updated or a.published for a in linked), default=None),
     )
-    numbered = _numbered(visible, placed) if diagnostics else ()  # a number is warned of
     set_aside = len(visible) - len(placed)
-    return Assembled(site, diagnostics + clashes, set_aside, next_due, numbered)
-
-
-def _numbered(
-    visible: tuple[Article, ...], placed: tuple[Article, ...]
-) -> tuple[tuple[str, str], ...]:
-    """(file path, site path) of each placed article whose slug got a number."""
-    slugs = {a.source_path: a.slug for a in visible}
-    return tuple((a.source_path, a.path) for a in placed if a.slug != slugs[a.source_path])
+    return Assembled(site, diagnostics + clashes, set_aside, next_due)
 
 
 def _canonical_names(

@@ -148,12 +148,8 @@ class OutputWriter:
     Use as a context manager: leaving it by an exception discards everything staged.
     """
 
-    def __init__(self, output_dir: Path, keep: frozenset[str] = frozenset()) -> None:
-        """`keep`: files of the last build that this one does not make but must leave
-        in place (the last good pages of articles set aside); every other such file is
-        removed."""
+    def __init__(self, output_dir: Path) -> None:
         self._output = output_dir
-        self._keep = keep
         self._made_folders: list[Path] = []
         self._previous: dict[str, str] = {}
         self._current: dict[str, str] = {}
@@ -309,9 +305,8 @@ class OutputWriter:
 
     def commit(self) -> WriteReport:
         """Journal the commit, then rename, remove stale files and write the manifest."""
-        kept = {path: self._previous[path] for path in self._keep if path in self._previous}
-        stale = sorted(set(self._previous) - set(self._current) - set(kept))
-        final = {**kept, **self._current}
+        stale = sorted(set(self._previous) - set(self._current))
+        final = self._current
         try:
             if self._fresh:
                 journal = Journal((), (), final, self._move_order())

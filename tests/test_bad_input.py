@@ -15,7 +15,7 @@ import pytest
 from conftest import BuildSite, MakeSite, article
 from generator import BuildReport, Diagnostic
 from generator import loader as loader_module
-from generator.cli import main
+from generator.cli import SET_ASIDE_NOTE, main
 from generator.frontmatter import decode, split
 from generator.loader import load_articles
 from generator.markup import render_markdown
@@ -229,7 +229,7 @@ def test_cli_returns_one_and_prints_the_same_lines(built: Built) -> None:
     assert code == 1
     assert err.getvalue().splitlines() == [
         *(str(d) for d in built.report.diagnostics),
-        "articles set aside keep their last good pages; fix them and build again",
+        f"{SET_ASIDE_NOTE}; fix them and build again",
     ]
     warnings = sum(case.severity == "warning" for case in CASES.values())
     assert f"{len(CASES) - warnings} errors, {warnings} warnings" in out.getvalue()

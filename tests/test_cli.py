@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, SITE_YAML, BuildSite, MakeSite, article
-from generator.cli import main
+from generator.cli import SET_ASIDE_NOTE, main
 from generator.model import Article
 from generator.parallel import release
 
@@ -198,27 +198,39 @@ def test_check_writes_nothing_and_matches_build_exit_code(make_site: MakeSite) -
     assert "content/bad.md:3: error:" in check_err
     build_code, _, build_err = run("build", str(site))
     assert check_code == build_code == 1
-    note = "articles set aside keep their last good pages; fix them and build again\n"
+    note = f"{SET_ASIDE_NOTE}; fix them and build again\n"
     assert check_err + note == build_err
     assert (site / "output" / "index.html").is_file()
 
 
-def test_a_broken_edit_keeps_the_live_page_until_it_is_fixed(make_site: MakeSite) -> None:
-    site = make_site({"content/a.md": article("Kept"), "content/b.md": article("Other")})
-    page = site / "output/2024/05/01/kept/index.html"
+def test_a_broken_edit_keeps_the_live_article_until_it_is_fixed(make_site: MakeSite) -> None:
+    site = make_site(
+        {
+            "content/a.md": article("Kept", "2024-05-02T09:00:00Z", body="Its *own* words."),
+            "content/b.md": article("Other"),
+        }
+    )
+    output = site / "output"
+    page, day = output / "2024/05/02/kept/index.html", output / "2024/05/02/index.html"
     assert run("build", str(site))[0] == 0 and page.is_file()
+    before = snapshot(output)
     (site / "content/a.md").write_text(article("Kept", "yesterday"), encoding="utf-8")
-    (site / "content/c.md").write_text(article("New one"), encoding="utf-8")
     code, _, err = run("build", str(site))
     assert code == 1 and "content/a.md:3: error:" in err
-    assert page.is_file() and (site / "output/2024/05/01/new-one/index.html").is_file()
-    assert "Kept" not in (site / "output/index.html").read_text(encoding="utf-8")
-    (site / "content/c.md").write_text(article("New one, again"), encoding="utf-8")
-    assert run("build", str(site))[0] == 1  # still broken: its page is kept again
-    assert page.is_file()
+    assert snapshot(output) == before  # the site is as the broken edit found it
+    # Built anew around its last good version: under new settings, beside new articles.
+    (site / "content/c.md").write_text(article("New one"), encoding="utf-8")
+    yaml = (site / "site.yaml").read_text(encoding="utf-8")
+    (site / "site.yaml").write_text(yaml.replace("Test Times", "Renamed Times"), encoding="utf-8")
+    assert run("build", str(site))[0] == 1  # still broken: kept again
+    text = page.read_text(encoding="utf-8")
+    assert "Renamed Times" in text and "<em>own</em> words" in text and "/2024/05/02/" in text
+    assert day.is_file() and "Kept" in (output / "index.html").read_text(encoding="utf-8")
+    assert "/2024/05/02/kept/" in (output / "sitemap.xml").read_text(encoding="utf-8")
+    assert (output / "2024/05/01/new-one/index.html").is_file()
     (site / "content/a.md").unlink()
     assert run("build", str(site))[0] == 0
-    assert not page.exists()
+    assert not page.exists() and not day.exists()
 
 
 def test_a_build_with_errors_keeps_only_the_pages_of_articles_set_aside(
@@ -244,7 +256,7 @@ def test_a_build_with_errors_keeps_only_the_pages_of_articles_set_aside(
     assert {p.name for p in output.iterdir() if p.is_dir()} == {"kept"}  # no draft, none taken down
 
 
-def test_a_broken_article_keeps_the_numbered_page_it_had_and_a_broken_draft_none(
+def test_a_broken_article_keeps_its_last_good_version_and_a_broken_draft_stays_hidden(
     make_site: MakeSite,
 ) -> None:
     site = make_site(
@@ -259,9 +271,12 @@ def test_a_broken_article_keeps_the_numbered_page_it_had_and_a_broken_draft_none
     assert {p.name for p in output.iterdir() if p.is_dir()} == {"same", "same-2", "draft"}
     (site / "content/x2.md").write_text(article("Same", "yesterday"), encoding="utf-8")
     (site / "content/d.md").write_text(article("Draft", "yesterday", draft="true"))
+    assert run("build", str(site))[0] == 1
+    assert {p.name for p in output.iterdir() if p.is_dir()} == {"same", "same-2"}
+    # With its neighbour gone, its last good version is placed as it would be alone.
     (site / "content/x1.md").unlink()
     assert run("build", str(site))[0] == 1
-    assert {p.name for p in output.iterdir() if p.is_dir()} == {"same-2"}
+    assert {p.name for p in output.iterdir() if p.is_dir()} == {"same"}
 
 
 @pytest.mark.parametrize(

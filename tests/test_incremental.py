@@ -960,7 +960,7 @@ def test_the_preview_takes_a_commands_build_as_up_to_date(
     site = _big_site(tmp_path / "site", count=6)
     build(site, BuildOptions(jobs=1))
     assembled = _assembles(monkeypatch)
-    preview = BuildOptions(output_dir=site / "output", keep_stale_on_errors=True, jobs=1)
+    preview = BuildOptions(output_dir=site / "output", keep_last_good=True, jobs=1)
     report = build(site, preview)
     assert assembled == [] and report.written is not None and report.written.written == 0
     assert report.pages > 6
@@ -976,7 +976,7 @@ def test_a_build_that_kept_stale_files_is_not_taken_as_a_commands(
     build(site, BuildOptions(jobs=1))
     page = next((site / "output").glob("2024/*/*/story-3-v0/index.html"))
     (site / "content" / "a3.md").write_text("---\ntitle: [broken\n---\n")
-    preview = BuildOptions(keep_stale_on_errors=True, jobs=1)
+    preview = BuildOptions(keep_last_good=True, jobs=1)
     assert build(site, preview).errors == 1 and page.is_file()  # kept
     assembled = _assembles(monkeypatch)
     assert build(site, preview).errors == 1 and assembled == []  # the same again

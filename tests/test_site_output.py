@@ -510,14 +510,14 @@ def test_derived_excerpt_is_the_first_paragraph_as_text(
     assert '<p class="standfirst">Boats fitted with rigid sails, the first in years.</p>' in html
 
 
-def test_keep_stale_on_errors_keeps_a_broken_articles_last_page(
+def test_keep_last_good_keeps_a_broken_articles_last_page(
     make_site: MakeSite, build_site: BuildSite
 ) -> None:
     site = make_site({"content/a.md": article("Steady"), "content/b.md": article("Fragile")})
     build_site(site)
     page = site / "output/2024/05/01/fragile/index.html"
     (site / "content/b.md").write_text("---\ntitle: [broken\n---\n")
-    report = build_site(site, keep_stale_on_errors=True)
+    report = build_site(site, keep_last_good=True)
     assert report.errors == 1 and page.is_file()
     (site / "content/b.md").unlink()
     build_site(site)
