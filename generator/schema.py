@@ -60,9 +60,9 @@ def to_int(value: Any, low: int | None = None, high: int | None = None) -> int:
     if written is not None and not isinstance(value, bool) and isinstance(value, int):
         if not _DECIMAL.fullmatch(written):
             raise FieldError(f"must be a whole number written in digits, not {written!r}")
-        value = int(written, 10)
+        value = _digits(written)
     elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
-        value = int(value, 10)  # quoted, or `08`, which YAML reads as text
+        value = _digits(value)  # quoted, or `08`, which YAML reads as text
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldError(
             f"must be a whole number, not {_type_name(value)} {_shown(value)}; write digits only"
@@ -73,6 +73,15 @@ def to_int(value: Any, low: int | None = None, high: int | None = None) -> int:
     if high is not None and value > high:
         raise FieldError(f"must be between {low} and {high}, not {value}")
     return int(value)
+
+
+def _digits(text: str) -> int:
+    """The number `text` writes in decimal digits; `FieldError` for one longer than
+    Python reads (4,300 digits), which no field can hold anyway."""
+    try:
+        return int(text, 10)
+    except ValueError:
+        raise FieldError(f"must be a whole number, not one of {len(text.strip())} digits") from None
 
 
 def to_bool(value: Any) -> bool:
@@ -175,10 +184,21 @@ def domain_of(url: str) -> str:
     return _host(urlsplit(url).hostname or "")
 
 
+def to_domain(value: Any) -> str:
+    """A provider's domain, as `_host` spells it."""
+    text = to_text(value)
+    try:
+        return _host(text)
+    except ValueError:  # a web address whose host cannot be read: `https://[x.example]`
+        raise FieldError(
+            f"{_shown(text)} is not a domain or a web address; write it as example.com"
+        ) from None
+
+
 def _host(text: str) -> str:
     """A domain as one spelling: lower case, without `www.`, a trailing dot, or a scheme
     and path written around it, and in Unicode (`xn--bcher-kva.example` is
-    `bücher.example`)."""
+    `bücher.example`). `ValueError` for a web address whose host cannot be read."""
     if "://" in text:
         text = urlsplit(text).hostname or ""
     host = text.split("/", 1)[0].strip().lower().rstrip(".").removeprefix("www.")
@@ -203,7 +223,7 @@ def to_provider(value: Any, fallback_url: str) -> Provider | None:
             f"must be a name or a mapping with name and domain, not {_type_name(value)}"
         )
     name = _sub(value, "name", to_text, "")
-    domain = _host(_sub(value, "domain", to_text, ""))
+    domain = _sub(value, "domain", to_domain, "")
     if not name and not domain:
         return None
     return Provider(name=name or domain, domain=domain)

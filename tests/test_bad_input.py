@@ -516,6 +516,32 @@ def test_a_whole_number_not_written_in_digits_is_refused(written: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        (f"heat: '{'1' * 4301}'", "heat: must be a whole number, not one of 4301 digits"),
+        (
+            f"images: [{{url: a.png, width: '{'9' * 5000}'}}]",
+            "images: item 1: width: must be a whole number, not one of 5000 digits",
+        ),
+        (
+            "provider: {name: P, domain: 'https://[p.example]'}",
+            "provider: domain: 'https://[p.example]' is not a domain or a web address;",
+        ),
+        (
+            "related: [{title: R, provider: {name: P, domain: 'ftp://[x'}}]",
+            "related: item 1: provider: domain: 'ftp://[x' is not a domain or a web address;",
+        ),
+    ],
+)
+def test_a_value_python_cannot_read_sets_the_article_aside_naming_its_line(
+    line: str, message: str
+) -> None:
+    found, problems = _parsed(f"---\ntitle: Q\ndate: 2024-01-01\n{line}\n---\n")
+    assert found is None and len(problems) == 1
+    assert problems[0].startswith(f"content/n.md:4: error: {message}")
+
+
+@pytest.mark.parametrize(
     ("lines", "warning"),
     [
         ('provider: ""', "provider: is empty, so ignored"),
