@@ -8,9 +8,11 @@ goes through nh3 before it reaches a page or feed.
 
 from __future__ import annotations
 
+import bisect
 import ctypes
 import html
 import importlib.util
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -148,6 +150,8 @@ def render_markdown(text: str) -> str:
     elements nest deeper than `MAX_DEPTH`."""
     if not text.strip():
         return ""
+    if "<" in text:
+        text = _ended_html_blocks(text)
     converted = _CMARK.to_html(text)
     if converted.count("<") > MAX_DEPTH:  # else it cannot nest that deep
         depth = _depth(converted)
@@ -227,6 +231,74 @@ _RAW_FORMATTING = re.compile(
 _MARKUP = re.compile(
     r"""<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9]*)((?:[^>"']|"[^"]*"|'[^']*')*)>""", re.DOTALL
 )
+
+
+_QUOTED_OR_INDENTED = r"^(?:[ ]{0,3}>[ ]?)*[ ]{0,3}"
+"""How a line starts before a block's first character: in quotes, indented less than
+code."""
+_HTML_BLOCK = re.compile(
+    _QUOTED_OR_INDENTED
+    + r"<(?:(?P<tag>script|pre|style|textarea)(?=[\s>]|$)|(?P<comment>!--)|(?P<instruction>\?)"
+    + r"|(?P<cdata>!\[CDATA\[)|(?P<declaration>![A-Za-z]))",
+    re.IGNORECASE | re.MULTILINE,
+)
+"""The start of a raw HTML block that Markdown ends only at its own end marker (CommonMark's
+kinds 1 to 5), however many paragraphs later, or else at the end of the body."""
+_HTML_BLOCK_END = {
+    "tag": re.compile(r"</(?:script|pre|style|textarea)\s*>", re.IGNORECASE),
+    "comment": re.compile("-->"),
+    "instruction": re.compile(r"\?>"),
+    "cdata": re.compile(r"\]\]>"),
+    "declaration": re.compile(">"),
+}
+_HTML_BLOCK_CLOSER = {"comment": "-->", "instruction": "?>", "cdata": "]]>", "declaration": ">"}
+_FENCE = re.compile(_QUOTED_OR_INDENTED + r"(`{3,}|~{3,})", re.MULTILINE)
+
+
+def _ended_html_blocks(text: str) -> str:
+    """The Markdown with each raw HTML block that nothing ends (a `<script>`, `<style>`,
+    `<pre>` or `<textarea>` line never closed, an unclosed `<!--`) ended with its
+    paragraph, where a blank line follows: left open, it would take the rest of the
+    body with it, dropped by the sanitiser or shown as markup. Code blocks are left
+    as written."""
+    if not _HTML_BLOCK.search(text):
+        return text
+    lines = text.split("\n")
+    starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
+    last_end = {}  # where each kind's end marker last occurs: none after it ends a block
+    for kind, pattern in _HTML_BLOCK_END.items():
+        last_end[kind] = max((m.start() for m in pattern.finditer(text)), default=-1)
+    fence = ""
+    index = 0
+    while index < len(lines):
+        line = lines[index]
+        marker = _FENCE.match(line)
+        if fence:  # in a fenced code block until a fence as long, of the same character
+            if marker and marker[1][0] == fence[0] and len(marker[1]) >= len(fence):
+                fence = ""
+            index += 1
+            continue
+        if marker and not (marker[1][0] == "`" and "`" in line[marker.end() :]):
+            fence = marker[1]
+            index += 1
+            continue
+        start = _HTML_BLOCK.match(line)
+        if start is None:
+            index += 1
+            continue
+        kind = start.lastgroup or ""
+        after = starts[index] + start.start(kind)
+        if last_end[kind] >= after:  # ended as written: go on after its end
+            end = _HTML_BLOCK_END[kind].search(text, after)
+            assert end is not None
+            index = bisect.bisect_right(starts, end.end() - 1)
+            continue
+        last = index
+        while last + 1 < len(lines) and lines[last + 1].strip():
+            last += 1
+        lines[last] += _HTML_BLOCK_CLOSER.get(kind) or f"</{start['tag'].lower()}>"
+        index = last + 1
+    return "\n".join(lines)
 
 
 def _closed_in_blocks(converted: str) -> str:

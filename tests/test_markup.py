@@ -371,3 +371,45 @@ def test_ids_of_the_body_are_valid_and_each_is_given_once(text: str, html: str) 
 def test_an_element_left_open_never_takes_the_rest_of_the_body(opened: str, kept: str) -> None:
     html = render_markdown(f"x {opened}\n\nafter T2\n\n## End")
     assert html.startswith(f"<p>x {kept}</p>\n<p>after T2</p>\n<h2")
+
+
+@pytest.mark.parametrize(
+    "opened",
+    [
+        '<script async src="https://embed.example/widgets.js">',
+        "<SCRIPT>\nwidget()",
+        "<style>\np { color: red }",
+        "<textarea>",
+        "<pre>",
+        "<!-- ad slot\nad",
+        "<?php echo 1;",
+        "<![CDATA[ x",
+        "<!DOCTYPE html",
+        "> <script>",
+    ],
+)
+def test_an_html_block_left_open_ends_with_its_paragraph(opened: str) -> None:
+    # On a line of its own, such a block runs to its end marker, or else to the end of
+    # the body: every later paragraph would be dropped or shown as markup.
+    html = render_markdown(f"Before T1.\n\n{opened}\n\nThe *vote* passed.\n\n## End")
+    assert html.startswith("<p>Before T1.</p>\n")
+    assert "<p>The <em>vote</em> passed.</p>\n<h2" in html
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("<script>\nx()\n</script>\n\nAfter.", "\n<p>After.</p>\n"),
+        ("<!-- one\n\ntwo -->\n\nAfter.", "\n<p>After.</p>\n"),
+        (
+            "```\n<script>\n```\n\nAfter.",
+            "<pre><code>&lt;script&gt;\n</code></pre>\n<p>After.</p>\n",
+        ),
+        (
+            "~~~~\n<pre>\n~~~\n~~~~\n\nAfter.",
+            "<pre><code>&lt;pre&gt;\n~~~\n</code></pre>\n<p>After.</p>\n",
+        ),
+    ],
+)
+def test_an_html_block_ended_as_written_or_in_code_is_left_as_it_is(text: str, html: str) -> None:
+    assert render_markdown(text) == html
