@@ -62,7 +62,8 @@ def assemble_site(
     placed, diagnostics = _place(visible)
     ordered = tuple(sorted(placed, key=lambda a: a.sort_key))
     names, clashes = _canonical_names(ordered)
-    linked = _link(ordered, names, reuse or {})
+    by_url, twice = _addresses(ordered)
+    linked = _link(ordered, names, by_url, reuse or {})
     site = Site(
         config=config,
         articles=linked,
@@ -81,7 +82,7 @@ def assemble_site(
         updated=max((a.updated or a.published for a in linked), default=None),
     )
     set_aside = len(visible) - len(placed)
-    return Assembled(site, diagnostics + clashes, set_aside, next_due)
+    return Assembled(site, diagnostics + clashes + twice, set_aside, next_due)
 
 
 def _canonical_names(
@@ -164,9 +165,37 @@ def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Di
     return tuple(placed), tuple(diagnostics)
 
 
+def _addresses(articles: tuple[Article, ...]) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
+    """The path of the article at each address (`_url_key`) the `articles` (newest
+    first) give as their `webUrl` or `originalUrl`, the newest one's where several give
+    one; and a warning for each article whose `webUrl` a newer one gives too."""
+    by_url: dict[str, str] = {}
+    first: dict[str, Article] = {}
+    twice: list[Diagnostic] = []
+    for article in articles:
+        if article.web_url:
+            key = _url_key(article.web_url)
+            other = first.setdefault(key, article)
+            if other is not article:
+                twice.append(
+                    warning(
+                        article.source_path,
+                        None,
+                        f"its webUrl is also that of {other.source_path}: if it is the same "
+                        "story twice, remove one (related items with that address link to "
+                        "the other)",
+                    )
+                )
+            by_url.setdefault(key, article.path)
+        if article.original_url:
+            by_url.setdefault(_url_key(article.original_url), article.path)
+    return by_url, tuple(twice)
+
+
 def _link(
     articles: tuple[Article, ...],
     names: Callable[[Article], tuple[tuple[Term, ...], Term | None]],
+    by_url: dict[str, str],
     reuse: Mapping[str, Article],
 ) -> tuple[Article, ...]:
     """Previous/next links (by date), related items that point at our own pages, the
@@ -176,11 +205,6 @@ def _link(
     for index, article in enumerate(articles):
         for topic in article.topics:
             topic_positions[topic.key].append(index)
-    by_url: dict[str, str] = {}
-    for article in articles:
-        for url in (article.web_url, article.original_url):
-            if url:
-                by_url.setdefault(_url_key(url), article.path)
     # One link to each article, shared by every article pointing at it.
     links = [Link(article.title, article.path) for article in articles]
     last = len(links) - 1
@@ -229,4 +253,11 @@ def _pointed(item: RelatedItem, by_url: dict[str, str]) -> RelatedItem:
 
 
 def _url_key(url: str) -> str:
-    return url.partition("#")[0].rstrip("/")
+    """What tells two addresses of one story apart: not the scheme (`http` or `https`),
+    the case of the host or its `www.`, a fragment or a trailing slash."""
+    url = url.partition("#")[0].rstrip("/")
+    scheme, written, rest = url.partition("://")
+    if not (written and scheme.isalpha()):
+        return url  # relative
+    host, slash, path = rest.partition("/")
+    return "//" + host.lower().removeprefix("www.") + slash + path

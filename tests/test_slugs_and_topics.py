@@ -228,3 +228,46 @@ def test_a_long_slug_keeps_its_first_words_in_order() -> None:
     assert slugify(title) == f"{'x' * 30}-{'y' * 30}"
     assert slugify("q" * 100) == "q" * 80
     assert slugify("ab " * 40) == "-".join(["ab"] * 27)
+
+
+def test_a_related_item_finds_our_article_however_its_address_is_written(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    items = ["http://NEWS.example/2024/story/", "https://www.news.example/2024/story#top"]
+    related = ", ".join(f"{{title: R{i}, webUrl: '{url}'}}" for i, url in enumerate(items))
+    site = make_site(
+        {
+            "content/own.md": article(
+                "Our story", "2024-05-01T08:00:00Z", webUrl="https://news.example/2024/story"
+            ),
+            "content/b.md": article("Pointing", "2024-05-02T08:00:00Z", related=f"[{related}]"),
+        }
+    )
+    report = build_site(site, jobs=1)
+    assert report.diagnostics == ()
+    html = (site / "output/2024/05/02/pointing/index.html").read_text(encoding="utf-8")
+    assert html.count('href="/2024/05/01/our-story/"') >= len(items)
+
+
+def test_two_articles_with_one_web_url_are_both_published_and_the_older_is_warned_of(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site(
+        {
+            "content/a.md": article(
+                "Told once", "2024-05-01T08:00:00Z", webUrl="https://x.example/s"
+            ),
+            "content/b.md": article(
+                "Told twice", "2024-05-02T08:00:00Z", webUrl="http://x.example/s/"
+            ),
+            "content/c.md": article(
+                "Elsewhere", "2024-05-03T08:00:00Z", webUrl="https://x.example/t"
+            ),
+        }
+    )
+    report = build_site(site, jobs=1)
+    assert [str(d) for d in report.diagnostics] == [
+        "content/a.md: warning: its webUrl is also that of content/b.md: if it is the same story "
+        "twice, remove one (related items with that address link to the other)"
+    ]
+    assert report.articles == 3 and report.errors == 0
