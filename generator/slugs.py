@@ -49,14 +49,14 @@ def slugify(text: str, fallback_seed: str = "") -> str:
     return f"n-{digest}"
 
 
-def _cut(slug: str) -> str:
-    """The slug cut to `MAX_SLUG_LENGTH` after its last whole word that fits (a word
-    longer than that is cut itself). The words kept are the first ones, in order:
-    none is skipped for a shorter one after it."""
-    if len(slug) <= MAX_SLUG_LENGTH:
+def _cut(slug: str, length: int = MAX_SLUG_LENGTH) -> str:
+    """The slug cut to `length` after its last whole word that fits (a word longer than
+    that is cut itself). The words kept are the first ones, in order: none is skipped
+    for a shorter one after it."""
+    if len(slug) <= length:
         return slug
-    cut = slug[: MAX_SLUG_LENGTH + 1].rpartition("-")[0]
-    return cut or slug[:MAX_SLUG_LENGTH].rstrip("-")
+    cut = slug[: length + 1].rpartition("-")[0]
+    return cut or slug[:length].rstrip("-")
 
 
 def is_shortened(text: str) -> bool:
@@ -73,10 +73,16 @@ def _spelled(text: str) -> str:
 
 
 def unique_slug(slug: str, taken: Container[str]) -> str:
-    """`slug`, or `slug-2`, `slug-3` ... the first one not in `taken`."""
+    """`slug`, or `slug-2`, `slug-3` ... the first one not in `taken`; a slug too long
+    for its number is cut to make room, so none is longer than `MAX_SLUG_LENGTH`."""
     if slug not in taken:
         return slug
     number = 2
-    while f"{slug}-{number}" in taken:
+    while (numbered := _with_number(slug, number)) in taken:
         number += 1
-    return f"{slug}-{number}"
+    return numbered
+
+
+def _with_number(slug: str, number: int) -> str:
+    suffix = f"-{number}"
+    return _cut(slug, MAX_SLUG_LENGTH - len(suffix)) + suffix

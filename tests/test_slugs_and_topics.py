@@ -14,7 +14,7 @@ from conftest import BuildSite, MakeSite, article
 from generator.frontmatter import FrontMatterError, decode, split
 from generator.markup import render_markdown
 from generator.schema import parse_article
-from generator.slugs import MAX_SLUG_LENGTH, identity_key, slugify
+from generator.slugs import MAX_SLUG_LENGTH, identity_key, slugify, unique_slug
 
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 
@@ -154,7 +154,9 @@ def test_long_slugs_cut_to_the_same_one_are_numbered_not_set_aside(
     assert report.errors == 0
     day = site / "output" / "2024" / "01" / "01"
     cut = words[: words.rindex("-", 0, MAX_SLUG_LENGTH + 1)]
-    assert {p.name for p in day.iterdir() if p.is_dir()} == {cut, f"{cut}-2", "short-and-kept"}
+    numbered = words[: words.rindex("-", 0, MAX_SLUG_LENGTH - 1)] + "-2"  # room for its number
+    assert {p.name for p in day.iterdir() if p.is_dir()} == {cut, numbered, "short-and-kept"}
+    assert len(numbered) <= MAX_SLUG_LENGTH
     notes = [str(d) for d in report.diagnostics]
     assert (
         sum(f"content/{n}.md:4: warning: slug: longer than" in d for n in "ab" for d in notes) == 2
@@ -271,3 +273,13 @@ def test_two_articles_with_one_web_url_are_both_published_and_the_older_is_warne
         "twice, remove one (related items with that address link to the other)"
     ]
     assert report.articles == 3 and report.errors == 0
+
+
+def test_a_slug_numbered_to_tell_it_apart_stays_within_the_longest_slug() -> None:
+    long = "a" * MAX_SLUG_LENGTH
+    taken = {long, *(f"{'a' * (MAX_SLUG_LENGTH - 2)}-{n}" for n in range(2, 10))}
+    found = unique_slug(long, taken)
+    assert found == f"{'a' * (MAX_SLUG_LENGTH - 3)}-10" and found not in taken
+    assert unique_slug("short", {"short"}) == "short-2"
+    words = "-".join(["word"] * 16)  # 79 characters
+    assert unique_slug(words, {words}) == "-".join(["word"] * 15) + "-2"
