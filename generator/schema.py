@@ -119,7 +119,31 @@ def to_url(value: Any) -> str:
     # Browsers read a backslash as a slash, so `/\\host` leaves the site too.
     if text.replace("\\", "/").startswith("//"):
         raise FieldError(f"{_shown(text)} is protocol-relative; write it with https://")
+    if ("." in text or "%" in text) and _climbs(text):
+        raise FieldError(
+            f"{_shown(text)} climbs above the site's root ('..'); write it from the root "
+            "(static/photo.jpg) or with https://"
+        )
     return text
+
+
+_DOUBLE_DOT = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})
+"""A path segment browsers take for `..` (lower case)."""
+
+
+def _climbs(relative: str) -> bool:
+    """Whether a URL relative to the site's root leads above it, as a browser reads
+    its path (a backslash as a slash, `%2e` as a dot)."""
+    path = relative.replace("\\", "/").partition("#")[0].partition("?")[0]
+    depth = 0
+    for segment in path.split("/"):
+        if segment.lower() in _DOUBLE_DOT:
+            depth -= 1
+            if depth < 0:
+                return True
+        elif segment not in ("", "."):
+            depth += 1
+    return False
 
 
 def to_timestamp(value: Any, tz: tzinfo) -> datetime:

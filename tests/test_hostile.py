@@ -150,6 +150,9 @@ EXPECTED: dict[str, Outcome] = {
         4, "images: item 1: url: unsafe URL scheme 'vbscript:'", "remove the value"
     ),
     "url-data-image.md": set_aside(4, "images: item 1: url: unsafe URL scheme 'data:'"),
+    "url-climbing-image.md": set_aside(
+        4, "images: item 1: url: 'static/../../private/photo.jpg' climbs above the site's root"
+    ),
     "url-protocol-relative-related.md": set_aside(
         4, "related: item 1: webUrl: '//evil.example/story' is protocol-relative", "https://"
     ),
