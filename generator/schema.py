@@ -307,6 +307,9 @@ def to_related(value: Any, tz: tzinfo) -> tuple[RelatedItem, ...]:
             if not (_sub(item, "title", to_text, "") or _sub(item, "webUrl", to_text, "")):
                 continue
             web_url: str = _sub(item, "webUrl", to_url, "")
+            published = _sub(item, "publishedDateTime", lambda v: to_timestamp(v, tz), None)
+            if published is None:  # the alias articles take too
+                published = _sub(item, "date", lambda v: to_timestamp(v, tz), None)
 
             def provider(value: Any, url: str = web_url) -> Provider | None:
                 return to_provider(value, url)
@@ -315,7 +318,7 @@ def to_related(value: Any, tz: tzinfo) -> tuple[RelatedItem, ...]:
                 RelatedItem(
                     title=_sub(item, "title", to_text, ""),
                     excerpt=_sub(item, "excerpt", to_text, ""),
-                    published=_sub(item, "publishedDateTime", lambda v: to_timestamp(v, tz), None),
+                    published=published,
                     web_url=web_url,
                     amp_web_url=_sub(item, "ampWebUrl", to_url, ""),
                     cdn_amp_web_url=_sub(item, "cdnAmpWebUrl", to_url, ""),

@@ -580,3 +580,27 @@ def test_a_key_that_looks_like_a_slip_for_a_known_one_is_warned_about() -> None:
     ]
     assert isinstance(found, Article) and not found.draft
     assert found.extra == {"draf": True, "Topics": ["A"], "published_at": "x"}
+
+
+def test_a_related_item_takes_date_for_publisheddatetime_as_an_article_does() -> None:
+    found, problems = _parsed(
+        "---\ntitle: Q\ndate: 2024-01-01\nrelated:\n"
+        "  - {title: A, date: 2023-12-30T10:00:00Z}\n"
+        "  - {title: B, publishedDateTime: 2023-12-29, date: 2023-12-30}\n"
+        "  - {title: C, date: 'last week'}\n---\n"
+    )
+    assert found is None  # the third item's date cannot be read, and its line is named
+    assert problems == [
+        "content/n.md:4: error: related: item 3: date: 'last week' is not an ISO 8601 date "
+        + problems[0].split("is not an ISO 8601 date ", 1)[1]
+    ]
+    found, problems = _parsed(
+        "---\ntitle: Q\ndate: 2024-01-01\nrelated:\n"
+        "  - {title: A, date: 2023-12-30T10:00:00Z}\n"
+        "  - {title: B, publishedDateTime: 2023-12-29, date: 2023-12-30}\n---\n"
+    )
+    assert problems == [] and isinstance(found, Article)
+    assert [(item.published.day, item.published.hour) for item in found.related] == [
+        (30, 10),
+        (29, 0),
+    ]
