@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -239,16 +239,22 @@ class FrontMatter:
     """Warnings: what was removed from the text, and where."""
     key_lines: Mapping[str, int] = field(default_factory=dict)
     """The line (from 0, in `yaml_text`) of each top-level key, as YAML found it."""
+    item_lines: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+    """The line (from 0, in `yaml_text`) of each item of each top-level key holding a
+    list, as YAML found it."""
 
     @property
     def body_line(self) -> int:
         """File line where the body starts (the line after the closing `---`)."""
         return self.first_line + len(self.yaml_text.split("\n")) + 1
 
-    def line_of(self, key: str) -> int | None:
-        """File line where top-level `key` is written, if it can be found: at the start
-        of a line, else (front matter written as JSON, or indented) after a `{`, a
-        comma or spaces."""
+    def line_of(self, key: str, item: int | None = None) -> int | None:
+        """File line where top-level `key` is written, or its list's `item` (from 0), if
+        it can be found: at the start of a line, else (front matter written as JSON,
+        or indented) after a `{`, a comma or spaces."""
+        items = self.item_lines.get(key, ())
+        if item is not None and 0 <= item < len(items):
+            return self.first_line + items[item]
         if key in self.key_lines:
             return self.first_line + self.key_lines[key]
         name = r"""(["']?)""" + re.escape(key) + r"""\1[ \t]*:"""
@@ -314,7 +320,7 @@ def split(text: str) -> FrontMatter:
         raise FrontMatterError(1, "front matter is not closed: add a '---' line after the last key")
     yaml_text = "\n".join(lines[1:index])
     body = "\n".join(lines[index + 1 :])
-    data, key_lines = _load_yaml(yaml_text)
+    data, key_lines, item_lines = _load_yaml(yaml_text)
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -333,6 +339,7 @@ def split(text: str) -> FrontMatter:
         first_line=_FIRST_YAML_LINE,
         notes=tuple(notes),
         key_lines=key_lines,
+        item_lines=item_lines,
     )
     if "\\" not in yaml_text:
         # The text holds no control character any more: only a backslash escape in a
@@ -350,7 +357,7 @@ def split(text: str) -> FrontMatter:
                     "delete them from the value",
                 )
             )
-    return FrontMatter(cleaned, body, yaml_text, _FIRST_YAML_LINE, tuple(notes), key_lines)
+    return replace(front, data=cleaned, notes=tuple(notes))
 
 
 def _clean(value: Any, removed: list[str]) -> Any:
@@ -374,8 +381,12 @@ they would end its line (or fold into a space), and every line after would be
 numbered one too many."""
 
 
-def _load_yaml(yaml_text: str) -> tuple[Any, dict[str, int]]:
-    """The YAML document and the line (from 0) of each of its keys, or `FrontMatterError`
+_Loaded = tuple[Any, dict[str, int], dict[str, tuple[int, ...]]]
+"""A YAML document, the line (from 0) of each of its keys, and of the items of its lists."""
+
+
+def _load_yaml(yaml_text: str) -> _Loaded:
+    """The YAML document and the lines of its keys and items, or `FrontMatterError`
     naming the line and the fix. NEL, LINE SEPARATOR and PARAGRAPH SEPARATOR are read
     as the characters they are, not as line breaks."""
     if not any(c in yaml_text for c in _YAML_BREAKS):
@@ -383,8 +394,9 @@ def _load_yaml(yaml_text: str) -> tuple[Any, dict[str, int]]:
     free = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in yaml_text)
     stand_in = {ord(c): next(free) for c in _YAML_BREAKS}
     back = str.maketrans({v: chr(k) for k, v in stand_in.items()})
-    data, lines = _load_plain_yaml(yaml_text.translate(stand_in))
-    return _translated(data, back), {k.translate(back): n for k, n in lines.items()}
+    data, lines, items = _load_plain_yaml(yaml_text.translate(stand_in))
+    keys = {k.translate(back): n for k, n in lines.items()}
+    return _translated(data, back), keys, {k.translate(back): n for k, n in items.items()}
 
 
 def _translated(value: Any, table: dict[int, str]) -> Any:
@@ -403,8 +415,8 @@ _SURROGATE_PAIR = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})", r
 as `\\ud83d\\ude00`), which YAML refuses: it wants `\\U0001f600`."""
 
 
-def _load_plain_yaml(yaml_text: str) -> tuple[Any, dict[str, int]]:
-    """The document and its keys' lines; if YAML refuses it and its double-quoted values
+def _load_plain_yaml(yaml_text: str) -> _Loaded:
+    """The document and its keys' and items' lines; if YAML refuses it and its double-quoted values
     hold characters escaped as JSON writes them (`_SURROGATE_PAIR`), read again with
     those escapes joined."""
     try:
@@ -425,16 +437,16 @@ def _joined(pair: re.Match[str]) -> str:
     return f"\\U{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):08x}"
 
 
-def _load_yaml_as_written(yaml_text: str) -> tuple[Any, dict[str, int]]:
+def _load_yaml_as_written(yaml_text: str) -> _Loaded:
     loader = _Loader(yaml_text)
     try:
         node = loader.get_single_node()
         if node is None:
-            return None, {}
+            return None, {}, {}
         if _may_exceed_limits(yaml_text):
             _check_shape(node)
         data = _construct(loader, node, plain="&" not in yaml_text)
-        lines = _key_lines(node)
+        lines, items = _key_lines(node)
     except yaml.MarkedYAMLError as exc:
         raise _yaml_error(exc, yaml_text) from None
     except yaml.reader.ReaderError as exc:
@@ -465,18 +477,25 @@ def _load_yaml_as_written(yaml_text: str) -> tuple[Any, dict[str, int]]:
         found = sorted(loader.duplicates)
         (line, message), *more = [(line + _FIRST_YAML_LINE, m) for line, m in found]
         raise FrontMatterError(line, message, tuple(more))
-    return data, lines
+    return data, lines, items
 
 
-def _key_lines(node: yaml.Node) -> dict[str, int]:
-    """The line (from 0) of each key of a mapping document, as written."""
+def _key_lines(node: yaml.Node) -> tuple[dict[str, int], dict[str, tuple[int, ...]]]:
+    """The line (from 0) of each key of a mapping document, as written; and of each
+    item of those whose value is a list."""
     if not isinstance(node, yaml.MappingNode):
-        return {}
-    return {
-        key.value: key.start_mark.line
-        for key, _ in node.value
+        return {}, {}
+    keys = [
+        (key.value, key.start_mark.line, value)
+        for key, value in node.value
         if isinstance(key, yaml.ScalarNode) and key.value not in ("<<",)
+    ]
+    items = {
+        name: tuple(item.start_mark.line for item in value.value)
+        for name, _, value in keys
+        if isinstance(value, yaml.SequenceNode)
     }
+    return {name: line for name, line, _ in keys}, items
 
 
 def _construct(loader: _Loader, node: yaml.Node, plain: bool) -> Any:

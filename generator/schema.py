@@ -29,6 +29,11 @@ _URL_CONTROLS = re.compile("[\x00-\x1f\x7f]")
 class FieldError(Exception):
     """A value that cannot be used; the message says what would fix it."""
 
+    def __init__(self, message: str, item: int | None = None) -> None:
+        super().__init__(message)
+        self.item = item
+        """Which item (from 0) of the key's list holds the value, if it is in one."""
+
 
 def _type_name(value: Any) -> str:
     kind = {WrittenInt: int, WrittenFloat: float}.get(type(value), type(value))
@@ -192,13 +197,13 @@ def to_topics(value: Any) -> tuple[str, ...]:
     if not isinstance(items, list):
         raise FieldError(f"must be a list of names or one name, not {_type_name(value)} {value!r}")
     names: list[str] = []
-    for item in items:
+    for index, item in enumerate(items):
         if item is None:
             continue
         try:
             name = to_text(item)
         except FieldError:
-            raise FieldError(f"must list names as text, not {_type_name(item)}") from None
+            raise FieldError(f"must list names as text, not {_type_name(item)}", index) from None
         if name:
             names.append(name)
     return tuple(names)
@@ -260,7 +265,7 @@ def _sub(mapping: dict[str, Any], key: str, convert: Callable[[Any], Any], defau
     try:
         return convert(value)
     except FieldError as exc:
-        raise FieldError(f"{key}: {exc}") from None
+        raise FieldError(f"{key}: {exc}", exc.item) from None
 
 
 def _mappings(value: Any) -> list[dict[str, Any]]:
@@ -271,7 +276,8 @@ def _mappings(value: Any) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             raise FieldError(
                 f"item {index + 1}: must be a mapping (such as url: ...), "
-                f"not {_type_name(item)} {_shown(item)}"
+                f"not {_type_name(item)} {_shown(item)}",
+                index,
             )
     return items
 
@@ -294,7 +300,7 @@ def to_images(value: Any) -> tuple[Image, ...]:
                 )
             )
         except FieldError as exc:
-            raise FieldError(f"item {index + 1}: {exc}") from None
+            raise FieldError(f"item {index + 1}: {exc}", index) from None
     return tuple(images)
 
 
@@ -329,7 +335,7 @@ def to_related(value: Any, tz: tzinfo) -> tuple[RelatedItem, ...]:
                 )
             )
         except FieldError as exc:
-            raise FieldError(f"item {index + 1}: {exc}") from None
+            raise FieldError(f"item {index + 1}: {exc}", index) from None
     return tuple(items)
 
 
@@ -446,7 +452,7 @@ def parse_article(
         try:
             values[field.name] = field.convert(front.data[key], tz)
         except FieldError as exc:
-            problems.append(error(source_path, front.line_of(key), f"{key}: {exc}"))
+            problems.append(error(source_path, front.line_of(key, exc.item), f"{key}: {exc}"))
             continue
         if field.name in _LEFT_OUT and _left_out(values[field.name], front.data[key]):
             message = f"{key}: {_LEFT_OUT[field.name]}"

@@ -112,7 +112,7 @@ CASES = {
         "content/js-url.md", 4, "error", ("originalUrl:", "unsafe URL scheme 'javascript:'")
     ),
     "javascript-image-url": Case(
-        "content/js-image.md", 4, "error", ("images:", "unsafe URL scheme 'javascript:'")
+        "content/js-image.md", 5, "error", ("images:", "unsafe URL scheme 'javascript:'")
     ),
     "duplicate-explicit-slug": Case(
         "content/slug-b.md", 4, "error", ("slug 'same'", "content/slug-a.md")
@@ -591,7 +591,7 @@ def test_a_related_item_takes_date_for_publisheddatetime_as_an_article_does() ->
     )
     assert found is None  # the third item's date cannot be read, and its line is named
     assert problems == [
-        "content/n.md:4: error: related: item 3: date: 'last week' is not an ISO 8601 date "
+        "content/n.md:7: error: related: item 3: date: 'last week' is not an ISO 8601 date "
         + problems[0].split("is not an ISO 8601 date ", 1)[1]
     ]
     found, problems = _parsed(
@@ -603,4 +603,18 @@ def test_a_related_item_takes_date_for_publisheddatetime_as_an_article_does() ->
     assert [(item.published.day, item.published.hour) for item in found.related] == [
         (30, 10),
         (29, 0),
+    ]
+
+
+def test_a_problem_in_a_list_names_the_line_of_its_item() -> None:
+    _, problems = _parsed(
+        "---\ntitle: Q\ndate: 2024-01-01\nimages:\n"
+        "  - url: a.png\n  - url: b.png\n  - url: c.png\n    width: 12px\n"
+        "topics:\n  - Kept\n  - [nested]\n"
+        "related:\n  - {title: One}\n  -\n    title: Two\n    webUrl: 'javascript:x'\n---\n"
+    )
+    assert sorted(p.split(": error: ")[0] for p in problems) == [
+        "content/n.md:11",  # topics: item 2
+        "content/n.md:15",  # related: item 2, whose mapping starts on the line after its '-'
+        "content/n.md:7",  # images: item 3
     ]

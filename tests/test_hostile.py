@@ -147,21 +147,21 @@ EXPECTED: dict[str, Outcome] = {
     "url-javascript.md": set_aside(4, "originalUrl: unsafe URL scheme 'javascript:'"),
     "url-data-weburl.md": set_aside(4, "webUrl: unsafe URL scheme 'data:'"),
     "url-vbscript-image.md": set_aside(
-        4, "images: item 1: url: unsafe URL scheme 'vbscript:'", "remove the value"
+        5, "images: item 1: url: unsafe URL scheme 'vbscript:'", "remove the value"
     ),
-    "url-data-image.md": set_aside(4, "images: item 1: url: unsafe URL scheme 'data:'"),
+    "url-data-image.md": set_aside(5, "images: item 1: url: unsafe URL scheme 'data:'"),
     "url-climbing-image.md": set_aside(
-        4, "images: item 1: url: 'static/../../private/photo.jpg' climbs above the site's root"
+        5, "images: item 1: url: 'static/../../private/photo.jpg' climbs above the site's root"
     ),
     "url-protocol-relative-related.md": set_aside(
-        4, "related: item 1: webUrl: '//evil.example/story' is protocol-relative", "https://"
+        5, "related: item 1: webUrl: '//evil.example/story' is protocol-relative", "https://"
     ),
     "url-backslash-relative.md": set_aside(4, "originalUrl:", "is protocol-relative"),
     "url-mixed-case-related-amp.md": set_aside(
-        4, "related: item 1: ampWebUrl: unsafe URL scheme 'javascript:'"
+        5, "related: item 1: ampWebUrl: unsafe URL scheme 'javascript:'"
     ),
     "url-javascript-provider-free.md": set_aside(
-        4, "related: item 1: images: item 1: url: unsafe URL scheme 'javascript:'"
+        5, "related: item 1: images: item 1: url: unsafe URL scheme 'javascript:'"
     ),
     # Files that are not articles
     "symlink-outside.md": skipped("a symlink pointing outside the site", "copy the file"),
