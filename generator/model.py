@@ -92,6 +92,7 @@ class Article:
     related: tuple[RelatedItem, ...]
     extra: Mapping[str, Any]
     slug_line: int | None = None
+    """The line of the file the slug comes from: its `slug:`, or else its title."""
     source_hash: str = ""
     """Digest of the file's bytes and the settings that shaped this article."""
     previous: Link | None = None

@@ -538,7 +538,7 @@ def _article(
         images=values.get("images", ()),
         related=values.get("related", ()),
         extra={k: plain_numbers(v) for k, v in front.data.items() if k not in _KNOWN},
-        slug_line=front.line_of("slug") if slug_text else None,
+        slug_line=front.line_of("slug") if slug_text else front.line_of("title"),
         source_hash=source_hash,
     )
 

@@ -153,7 +153,7 @@ def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Di
             diagnostics.append(
                 warning(
                     article.source_path,
-                    None,
+                    article.slug_line,
                     f"slug '{article.slug}' is taken on {article.day_path} by {other.source_path}; "
                     f"using '{slug}' (set 'slug:' to choose one)",
                 )

@@ -118,7 +118,7 @@ CASES = {
         "content/slug-b.md", 4, "error", ("slug 'same'", "content/slug-a.md")
     ),
     "duplicate-title": Case(
-        "content/twin-b.md", None, "warning", ("slug 'twin'", "content/twin-a.md", "'twin-2'")
+        "content/twin-b.md", 2, "warning", ("slug 'twin'", "content/twin-a.md", "'twin-2'")
     ),
     "not-utf8": Case(LATIN1_PATH, 5, "error", ("not valid UTF-8", "0xe9")),
     "empty-file": Case("content/empty.md", 1, "error", ("no front matter",)),

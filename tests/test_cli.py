@@ -399,10 +399,10 @@ def test_strict_turns_a_warning_into_a_failure_and_writes_nothing(make_site: Mak
     )
     code, _, err = run("check", str(site))
     assert code == 0
-    assert "content/twin-b.md: warning:" in err
+    assert "content/twin-b.md:2: warning:" in err
     code, _, err = run("build", "--strict", str(site))
     assert code != 0
-    assert "content/twin-b.md: error:" in err
+    assert "content/twin-b.md:2: error:" in err
     assert not (site / "output").exists()
 
 

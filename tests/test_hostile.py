@@ -170,7 +170,7 @@ EXPECTED: dict[str, Outcome] = {
     "same-title-one.md": built("2020/01/10/storm-closes-the-harbour/"),
     "same-title-two.md": warned(
         "2020/01/10/storm-closes-the-harbour-2/",
-        None,
+        2,  # its title's line: the slug comes from the title
         "slug 'storm-closes-the-harbour' is taken",
         "using 'storm-closes-the-harbour-2'",
     ),
