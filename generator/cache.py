@@ -51,6 +51,24 @@ _TOUCH_ROW = "UPDATE files SET mtime_ns = ?2, ctime_ns = ?3, size = ?4 WHERE pat
 _ROWS_PER_BATCH = 256
 
 
+CHANGED_LATELY_NS = 3_000_000_000
+"""How lately a file may have changed for its size and times not to be trusted to tell
+a later change: a file system may keep times to the second (to two, on FAT), so a file
+written again within that second keeps them, and its size if the text is as long."""
+
+
+def changed_lately(mtime_ns: int, ctime_ns: int, now_ns: int) -> bool:
+    """Whether a file with these times was changed so lately, as of `now_ns` (the clock's
+    time before it was read), that another change would leave its times as they are.
+    Its size and times are then not trusted to tell whether it changed again: the next
+    build reads its bytes (as `git` does with a "racily clean" file)."""
+    return max(mtime_ns, ctime_ns) > now_ns - CHANGED_LATELY_NS
+
+
+UNTRUSTED_TIME = -1
+"""The time a cached file's entry holds when its times cannot tell a later change."""
+
+
 @dataclass(frozen=True, slots=True)
 class CachedFile:
     mtime_ns: int

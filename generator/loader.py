@@ -15,6 +15,7 @@ import functools
 import hashlib
 import os
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -22,7 +23,15 @@ from stat import S_ISREG
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from generator.cache import BuildCache, CachedFile, Result, pack, unpack
+from generator.cache import (
+    UNTRUSTED_TIME,
+    BuildCache,
+    CachedFile,
+    Result,
+    changed_lately,
+    pack,
+    unpack,
+)
 from generator.config import DEFAULT_MAX_FILE_SIZE
 from generator.diagnostics import (
     BuildError,
@@ -150,8 +159,12 @@ def from_columns(columns: FileColumns) -> ArticleFiles:
     return tuple(map(make, zip(*columns, strict=True)))
 
 
-def content_signature(files: ArticleFiles) -> str:
-    """Digest of the name, size and modification time of every article file."""
+def content_signature(files: ArticleFiles, now_ns: int | None = None) -> str:
+    """Digest of the name, size and modification time of every article file; a digest
+    no later signature equals if one changed so lately (as of `now_ns`, by default the
+    clock's time now) that its times could not tell another change."""
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    lately = any(f.readable and changed_lately(f.mtime_ns, f.ctime_ns, now_ns) for f in files)
     return hashlib.sha256(
         "".join(
             f"{f.shown}\0{f.size}\0{f.mtime_ns}\0{f.ctime_ns}\0"
@@ -159,6 +172,7 @@ def content_signature(files: ArticleFiles) -> str:
             else f"{f.shown}\0missing\0{f.problem}\0"
             for f in files
         ).encode("utf-8", "surrogateescape")
+        + (os.urandom(16) if lately else b"")
     ).hexdigest()
 
 
@@ -344,6 +358,7 @@ def load_articles(
     stays in the cache).
     """
     cache = cache or BuildCache.disabled()
+    now_ns = time.time_ns()  # before any file is read
     cached = cache.files()
     results: dict[str, Result] = {}
     to_read: list[_Job] = []
@@ -363,7 +378,7 @@ def load_articles(
     made = parallel_map(_read_and_parse, batches, jobs, share=reading, batch_size=1)
     with contextlib.closing(made):  # the workers stop at once if this loop is left
         for jobs_done, batch in zip(batches, made, strict=True):
-            parsed += _take(jobs_done, batch, cached, results, cache)
+            parsed += _take(jobs_done, batch, cached, results, cache, now_ns)
             stop_if_cancelled(cancel)
     earlier = _last_good(results, cached, cache.bodies)  # before the cache lets go of them
     cache.put_files(keep={file.shown for file in files})
@@ -398,9 +413,11 @@ def _take(
     cached: dict[str, CachedFile],
     results: dict[str, Result],
     cache: BuildCache,
+    now_ns: int,
 ) -> int:
     """Take in what a worker made of one batch of `jobs`: each file's result into
-    `results`, and what is new into the `cache`. Returns how many files it parsed."""
+    `results`, and what is new into the `cache`, with untrusted times for a file changed
+    lately (as of `now_ns`, before it was read). Returns how many files it parsed."""
     parsed = 0
     packed: dict[str, Result] = {}
     if batch.packed is not None:
@@ -410,13 +427,14 @@ def _take(
     stored: list[tuple[str, CachedFile]] = []
     for job, outcome in zip(jobs, batch.outcomes, strict=True):
         file, entry = job.file, cached.get(job.file.shown)
+        mtime_ns = file.mtime_ns
+        if changed_lately(file.mtime_ns, file.ctime_ns, now_ns):
+            mtime_ns = UNTRUSTED_TIME
         if outcome.same:
             assert entry is not None
             results[file.shown] = (entry.article, entry.diagnostics)
             if file.readable:
-                touched = replace(
-                    entry, mtime_ns=file.mtime_ns, ctime_ns=file.ctime_ns, size=file.size
-                )
+                touched = replace(entry, mtime_ns=mtime_ns, ctime_ns=file.ctime_ns, size=file.size)
                 cache.touch(file.shown, touched)
             continue
         article, problems = outcome.result or packed[file.shown]
@@ -424,9 +442,8 @@ def _take(
         if outcome.sha:
             parsed += 1
             if file.readable:
-                entry = CachedFile(
-                    file.mtime_ns, file.ctime_ns, file.size, outcome.sha, article, problems
-                )
+                sha = outcome.sha
+                entry = CachedFile(mtime_ns, file.ctime_ns, file.size, sha, article, problems)
                 stored.append((file.shown, entry))
     if batch.packed is not None:
         cache.put_batch(stored, batch.packed)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.cache import changed_lately
 from generator.diagnostics import BuildError, Diagnostic, error, is_utf8, shown_name, warning
 from generator.model import OutputFile
 
@@ -154,7 +156,10 @@ def _not_a_folder(path: Path) -> str:
 
 
 def static_signature(theme: Theme) -> str:
-    """Digest of the name, size and modification time of every static and root file."""
+    """Digest of the name, size and modification time of every static and root file; a
+    digest no later signature equals if one changed so lately that its times could not
+    tell another change (`changed_lately`)."""
+    now_ns = time.time_ns()
     digest = hashlib.sha256()
     for folder in (*theme.static_dirs, theme.root_dir):
         for path in sorted(folder.rglob("*")) if folder.is_dir() else ():
@@ -164,6 +169,8 @@ def static_signature(theme: Theme) -> str:
                 stat = path.lstat()
             line = f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}\0"
             digest.update(line.encode("utf-8", "surrogateescape"))
+            if changed_lately(stat.st_mtime_ns, stat.st_ctime_ns, now_ns):
+                digest.update(os.urandom(16))
     return digest.hexdigest()
 
 

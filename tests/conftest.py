@@ -86,3 +86,11 @@ def build_site() -> BuildSite:
         return build(site, BuildOptions(**options))  # type: ignore[arg-type]
 
     return run
+
+
+@pytest.fixture
+def times_tell_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files' sizes and times are trusted to tell every change, however lately it was
+    made (as on a file system keeping times to the nanosecond): a build soon after
+    another may find nothing to do."""
+    monkeypatch.setattr("generator.cache.CHANGED_LATELY_NS", 0)

@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import SITE_YAML, article
+from conftest import SITE_YAML, MakeSite, article
 from generator import BuildOptions, build
 from generator.build import Session
 from generator.cache import CACHE_DIR, BuildCache
@@ -26,7 +27,13 @@ from generator.config import load_config
 from generator.diagnostics import BuildError
 from generator.feeds import Feed
 from generator.fingerprint import Fingerprinter, PageDigests, Settled
-from generator.loader import as_columns, find_article_files, from_columns, load_articles
+from generator.loader import (
+    ArticleFile,
+    as_columns,
+    find_article_files,
+    from_columns,
+    load_articles,
+)
 from generator.model import (
     BodyOf,
     Link,
@@ -39,6 +46,7 @@ from generator.model import (
 )
 from generator.plan import plan_pages
 from generator.site import assemble_site
+from generator.theme import find_theme, static_signature
 
 build_module = sys.modules["generator.build"]  # the package's `build` is the function
 render_module = sys.modules["generator.render"]
@@ -431,6 +439,7 @@ def _batches(site: Path) -> list[list[str]]:
     return [sorted(Path(result[0]).stem for result in pickle.loads(blob)) for (blob,) in blobs]
 
 
+@pytest.mark.usefixtures("times_tell_changes")
 def test_parse_results_are_stored_in_batches_whose_stale_results_do_not_pile_up(
     tmp_path: Path,
 ) -> None:
@@ -602,6 +611,7 @@ def test_articles_spelled_in_another_process_while_pages_are_planned_give_the_sa
     assert len(settled_by.read_text().split()) == 2  # not for a small site
 
 
+@pytest.mark.usefixtures("times_tell_changes")
 def test_files_found_in_another_process_while_the_cache_is_read_give_the_same_site(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -952,6 +962,7 @@ def _assembles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return calls
 
 
+@pytest.mark.usefixtures("times_tell_changes")
 def test_the_preview_takes_a_commands_build_as_up_to_date(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -969,6 +980,7 @@ def test_the_preview_takes_a_commands_build_as_up_to_date(
     assert _tree(tmp_path / "elsewhere") == _tree(site / "output")
 
 
+@pytest.mark.usefixtures("times_tell_changes")
 def test_a_build_that_kept_stale_files_is_not_taken_as_a_commands(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -983,3 +995,38 @@ def test_a_build_that_kept_stale_files_is_not_taken_as_a_commands(
     assert build(site, BuildOptions(jobs=1)).errors == 1 and assembled == [1]
     assert not page.exists()  # a command's build removes it
     assert build(site, preview).errors == 1 and assembled == [1]  # nothing stale left
+
+
+def test_an_edit_its_file_times_cannot_tell_is_seen_by_the_next_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a file system keeping times to the second, a file written again within the
+    second a build read it keeps its times, and its size if the text is as long: a
+    file changed so lately is read again by the next build, however it looks."""
+    site = _big_site(tmp_path / "site", count=3)
+    later = time.time_ns() + 3_600 * 10**9  # one time for every change: no clock tells them
+    real = build_module.find_article_files
+
+    def coarse(site_dir: Path) -> tuple[ArticleFile, ...]:
+        return tuple(f._replace(mtime_ns=later, ctime_ns=later) for f in real(site_dir))
+
+    monkeypatch.setattr(build_module, "find_article_files", coarse)
+    build(site, BuildOptions(jobs=1))
+    text = (site / "content/a1.md").read_text()
+    edited = text.replace("Story 1", "Story X")
+    assert edited != text and len(edited) == len(text)
+    (site / "content/a1.md").write_text(edited)
+    again = build(site, BuildOptions(jobs=1))
+    assert again.written is not None and again.written.written > 0
+    assert "Story X" in (site / "output/index.html").read_text()
+    assert build(site, BuildOptions(jobs=1)).parsed == 0  # the same bytes: not parsed again
+
+
+def test_static_files_changed_lately_are_not_taken_as_unchanged(
+    make_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = make_site({"content/a.md": article(), "static/site.css": "p { color: red }"})
+    theme = find_theme(site, "default")
+    assert static_signature(theme) != static_signature(theme)  # just written: untrusted
+    monkeypatch.setattr("generator.cache.CHANGED_LATELY_NS", 0)
+    assert static_signature(theme) == static_signature(theme)
