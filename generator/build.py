@@ -328,6 +328,10 @@ def _build(
                 made_from, manifest, *counts, found, next_due, tuple(sorted(kept.items()))
             )
             cache.put_last_build(last_build)
+            if cache.unsaved:
+                diagnostics = tuple(sorted(diagnostics + cache.unsaved, key=sort_key))
+    except sqlite3.OperationalError as exc:  # full, or read-only: not damaged
+        raise BuildError((_cache_unwritable(cache, site_dir, exc),)) from None
     finally:
         cache.close()
         scratch.close()
@@ -343,6 +347,22 @@ def _build(
         parsed=parsed,
         rendered=rendered,
         next_due=next_due,
+    )
+
+
+def _cache_unwritable(
+    cache: BuildCache, site_dir: Path, exc: sqlite3.OperationalError
+) -> Diagnostic:
+    """Why a build stopped before writing anything: its cache (the site's, or one in a
+    temporary folder for `check`) could not be written."""
+    where = CACHE_DIR
+    if cache.path is not None and not cache.path.is_relative_to(site_dir / CACHE_DIR):
+        where = str(cache.path.parent)
+    return error(
+        where,
+        None,
+        f"the build cache cannot be written ({exc}); free some space or fix the folder's "
+        f"permissions (deleting {CACHE_DIR}/ is safe)",
     )
 
 

@@ -236,6 +236,10 @@ class BuildCache:
         """Reading the parse results into `_found`, once started."""
         self.bodies = Bodies(path if connection is not None else None)
         """Reads the bodies `stow` put here (and those still inside their articles)."""
+        self.path = path
+        """The database file, if the cache keeps anything."""
+        self.unsaved: tuple[Diagnostic, ...] = ()
+        """Why what `put_pages` or `put_last_build` was given could not be kept."""
         self._lock: int | None = None
         """The site's cache lock, held from `open` to `close`."""
 
@@ -485,15 +489,19 @@ class BuildCache:
         changed = sorted(
             (p, r) for p, r in records.items() if (old := previous.get(p)) is not r and old != r
         )
-        with self._db:
-            self._db.executemany(
-                "DELETE FROM pages WHERE path = ?", [(p,) for p in previous if p not in records]
-            )
-            self._db.executemany(
-                "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)",
-                [(p, r.digest, r.output_sha, ",".join(sorted(r.uses))) for p, r in changed],
-            )
-            generation = _next_generation(self._db)
+        try:
+            with self._db:
+                self._db.executemany(
+                    "DELETE FROM pages WHERE path = ?", [(p,) for p in previous if p not in records]
+                )
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)",
+                    [(p, r.digest, r.output_sha, ",".join(sorted(r.uses))) for p, r in changed],
+                )
+                generation = _next_generation(self._db)
+        except sqlite3.OperationalError as exc:  # full, say: the site is built all the same
+            self._not_kept(exc)
+            return
         if self._remembered is not None:
             self._remembered.generation, self._remembered.pages = generation, records
 
@@ -516,10 +524,22 @@ class BuildCache:
     def put_last_build(self, last: LastBuild | None) -> None:
         if self._db is None:
             return
-        with self._db:
-            self._db.execute("DELETE FROM builds WHERE key = 'last'")
-            if last is not None:
-                self._db.execute("INSERT INTO builds VALUES ('last', ?)", (pickle.dumps(last, 5),))
+        try:
+            with self._db:
+                self._db.execute("DELETE FROM builds WHERE key = 'last'")
+                if last is not None:
+                    record = pickle.dumps(last, 5)
+                    self._db.execute("INSERT INTO builds VALUES ('last', ?)", (record,))
+        except sqlite3.OperationalError as exc:  # the site is built all the same
+            self._not_kept(exc)
+
+    def _not_kept(self, exc: sqlite3.OperationalError) -> None:
+        """Say why the last records of a build that wrote its site could not be kept. The
+        records of the build before stay: they tell the next build to do more, never less
+        (their manifest and page digests are not those of the site now)."""
+        why = f"cache not updated: {exc}; the next build will redo some work"
+        if not self.unsaved:
+            self.unsaved = (warning(CACHE_DIR, None, why),)
 
     def close(self) -> None:
         if self._read is not None:

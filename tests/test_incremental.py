@@ -14,6 +14,7 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -1030,3 +1031,69 @@ def test_static_files_changed_lately_are_not_taken_as_unchanged(
     assert static_signature(theme) != static_signature(theme)  # just written: untrusted
     monkeypatch.setattr("generator.cache.CHANGED_LATELY_NS", 0)
     assert static_signature(theme) == static_signature(theme)
+
+
+class _FillingDisk(sqlite3.Connection):
+    """A connection to a database whose disk is full for the statements starting with
+    one of `refused`: they fail as SQLite's do."""
+
+    refused: tuple[str, ...] = ()
+
+    def execute(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        self._check(sql)
+        return super().execute(sql, *args)
+
+    def executemany(self, sql: str, *args: Any) -> sqlite3.Cursor:
+        self._check(sql)
+        return super().executemany(sql, *args)
+
+    def _check(self, sql: str) -> None:
+        if sql.lstrip().startswith(self.refused):
+            raise sqlite3.OperationalError("database or disk is full")
+
+
+def _filling(monkeypatch: pytest.MonkeyPatch, *refused: str) -> None:
+    real = sqlite3.connect
+    monkeypatch.setattr(_FillingDisk, "refused", refused)
+    monkeypatch.setattr(sqlite3, "connect", lambda *a, **k: real(*a, factory=_FillingDisk, **k))
+
+
+def test_a_cache_that_cannot_be_written_stops_the_build_before_the_site_is_touched(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = _big_site(tmp_path / "site", count=5)
+    build(site, BuildOptions(jobs=1))
+    before = _tree(site / "output")
+    (site / "content/a1.md").write_text(_article_text(1, 1))
+    _filling(monkeypatch, "INSERT")
+    with pytest.raises(BuildError) as raised:
+        build(site, BuildOptions(jobs=1))
+    assert [str(d) for d in raised.value.diagnostics] == [
+        f"{CACHE_DIR}: error: the build cache cannot be written (database or disk is full); "
+        f"free some space or fix the folder's permissions (deleting {CACHE_DIR}/ is safe)"
+    ]
+    assert _tree(site / "output") == before
+    monkeypatch.setattr(_FillingDisk, "refused", ())
+    assert build(site, BuildOptions(jobs=1)).diagnostics == ()
+    assert "Story 1 v1" in (site / "output/index.html").read_text()
+
+
+def test_a_site_built_whose_cache_then_cannot_be_written_is_kept_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = _big_site(tmp_path / "site", count=5)
+    build(site, BuildOptions(jobs=1))
+    (site / "content/a1.md").write_text(_article_text(1, 1))
+    _filling(monkeypatch, "INSERT OR REPLACE INTO pages", "INSERT INTO builds")
+    report = build(site, BuildOptions(jobs=1))
+    assert [str(d) for d in report.diagnostics] == [
+        f"{CACHE_DIR}: warning: cache not updated: database or disk is full; the next build "
+        "will redo some work"
+    ]
+    built = _tree(site / "output")
+    assert "Story 1 v1" in (site / "output/index.html").read_text()
+    monkeypatch.setattr(_FillingDisk, "refused", ())
+    again = build(site, BuildOptions(jobs=1))
+    assert again.diagnostics == () and _tree(site / "output") == built
+    clean = build(site, BuildOptions(output_dir=tmp_path / "clean", jobs=1, cache=False))
+    assert clean.errors == 0 and _tree(tmp_path / "clean") == built
