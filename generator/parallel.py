@@ -54,12 +54,13 @@ def forks(count: int, jobs: int, batch_size: int = 64) -> bool:
     return jobs > 1 and count >= 2 * batch_size and fork_available()
 
 
-def _start_worker() -> None:
-    """Set up a forked worker: Linux kills it when the build that started it dies (even
-    by `kill -9`), so no orphan is left waiting for work that never comes; Ctrl-C,
-    which a terminal sends to every process of the command, is left to the build, which
-    stops its workers; and a worker told to stop ends quietly, whatever the command's
-    own handling of SIGTERM."""
+def _start_worker(parent: int) -> None:
+    """Set up a worker forked by the process `parent`: Linux kills it when the build
+    that started it dies (even by `kill -9`), so no orphan is left waiting for work
+    that never comes, and it ends at once if the build died before that was arranged;
+    Ctrl-C, which a terminal sends to every process of the command, is left to the
+    build, which stops its workers; and a worker told to stop ends quietly, whatever
+    the command's own handling of SIGTERM."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
@@ -67,6 +68,8 @@ def _start_worker() -> None:
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     except (OSError, AttributeError):
         pass  # not Linux: orphans end when their pipe closes
+    if os.getppid() != parent:  # the build died between the fork and the line above
+        os._exit(1)
 
 
 def _run_batch(function: Callable[[Item], Result], batch: Sequence[Item]) -> list[Result]:
@@ -164,7 +167,9 @@ def in_background(
     context = multiprocessing.get_context("fork")
     receiving, sending = context.Pipe(duplex=False)
     worker: multiprocessing.process.BaseProcess | None
-    worker = context.Process(target=_send_values, args=(function, sending), daemon=True)
+    worker = context.Process(
+        target=_send_values, args=(function, sending, os.getpid()), daemon=True
+    )
     try:
         worker.start()
     except OSError:
@@ -181,8 +186,8 @@ def in_background(
             worker.join()
 
 
-def _send_values(function: Callable[[], Iterator[Any]], sending: Any) -> None:
-    _start_worker()
+def _send_values(function: Callable[[], Iterator[Any]], sending: Any, parent: int) -> None:
+    _start_worker(parent)
     try:
         for value in function():
             sending.send((True, value))
@@ -193,21 +198,25 @@ def _send_values(function: Callable[[], Iterator[Any]], sending: Any) -> None:
 
 def _start_pool(jobs: int) -> ProcessPoolExecutor | None:
     """A pool whose `jobs` workers are running; None if the system would not start them
-    (no processes, threads or memory left), once any that did start are stopped."""
+    (no processes, threads or memory left, or no shared memory for the pool's locks),
+    once any that did start are stopped."""
     before = set(multiprocessing.active_children())
-    pool = ProcessPoolExecutor(
-        max_workers=jobs,
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_start_worker,
-    )
+    pool: ProcessPoolExecutor | None = None
     try:
+        pool = ProcessPoolExecutor(
+            max_workers=jobs,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
+        )
         pool.submit(int)  # forks every worker and starts the pool's own thread
     except (OSError, RuntimeError):
         for child in set(multiprocessing.active_children()) - before:
             child.terminate()
             child.join()
-        with contextlib.suppress(Exception):  # a pool that never started may fail to stop
-            pool.shutdown(wait=False, cancel_futures=True)
+        if pool is not None:
+            with contextlib.suppress(Exception):  # a pool that never started may not stop
+                pool.shutdown(wait=False, cancel_futures=True)
         return None
     return pool
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import itertools
 import multiprocessing
+import multiprocessing.synchronize
 import os
 import signal
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from generator import parallel
 from generator.parallel import Background, in_background, parallel_map, shared
 
 
@@ -55,7 +57,11 @@ def _refuse_thread(self: object) -> None:
     raise RuntimeError("can't start new thread")
 
 
-@pytest.mark.parametrize("failure", ["no fork", "second fork", "no thread"])
+def _refuse_semaphore(self: object, *args: object, **kwargs: object) -> None:
+    raise OSError(30, "Read-only file system")  # no writable /dev/shm, in a container say
+
+
+@pytest.mark.parametrize("failure", ["no fork", "second fork", "no thread", "no shared memory"])
 def test_when_workers_cannot_start_the_items_are_mapped_here(
     monkeypatch: pytest.MonkeyPatch, failure: str
 ) -> None:
@@ -70,6 +76,8 @@ def test_when_workers_cannot_start_the_items_are_mapped_here(
         monkeypatch.setattr(os, "fork", _refuse_fork)
     elif failure == "second fork":
         monkeypatch.setattr(os, "fork", fork_once)
+    elif failure == "no shared memory":
+        monkeypatch.setattr(multiprocessing.synchronize.SemLock, "__init__", _refuse_semaphore)
     else:
         monkeypatch.setattr(futures_process._ExecutorManagerThread, "start", _refuse_thread)
     before = set(multiprocessing.active_children())
@@ -194,3 +202,14 @@ def test_workers_leave_ctrl_c_to_the_build_and_stop_quietly() -> None:
     for interrupt, terminate, pid in [*mapped, beside]:
         assert pid != os.getpid()
         assert (interrupt, terminate) == (signal.SIG_IGN, signal.SIG_DFL)
+
+
+def test_a_worker_whose_build_died_before_it_was_set_up_ends_at_once() -> None:
+    context = multiprocessing.get_context("fork")
+    orphan = context.Process(target=parallel._start_worker, args=(-1,))  # not its parent
+    orphan.start()
+    orphan.join(10)
+    child = context.Process(target=parallel._start_worker, args=(os.getpid(),))
+    child.start()
+    child.join(10)
+    assert (orphan.exitcode, child.exitcode) == (1, 0)
