@@ -204,7 +204,8 @@ def build(
         if session is not None:
             session.forget()  # the next build starts afresh
         if isinstance(exc, BuildError):
-            raise BuildError(tuple(_in_site(d, site_dir) for d in exc.diagnostics)) from None
+            diagnostics = tuple(_in_site(d, site_dir) for d in exc.diagnostics)
+            raise BuildError(diagnostics, exc.midway) from None
         raise
     finally:
         # Whatever the build made joins the oldest generation (frozen first, so none is
@@ -439,7 +440,12 @@ def _check_output(site_dir: Path, output: Path) -> None:
     # `realpath`, not `resolve`: a link in a loop is a folder that cannot be written.
     site, target = Path(os.path.realpath(site_dir)), Path(os.path.realpath(output))
     inside = [name for name in _SOURCE_DIRS if target.is_relative_to(os.path.realpath(site / name))]
-    if output.exists() and not output.is_dir():
+    if output.is_symlink() and not output.exists():
+        problem = (
+            f"is a link to {os.readlink(output)}, which does not exist (or is a link in a "
+            "loop); create that folder, or build into another folder with -o"
+        )
+    elif output.exists() and not output.is_dir():
         problem = "is a file, not a folder; move it away, or build into another folder with -o"
     elif site.is_relative_to(target):
         problem = "is the site's folder or holds it; build into a folder of its own (output/)"

@@ -34,6 +34,9 @@ if TYPE_CHECKING:  # the preview (server, watcher) is imported by `serve` alone
     from generator.preview import BuildOutcome
 
 EXIT_OK, EXIT_SET_ASIDE, EXIT_FAILED = 0, 1, 2
+EXIT_INTERRUPTED = 130
+"""Ctrl-C, as shells report a command it stopped (128 + SIGINT)."""
+INTERRUPTED = "build interrupted: output/ holds a working site; the next build finishes it"
 SET_ASIDE_NOTE = "articles set aside stay as they were last published, if they were"
 """Said after a build that set articles aside (`BuildOptions.keep_last_good`)."""
 
@@ -145,9 +148,16 @@ def _run_build(
     except BuildError as exc:
         for diagnostic in exc.diagnostics:
             print(diagnostic, file=err)
-        failed = "build failed: nothing was written" if args.command == "build" else "check failed"
-        print(failed, file=err)
+        if args.command == "check":
+            print("check failed", file=err)
+        elif exc.midway:
+            print("build failed midway through its commit: build again to finish it", file=err)
+        else:
+            print("build failed: nothing was written", file=err)
         return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("check interrupted" if args.command == "check" else INTERRUPTED, file=err)
+        return EXIT_INTERRUPTED
     for diagnostic in report.diagnostics:
         print(diagnostic, file=err)
     if args.command == "build" and report.written is None:

@@ -74,9 +74,12 @@ class BuildError(Exception):
     Carries every diagnostic found, so one run shows every problem.
     """
 
-    def __init__(self, diagnostics: tuple[Diagnostic, ...]) -> None:
+    def __init__(self, diagnostics: tuple[Diagnostic, ...], midway: bool = False) -> None:
         super().__init__("\n".join(str(d) for d in diagnostics))
         self.diagnostics = diagnostics
+        self.midway = midway
+        """Whether it stopped a commit midway: `output/` then holds part of the new site,
+        every link working, and the next build finishes the commit."""
 
 
 class BuildCancelled(Exception):

@@ -127,19 +127,20 @@ def _safe_path(output_dir: str, relative: str) -> str:
     return os.path.join(output_dir, *parts)
 
 
-def _failure(exc: OSError, fallback: Path) -> BuildError:
+def _failure(exc: OSError, fallback: Path, midway: bool = False) -> BuildError:
+    """The error for a file system refusing the output; `midway` through a commit."""
     where = exc.filename or str(fallback)
     reason = exc.strerror or str(exc)
-    return BuildError(
-        (
-            error(
-                str(where),
-                None,
-                f"cannot write output: {reason}; free some space or fix the folder's "
-                "permissions, then build again (the previous site was left working)",
-            ),
-        )
+    left = (
+        "to finish the commit it stopped midway (every link works meanwhile)"
+        if midway
+        else "(the previous site was left working)"
     )
+    message = (
+        f"cannot write output: {reason}; free some space or fix the folder's permissions, "
+        f"then build again {left}"
+    )
+    return BuildError((error(str(where), None, message),), midway)
 
 
 class OutputWriter:
@@ -317,7 +318,7 @@ class OutputWriter:
             manifest = journal.apply(self._output)
             self._journaled, self._committed = False, True
         except OSError as exc:
-            raise _failure(exc, self._output) from None
+            raise _failure(exc, self._output, self._journaled) from None
         unchanged = len(final) - len(self._staged)
         removed = len(stale) + self._removed_early
         return WriteReport(len(self._staged), max(0, unchanged), removed, manifest)

@@ -306,6 +306,7 @@ def test_a_base_url_flag_is_checked_as_site_yaml_is(
     ("where", "reason"),
     [
         ("file", "is a file"),
+        ("dangling", "is a link to nowhere/out, which does not exist"),
         ("content/out", "is inside content/"),
         ("content", "is inside content/"),
         ("static/out", "is inside static/"),
@@ -323,6 +324,8 @@ def test_an_output_folder_the_build_must_not_write_is_refused(
     output = site / where
     if where == "file":
         output.write_text("not a folder")
+    elif where == "dangling":
+        output.symlink_to("nowhere/out")
     before = snapshot(site)
     code, _, err = run("build", str(site), "-o", str(output))
     assert code == 2

@@ -35,7 +35,7 @@ from generator import cache as cache_module
 from generator import loader as loader_module
 from generator import writer as writer_module
 from generator.cache import CACHE_DIR
-from generator.cli import main
+from generator.cli import INTERRUPTED, main
 from generator.diagnostics import BuildCancelled, BuildError
 from generator.writer import (
     FRESH,
@@ -623,7 +623,10 @@ def test_a_full_disk_while_renaming_leaves_a_working_site_that_the_next_build_fi
         patch.setattr(writer_module.os, "replace", _failing_replace(10))
         code, err = _cli_build(site)
     assert code == 2
-    assert "No space left on device" in err
+    assert "No space left on device; free some space or fix the folder's permissions, then " in err
+    assert "build again to finish the commit it stopped midway (every link works meanwhile)" in err
+    assert err.endswith("build failed midway through its commit: build again to finish it\n")
+    assert "nothing was written" not in err and "previous site" not in err
     assert (site / "output" / JOURNAL).is_file()
     assert checker.check(site / "output") == []
     assert build(site, BuildOptions(jobs=1)).exit_code == 0
@@ -864,3 +867,19 @@ def test_a_full_disk_in_a_worker_keeps_the_previous_site(
     assert code == 2
     assert "cannot write output: No space left on device" in err.getvalue()
     assert tree(site / "output") == before
+
+
+def test_ctrl_c_during_a_build_is_one_line_and_leaves_the_site_as_it_was(
+    built_site: tuple[Path, dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site, before = built_site
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr(build_module, "assemble_site", interrupted)
+        code, err = _cli_build(site)
+    assert (code, err) == (130, f"{INTERRUPTED}\n")
+    assert tree(site / "output") == before
+    assert _cli_build(site)[0] == 0  # no lock or cache left held
