@@ -252,7 +252,12 @@ _HTML_BLOCK_END = {
     "declaration": re.compile(">"),
 }
 _HTML_BLOCK_CLOSER = {"comment": "-->", "instruction": "?>", "cdata": "]]>", "declaration": ">"}
-_FENCE = re.compile(_QUOTED_OR_INDENTED + r"(`{3,}|~{3,})", re.MULTILINE)
+_FENCE = re.compile(
+    _QUOTED_OR_INDENTED + r"(?:(?:[-+*]|[0-9]{1,9}[.)])[ ]{1,4})?(`{3,}|~{3,})", re.MULTILINE
+)
+"""A line opening or closing a fenced code block, in quotes or a list item's first line."""
+_BLANK_IN_QUOTES = re.compile(r"(?:[ ]{0,3}>)*\s*")
+"""A line blank but for the quote markers before it: the end of a paragraph in quotes."""
 
 
 def _ended_html_blocks(text: str) -> str:
@@ -274,7 +279,12 @@ def _ended_html_blocks(text: str) -> str:
         line = lines[index]
         marker = _FENCE.match(line)
         if fence:  # in a fenced code block until a fence as long, of the same character
-            if marker and marker[1][0] == fence[0] and len(marker[1]) >= len(fence):
+            if (
+                marker is not None
+                and not line[marker.end() :].strip()  # a closing fence has no info string
+                and marker[1][0] == fence[0]
+                and len(marker[1]) >= len(fence)
+            ):
                 fence = ""
             index += 1
             continue
@@ -294,7 +304,7 @@ def _ended_html_blocks(text: str) -> str:
             index = bisect.bisect_right(starts, end.end() - 1)
             continue
         last = index
-        while last + 1 < len(lines) and lines[last + 1].strip():
+        while last + 1 < len(lines) and not _BLANK_IN_QUOTES.fullmatch(lines[last + 1]):
             last += 1
         lines[last] += _HTML_BLOCK_CLOSER.get(kind) or f"</{start['tag'].lower()}>"
         index = last + 1

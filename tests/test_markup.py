@@ -409,7 +409,20 @@ def test_an_html_block_left_open_ends_with_its_paragraph(opened: str) -> None:
             "~~~~\n<pre>\n~~~\n~~~~\n\nAfter.",
             "<pre><code>&lt;pre&gt;\n~~~\n</code></pre>\n<p>After.</p>\n",
         ),
+        (  # a fence with an info string does not close one
+            "```\n```js\n<script>\n```\n\nAfter.",
+            "<pre><code>```js\n&lt;script&gt;\n</code></pre>\n<p>After.</p>\n",
+        ),
+        (  # a fence opened on a list item's first line
+            "- ```\n  <!-- x\n  ```\n\nAfter.",
+            "<ul>\n<li>\n<pre><code>&lt;!-- x\n</code></pre>\n</li>\n</ul>\n<p>After.</p>\n",
+        ),
     ],
 )
 def test_an_html_block_ended_as_written_or_in_code_is_left_as_it_is(text: str, html: str) -> None:
     assert render_markdown(text) == html
+
+
+def test_an_html_block_left_open_in_quotes_ends_with_its_paragraph_there() -> None:
+    html = render_markdown("> <!-- a note\n>\n> Quote text.\n\nAfter.")
+    assert html == "<blockquote>\n\n<p>Quote text.</p>\n</blockquote>\n<p>After.</p>\n"
