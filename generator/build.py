@@ -285,7 +285,7 @@ def _build(
         )
         stop_if_cancelled(cancel)
         reuse = session.articles if session else None
-        kept = _last_good_versions(loaded, last, options)
+        kept = _last_good_versions(loaded, options)
         articles = (*loaded.articles, *kept.values()) if kept else loaded.articles
         assembled = assemble_site(config, articles, options.drafts, reuse, now)
         stop_if_cancelled(cancel)
@@ -325,9 +325,7 @@ def _build(
                 written.unchanged + written.written,
             )
             made_from = inputs + _KEPT_LAST_GOOD if kept else inputs
-            last_build = LastBuild(
-                made_from, manifest, *counts, found, next_due, tuple(sorted(kept.items()))
-            )
+            last_build = LastBuild(made_from, manifest, *counts, found, next_due)
             cache.put_last_build(last_build)
             if cache.unsaved:
                 diagnostics = tuple(sorted(diagnostics + cache.unsaved, key=sort_key))
@@ -367,20 +365,11 @@ def _cache_unwritable(
     )
 
 
-def _last_good_versions(
-    loaded: Loaded, last: LastBuild | None, options: BuildOptions
-) -> dict[str, Article]:
-    """With `keep_last_good`, the last good version of each file set aside now, by
-    file path, with its body: the article the cache held for it, or the one the last
-    build kept in its stead. The build publishes it as it did before the file broke,
-    so a broken edit changes nothing on the site until the file is fixed."""
-    if not options.keep_last_good:
-        return {}
-    kept = dict(loaded.earlier)
-    if last is not None and last.kept:
-        set_aside = {d.path for d in loaded.diagnostics if d.is_error}
-        kept.update((p, a) for p, a in last.kept if p in set_aside and p not in kept)
-    return kept
+def _last_good_versions(loaded: Loaded, options: BuildOptions) -> dict[str, Article]:
+    """With `keep_last_good`, the last good version of each file set aside now, by file
+    path, with its body. The build publishes it as it did before the file broke, so a
+    broken edit changes nothing on the site until the file is fixed."""
+    return dict(loaded.earlier) if options.keep_last_good else {}
 
 
 SCANNED_BESIDE_CACHE_FROM = 4_096
@@ -509,7 +498,7 @@ def _open_cache(
     # Parse results depend on the generator, its Markdown and sanitiser versions, and
     # the time zone (a file whose size and time are unchanged is not read again, so
     # its digest, which holds the zone too, is not looked at).
-    stamp = f"{__version__}|cache 23|{ENGINES}|{tz}"
+    stamp = f"{__version__}|cache 24|{ENGINES}|{tz}"
     notes: tuple[Diagnostic, ...] = ()
     if options.cache and options.write:
         cache, notes = BuildCache.open(site_dir, stamp, remembered)

@@ -109,9 +109,6 @@ class LastBuild:
     next_due: datetime | None = None
     """When the first article it held back for its future date is due: from then on,
     the same inputs make another site."""
-    kept: tuple[tuple[str, Article], ...] = ()
-    """The last good version of each article it found set aside, with its body, by file
-    path: the version it published."""
 
 
 Result = tuple[Article | None, tuple[Diagnostic, ...]]
@@ -418,10 +415,24 @@ class BuildCache:
             self._db.executemany(statement, rows)
             rows.clear()
 
-    def put_files(self, keep: set[str]) -> None:
+    def last_good(self) -> dict[str, Article]:
+        """The last good version of each article file set aside at the last build (as
+        `put_files` was given them), by file path."""
+        if self._db is None:
+            return {}
+        row = self._db.execute("SELECT value FROM builds WHERE key = 'last good'").fetchone()
+        try:
+            found = pickle.loads(row[0]) if row else {}
+        except Exception:  # a damaged record is only a cache miss
+            return {}
+        return found if isinstance(found, dict) else {}
+
+    def put_files(self, keep: set[str], last_good: dict[str, Article] | None = None) -> None:
         """Commit the results `put_batch` and `touch` stored; forget files not in `keep`
         (deleted or renamed), the bodies no entry refers to any more and the batches
-        no file's result is taken from; store again the current results of worn batches."""
+        no file's result is taken from; store again the current results of worn batches.
+        With them, `last_good`: the last good version of each file set aside now (with
+        its body), which the results of those files no longer hold."""
         if self._db is None:
             return
         found = self._found
@@ -448,6 +459,11 @@ class BuildCache:
             self._db.executemany("DELETE FROM bodies WHERE key = ?", [(k,) for k in orphans])
             if gone or any(path in known for path in entries):
                 self._db.execute("DELETE FROM batches WHERE id NOT IN (SELECT batch FROM files)")
+            if last_good is not None:
+                self._db.execute("DELETE FROM builds WHERE key = 'last good'")
+                if last_good:
+                    record = pickle.dumps(last_good, 5)
+                    self._db.execute("INSERT INTO builds VALUES ('last good', ?)", (record,))
             generation = _next_generation(self._db)
         remembered = self._remembered
         if remembered is not None:

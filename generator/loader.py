@@ -62,8 +62,9 @@ class Loaded:
     parsed: int
     """Files parsed in this build; the others came from the cache."""
     earlier: Mapping[str, Article] = field(default_factory=dict)
-    """For each file set aside now whose last build made an article, that article with
-    its body (it may stay published until the file is fixed), by file path."""
+    """The last good version of each file set aside now, with its body, by file path:
+    the article the cache held for it, or the one kept for it since (it may stay
+    published until the file is fixed)."""
 
 
 class ArticleFile(NamedTuple):
@@ -380,8 +381,10 @@ def load_articles(
         for jobs_done, batch in zip(batches, made, strict=True):
             parsed += _take(jobs_done, batch, cached, results, cache, now_ns)
             stop_if_cancelled(cancel)
-    earlier = _last_good(results, cached, cache.bodies)  # before the cache lets go of them
-    cache.put_files(keep={file.shown for file in files})
+    earlier = cache.last_good() if cache.enabled else {}
+    earlier = {p: a for p, a in earlier.items() if p in results and results[p][0] is None}
+    earlier.update(_last_good(results, cached, cache.bodies))  # before the cache lets them go
+    cache.put_files(keep={file.shown for file in files}, last_good=earlier)
     articles = tuple(a for file in files if (a := results[file.shown][0]) is not None)
     diagnostics = tuple(d for file in files for d in results[file.shown][1])
     return Loaded(articles, diagnostics, len(files), parsed, earlier)

@@ -824,3 +824,23 @@ def test_an_unknown_option_is_shown_with_its_command_s_usage(
     err = capsys.readouterr().err
     assert err.startswith("usage: broadsheet build ")
     assert err.endswith("broadsheet build: error: unrecognized arguments: --bogus\n")
+
+
+def test_the_last_good_version_outlives_builds_that_fail_meanwhile(make_site: MakeSite) -> None:
+    site = make_site(
+        {"content/a.md": article("Kept", body="Its *own* words."), "content/b.md": article("B")}
+    )
+    page = site / "output/2024/05/01/kept/index.html"
+    assert run("build", str(site))[0] == 0
+    before = snapshot(site / "output")
+    (site / "content/a.md").write_text(article("Kept", "yesterday"), encoding="utf-8")
+    assert run("build", "--strict", str(site))[0] == 1  # stops before writing anything
+    (site / "templates").mkdir()
+    (site / "templates/base.html").write_text("{% block %}", encoding="utf-8")
+    assert run("build", str(site))[0] == 2  # a template error: nothing built
+    (site / "templates/base.html").unlink()
+    assert run("build", str(site))[0] == 1
+    assert snapshot(site / "output") == before and "<em>own</em>" in page.read_text("utf-8")
+    (site / "content/a.md").write_text(article("Kept", "still wrong"), encoding="utf-8")
+    assert run("build", str(site))[0] == 1  # broken otherwise: kept again
+    assert snapshot(site / "output") == before
