@@ -13,6 +13,7 @@ import ctypes.util
 import multiprocessing
 import os
 import signal
+import threading
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -54,6 +55,21 @@ def forks(count: int, jobs: int, batch_size: int = 64) -> bool:
     return jobs > 1 and count >= 2 * batch_size and fork_available()
 
 
+@contextlib.contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Hold Ctrl-C back while the body (forking workers) runs, and let it stop the build
+    once it has: arriving in the middle of a fork, in one of the hooks Python runs
+    around it, it would be printed and lost."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals go to the main thread
+        return
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def _start_worker(parent: int) -> None:
     """Set up a worker forked by the process `parent`: Linux kills it when the build
     that started it dies (even by `kill -9`), so no orphan is left waiting for work
@@ -63,6 +79,7 @@ def _start_worker(parent: int) -> None:
     the command's own handling of SIGTERM."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held while forking
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
         libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
@@ -171,7 +188,8 @@ def in_background(
         target=_send_values, args=(function, sending, os.getpid()), daemon=True
     )
     try:
-        worker.start()
+        with interrupts_held():
+            worker.start()
     except OSError:
         worker = None
     finally:
@@ -203,13 +221,14 @@ def _start_pool(jobs: int) -> ProcessPoolExecutor | None:
     before = set(multiprocessing.active_children())
     pool: ProcessPoolExecutor | None = None
     try:
-        pool = ProcessPoolExecutor(
-            max_workers=jobs,
-            mp_context=multiprocessing.get_context("fork"),
-            initializer=_start_worker,
-            initargs=(os.getpid(),),
-        )
-        pool.submit(int)  # forks every worker and starts the pool's own thread
+        with interrupts_held():
+            pool = ProcessPoolExecutor(
+                max_workers=jobs,
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_start_worker,
+                initargs=(os.getpid(),),
+            )
+            pool.submit(int)  # forks every worker and starts the pool's own thread
     except (OSError, RuntimeError):
         for child in set(multiprocessing.active_children()) - before:
             child.terminate()

@@ -213,3 +213,19 @@ def test_a_worker_whose_build_died_before_it_was_set_up_ends_at_once() -> None:
     child.start()
     child.join(10)
     assert (orphan.exitcode, child.exitcode) == (1, 0)
+
+
+def _mask_and_pid(item: int) -> tuple[bool, int]:
+    return signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, set()), os.getpid()
+
+
+def test_ctrl_c_while_workers_fork_waits_for_them_then_stops_the_build() -> None:
+    reached = False
+    with pytest.raises(KeyboardInterrupt), parallel.interrupts_held():
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.05)
+        reached = True  # not interrupted in here
+    assert reached
+    assert signal.SIGINT not in signal.pthread_sigmask(signal.SIG_BLOCK, set())  # let go
+    # Workers forked while it was held back do not keep it held back.
+    assert all(not held for held, _ in parallel_map(_mask_and_pid, range(300), 2))
