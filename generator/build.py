@@ -47,6 +47,7 @@ from generator.loader import (
     find_article_files,
     from_columns,
     load_articles,
+    still_as_read,
 )
 from generator.markup import ENGINES
 from generator.model import Article, OutputFile, Page, Site
@@ -275,7 +276,11 @@ def _build(
             )
             same = options.write and up_to_date and (session is None or session.filled)
             if same and last is not None and last.manifest == manifest_digest(output):
-                return _nothing_to_do(last, notes, started)
+                as_read, settled = still_as_read(site_dir, last.unsettled, config.tz)
+                if as_read:
+                    if last.unsettled and settled:  # their times tell changes from now on
+                        cache.put_last_build(replace(last, unsettled=()))
+                    return _nothing_to_do(last, notes, started)
             files = finding.files()
         compiled = site_dir / CACHE_DIR / "templates" if options.cache and options.write else None
         env = make_environment(theme, config, compiled)
@@ -292,6 +297,7 @@ def _build(
         # The assembled site holds new copies of the articles: let the loaded ones go
         # before workers fork, so they neither inherit nor copy them.
         parsed, found = loaded.parsed, loaded.diagnostics + assembled.diagnostics
+        unsettled = loaded.unsettled
         next_due = assembled.next_due
         found += skipped_templates(theme)
         del articles, loaded
@@ -325,7 +331,7 @@ def _build(
                 written.unchanged + written.written,
             )
             made_from = inputs + _KEPT_LAST_GOOD if kept else inputs
-            last_build = LastBuild(made_from, manifest, *counts, found, next_due)
+            last_build = LastBuild(made_from, manifest, *counts, found, next_due, unsettled)
             cache.put_last_build(last_build)
             if cache.unsaved:
                 diagnostics = tuple(sorted(diagnostics + cache.unsaved, key=sort_key))
@@ -498,7 +504,7 @@ def _open_cache(
     # Parse results depend on the generator, its Markdown and sanitiser versions, and
     # the time zone (a file whose size and time are unchanged is not read again, so
     # its digest, which holds the zone too, is not looked at).
-    stamp = f"{__version__}|cache 24|{ENGINES}|{tz}"
+    stamp = f"{__version__}|cache 25|{ENGINES}|{tz}"
     notes: tuple[Diagnostic, ...] = ()
     if options.cache and options.write:
         cache, notes = BuildCache.open(site_dir, stamp, remembered)

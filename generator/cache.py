@@ -109,6 +109,10 @@ class LastBuild:
     next_due: datetime | None = None
     """When the first article it held back for its future date is due: from then on,
     the same inputs make another site."""
+    unsettled: tuple[tuple[str, str], ...] = ()
+    """(path, digest) of each article file it read so soon after a change that its size
+    and times could not tell another change (`changed_lately`): a later build takes
+    the inputs as the same only if those files still hold the bytes it read."""
 
 
 Result = tuple[Article | None, tuple[Diagnostic, ...]]

@@ -61,6 +61,9 @@ class Loaded:
     files: int
     parsed: int
     """Files parsed in this build; the others came from the cache."""
+    unsettled: tuple[tuple[str, str], ...] = ()
+    """(path, digest) of each file read so soon after a change that its times could not
+    tell another change (`changed_lately`)."""
     earlier: Mapping[str, Article] = field(default_factory=dict)
     """The last good version of each file set aside now, with its body, by file path:
     the article the cache held for it, or the one kept for it since (it may stay
@@ -160,12 +163,9 @@ def from_columns(columns: FileColumns) -> ArticleFiles:
     return tuple(map(make, zip(*columns, strict=True)))
 
 
-def content_signature(files: ArticleFiles, now_ns: int | None = None) -> str:
-    """Digest of the name, size and modification time of every article file; a digest
-    no later signature equals if one changed so lately (as of `now_ns`, by default the
-    clock's time now) that its times could not tell another change."""
-    now_ns = time.time_ns() if now_ns is None else now_ns
-    lately = any(f.readable and changed_lately(f.mtime_ns, f.ctime_ns, now_ns) for f in files)
+def content_signature(files: ArticleFiles) -> str:
+    """Digest of the name, size and modification time of every article file (those
+    changed lately are checked by their bytes: `still_as_read`)."""
     return hashlib.sha256(
         "".join(
             f"{f.shown}\0{f.size}\0{f.mtime_ns}\0{f.ctime_ns}\0"
@@ -173,8 +173,28 @@ def content_signature(files: ArticleFiles, now_ns: int | None = None) -> str:
             else f"{f.shown}\0missing\0{f.problem}\0"
             for f in files
         ).encode("utf-8", "surrogateescape")
-        + (os.urandom(16) if lately else b"")
     ).hexdigest()
+
+
+def still_as_read(
+    site_dir: Path, read: Sequence[tuple[str, str]], tz: ZoneInfo
+) -> tuple[bool, bool]:
+    """Whether the article files `read` ((path, digest) as a build read them) still
+    hold those bytes; and whether none of them was changed lately any more (their
+    times now tell any later change)."""
+    now_ns = time.time_ns()
+    settled = True
+    for shown, digest in read:
+        try:
+            with open(site_dir / shown, "rb") as file:
+                status = os.fstat(file.fileno())
+                raw = file.read()
+        except OSError:
+            return False, False
+        if _sha(raw, tz) != digest:
+            return False, False
+        settled = settled and not changed_lately(status.st_mtime_ns, status.st_ctime_ns, now_ns)
+    return True, settled
 
 
 def parse_file(raw: bytes, shown: str, stem: str, tz: ZoneInfo, source_hash: str = "") -> Result:
@@ -377,9 +397,10 @@ def load_articles(
     reading = {"reading": _Reading(site_dir, tz, max_file_size, packs=cache.enabled)}
     batches = [to_read[i : i + FILES_PER_BATCH] for i in range(0, len(to_read), FILES_PER_BATCH)]
     made = parallel_map(_read_and_parse, batches, jobs, share=reading, batch_size=1)
+    unsettled: list[tuple[str, str]] = []
     with contextlib.closing(made):  # the workers stop at once if this loop is left
         for jobs_done, batch in zip(batches, made, strict=True):
-            parsed += _take(jobs_done, batch, cached, results, cache, now_ns)
+            parsed += _take(jobs_done, batch, cached, results, cache, now_ns, unsettled)
             stop_if_cancelled(cancel)
     earlier = cache.last_good() if cache.enabled else {}
     earlier = {p: a for p, a in earlier.items() if p in results and results[p][0] is None}
@@ -387,7 +408,7 @@ def load_articles(
     cache.put_files(keep={file.shown for file in files}, last_good=earlier)
     articles = tuple(a for file in files if (a := results[file.shown][0]) is not None)
     diagnostics = tuple(d for file in files for d in results[file.shown][1])
-    return Loaded(articles, diagnostics, len(files), parsed, earlier)
+    return Loaded(articles, diagnostics, len(files), parsed, tuple(unsettled), earlier)
 
 
 def _last_good(
@@ -417,10 +438,12 @@ def _take(
     results: dict[str, Result],
     cache: BuildCache,
     now_ns: int,
+    unsettled: list[tuple[str, str]],
 ) -> int:
     """Take in what a worker made of one batch of `jobs`: each file's result into
     `results`, and what is new into the `cache`, with untrusted times for a file changed
-    lately (as of `now_ns`, before it was read). Returns how many files it parsed."""
+    lately (as of `now_ns`, before it was read), which joins `unsettled` with the
+    digest of the bytes read. Returns how many files it parsed."""
     parsed = 0
     packed: dict[str, Result] = {}
     if batch.packed is not None:
@@ -431,10 +454,13 @@ def _take(
     for job, outcome in zip(jobs, batch.outcomes, strict=True):
         file, entry = job.file, cached.get(job.file.shown)
         mtime_ns = file.mtime_ns
-        if changed_lately(file.mtime_ns, file.ctime_ns, now_ns):
+        lately = file.readable and changed_lately(file.mtime_ns, file.ctime_ns, now_ns)
+        if lately:
             mtime_ns = UNTRUSTED_TIME
         if outcome.same:
             assert entry is not None
+            if lately:
+                unsettled.append((file.shown, entry.sha))
             results[file.shown] = (entry.article, entry.diagnostics)
             if file.readable:
                 touched = replace(entry, mtime_ns=mtime_ns, ctime_ns=file.ctime_ns, size=file.size)
@@ -444,6 +470,8 @@ def _take(
         results[file.shown] = (article, problems)
         if outcome.sha:
             parsed += 1
+            if lately:
+                unsettled.append((file.shown, outcome.sha))
             if file.readable:
                 sha = outcome.sha
                 entry = CachedFile(mtime_ns, file.ctime_ns, file.size, sha, article, problems)

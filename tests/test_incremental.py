@@ -1023,6 +1023,36 @@ def test_an_edit_its_file_times_cannot_tell_is_seen_by_the_next_build(
     assert build(site, BuildOptions(jobs=1)).parsed == 0  # the same bytes: not parsed again
 
 
+def test_files_just_written_are_checked_by_their_bytes_before_nothing_is_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Written "lately" for the whole test, however slow the machine: their times tell nothing.
+    monkeypatch.setattr("generator.cache.CHANGED_LATELY_NS", 3_600 * 10**9)
+    site = _big_site(tmp_path / "site", count=4)
+    build(site, BuildOptions(jobs=1))
+    built = _tree(site / "output")
+    assembled = _assembles(monkeypatch)
+    for _ in range(2):
+        report = build(site, BuildOptions(jobs=1))
+        assert report.written is not None and report.written.written == 0
+    assert assembled == [] and _tree(site / "output") == built  # their bytes were the same
+    page = site / "content/a2.md"
+    stat = page.stat()
+    page.write_text(page.read_text().replace("Story 2", "Story Z"))  # as long
+    os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    real = build_module.find_article_files
+
+    def as_before(site_dir: Path) -> tuple[ArticleFile, ...]:  # times kept to the second
+        return tuple(
+            f._replace(ctime_ns=stat.st_ctime_ns) if f.shown == "content/a2.md" else f
+            for f in real(site_dir)
+        )
+
+    monkeypatch.setattr(build_module, "find_article_files", as_before)
+    build(site, BuildOptions(jobs=1))
+    assert assembled == [1] and "Story Z" in (site / "output/index.html").read_text()
+
+
 def test_static_files_changed_lately_are_not_taken_as_unchanged(
     make_site: MakeSite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
