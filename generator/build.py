@@ -278,9 +278,12 @@ def _build(
             if same and last is not None and last.manifest == manifest_digest(output):
                 as_read, settled = still_as_read(site_dir, last.unsettled, config.tz)
                 if as_read:
-                    if last.unsettled and settled:  # their times tell changes from now on
-                        cache.put_last_build(replace(last, unsettled=()))
-                    return _nothing_to_do(last, notes, started)
+                    if settled:  # their times tell changes from now on
+                        cache.settle(settled)
+                        trusted = {path for path, *_ in settled}
+                        left = tuple(f for f in last.unsettled if f[0] not in trusted)
+                        cache.put_last_build(replace(last, unsettled=left))
+                    return _nothing_to_do(last, notes + cache.unsaved, started)
             files = finding.files()
         compiled = site_dir / CACHE_DIR / "templates" if options.cache and options.write else None
         env = make_environment(theme, config, compiled)

@@ -553,6 +553,24 @@ class BuildCache:
         except sqlite3.OperationalError as exc:  # the site is built all the same
             self._not_kept(exc)
 
+    def settle(self, files: Sequence[tuple[str, str, int, int, int]]) -> None:
+        """Trust the size and times of these files ((path, digest, size, modification
+        and change time)) from now on, for the entries holding that digest: their
+        bytes were found to be those the entries were made from."""
+        if self._db is None or not files:
+            return
+        rows = [(mtime, ctime, size, path, sha) for path, sha, size, mtime, ctime in files]
+        try:
+            with self._db:
+                self._db.executemany(
+                    "UPDATE files SET mtime_ns = ?, ctime_ns = ?, size = ? "
+                    "WHERE path = ? AND sha = ?",
+                    rows,
+                )
+                _next_generation(self._db)
+        except sqlite3.OperationalError as exc:
+            self._not_kept(exc)
+
     def _not_kept(self, exc: sqlite3.OperationalError) -> None:
         """Say why the last records of a build that wrote its site could not be kept. The
         records of the build before stay: they tell the next build to do more, never less

@@ -178,22 +178,23 @@ def content_signature(files: ArticleFiles) -> str:
 
 def still_as_read(
     site_dir: Path, read: Sequence[tuple[str, str]], tz: ZoneInfo
-) -> tuple[bool, bool]:
+) -> tuple[bool, list[tuple[str, str, int, int, int]]]:
     """Whether the article files `read` ((path, digest) as a build read them) still
-    hold those bytes; and whether none of them was changed lately any more (their
-    times now tell any later change)."""
+    hold those bytes; and, if so, (path, digest, size, modification and change time)
+    of those whose times now tell any later change (they were not changed lately)."""
     now_ns = time.time_ns()
-    settled = True
+    settled = []
     for shown, digest in read:
         try:
             with open(site_dir / shown, "rb") as file:
                 status = os.fstat(file.fileno())
                 raw = file.read()
         except OSError:
-            return False, False
+            return False, []
         if _sha(raw, tz) != digest:
-            return False, False
-        settled = settled and not changed_lately(status.st_mtime_ns, status.st_ctime_ns, now_ns)
+            return False, []
+        if not changed_lately(status.st_mtime_ns, status.st_ctime_ns, now_ns):
+            settled.append((shown, digest, len(raw), status.st_mtime_ns, status.st_ctime_ns))
     return True, settled
 
 

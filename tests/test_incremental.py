@@ -1053,6 +1053,29 @@ def test_files_just_written_are_checked_by_their_bytes_before_nothing_is_done(
     assert assembled == [1] and "Story Z" in (site / "output/index.html").read_text()
 
 
+def _untrusted(site: Path) -> int:
+    """Cached files whose size and times the cache does not trust (changed lately)."""
+    with contextlib.closing(sqlite3.connect(site / CACHE_DIR / "cache.sqlite")) as db:
+        (count,) = db.execute("SELECT count(*) FROM files WHERE mtime_ns = -1").fetchone()
+    return int(count)
+
+
+def test_a_build_with_nothing_to_do_trusts_the_times_of_files_it_checked_by_their_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("generator.cache.CHANGED_LATELY_NS", 3_600 * 10**9)
+    site = _big_site(tmp_path / "site", count=4)
+    build(site, BuildOptions(jobs=1))
+    assert _untrusted(site) == 4
+    monkeypatch.setattr("generator.cache.CHANGED_LATELY_NS", 0)  # as an hour later
+    assembled = _assembles(monkeypatch)
+    build(site, BuildOptions(jobs=1))
+    assert assembled == [] and _untrusted(site) == 0  # the next build reads none again
+    with contextlib.closing(sqlite3.connect(site / CACHE_DIR / "cache.sqlite")) as db:
+        (record,) = db.execute("SELECT value FROM builds WHERE key = 'last'").fetchone()
+    assert pickle.loads(record).unsettled == ()  # nor checks their bytes again
+
+
 def test_static_files_changed_lately_are_not_taken_as_unchanged(
     make_site: MakeSite, monkeypatch: pytest.MonkeyPatch
 ) -> None:
