@@ -378,7 +378,7 @@ def _last_good_versions(loaded: Loaded, options: BuildOptions) -> dict[str, Arti
     """With `keep_last_good`, the last good version of each file set aside now, by file
     path, with its body. The build publishes it as it did before the file broke, so a
     broken edit changes nothing on the site until the file is fixed."""
-    return dict(loaded.earlier) if options.keep_last_good else {}
+    return dict(loaded.last_good) if options.keep_last_good else {}
 
 
 SCANNED_BESIDE_CACHE_FROM = 4_096

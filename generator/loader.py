@@ -64,7 +64,7 @@ class Loaded:
     unsettled: tuple[tuple[str, str], ...] = ()
     """(path, digest) of each file read so soon after a change that its times could not
     tell another change (`changed_lately`)."""
-    earlier: Mapping[str, Article] = field(default_factory=dict)
+    last_good: Mapping[str, Article] = field(default_factory=dict)
     """The last good version of each file set aside now, with its body, by file path:
     the article the cache held for it, or the one kept for it since (it may stay
     published until the file is fixed)."""
@@ -403,27 +403,27 @@ def load_articles(
         for jobs_done, batch in zip(batches, made, strict=True):
             parsed += _take(jobs_done, batch, cached, results, cache, now_ns, unsettled)
             stop_if_cancelled(cancel)
-    earlier = cache.last_good() if cache.enabled else {}
-    earlier = {p: a for p, a in earlier.items() if p in results and results[p][0] is None}
-    earlier.update(_last_good(results, cached, cache.bodies))  # before the cache lets them go
-    cache.put_files(keep={file.shown for file in files}, last_good=earlier)
+    set_aside = {path for path, (article, _) in results.items() if article is None}
+    last_good = {p: a for p, a in cache.last_good().items() if p in set_aside}
+    last_good.update(_newly_set_aside(results, cached, cache.bodies))  # before they go
+    cache.put_files(keep={file.shown for file in files}, last_good=last_good)
     articles = tuple(a for file in files if (a := results[file.shown][0]) is not None)
     diagnostics = tuple(d for file in files for d in results[file.shown][1])
-    return Loaded(articles, diagnostics, len(files), parsed, tuple(unsettled), earlier)
+    return Loaded(articles, diagnostics, len(files), parsed, tuple(unsettled), last_good)
 
 
-def _last_good(
+def _newly_set_aside(
     results: Mapping[str, Result], cached: Mapping[str, CachedFile], body_of: BodyOf
 ) -> dict[str, Article]:
     """For each file set aside now whose cached result was an article, that article with
     its body, by file path (none whose body is gone from the cache)."""
-    earlier = {}
+    found = {}
     for path, (article, _) in results.items():
         before = cached.get(path)
         if article is None and before is not None and before.article is not None:
             with contextlib.suppress(BuildError):
-                earlier[path] = with_body(before.article, body_of(before.article))
-    return earlier
+                found[path] = with_body(before.article, body_of(before.article))
+    return found
 
 
 def _same_file(entry: CachedFile, file: ArticleFile) -> bool:

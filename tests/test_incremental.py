@@ -1024,14 +1024,19 @@ def test_an_edit_its_file_times_cannot_tell_is_seen_by_the_next_build(
     assert build(site, BuildOptions(jobs=1)).parsed == 0  # the same bytes: not parsed again
 
 
-def test_files_just_written_are_checked_by_their_bytes_before_nothing_is_done(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Articles written "lately" for the whole test, however slow the machine: their times
-    # tell nothing. (The theme's files keep their own times.)
+def _built_just_after_writing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A site built as if its articles had been written just before, however slow the
+    machine: their times tell nothing (the theme's files keep their own times)."""
     monkeypatch.setattr(loader_module, "changed_lately", lambda *times: True)
     site = _big_site(tmp_path / "site", count=4)
     build(site, BuildOptions(jobs=1))
+    return site
+
+
+def test_files_just_written_are_checked_by_their_bytes_before_nothing_is_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = _built_just_after_writing(tmp_path, monkeypatch)
     built = _tree(site / "output")
     assembled = _assembles(monkeypatch)
     for _ in range(2):
@@ -1065,9 +1070,7 @@ def _untrusted(site: Path) -> int:
 def test_a_build_with_nothing_to_do_trusts_the_times_of_files_it_checked_by_their_bytes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(loader_module, "changed_lately", lambda *times: True)
-    site = _big_site(tmp_path / "site", count=4)
-    build(site, BuildOptions(jobs=1))
+    site = _built_just_after_writing(tmp_path, monkeypatch)
     assert _untrusted(site) == 4
     monkeypatch.setattr(loader_module, "changed_lately", lambda *times: False)  # an hour later
     assembled = _assembles(monkeypatch)
