@@ -93,6 +93,11 @@ class Article:
     extra: Mapping[str, Any]
     slug_line: int | None = None
     """The line of the file the slug comes from: its `slug:`, or else its title."""
+    web_url_line: int | None = None
+    topics_line: int | None = None
+    provider_line: int | None = None
+    """The lines of the file its webUrl, topics and provider are written on, for the
+    warnings the assembler gives about them."""
     source_hash: str = ""
     """Digest of the file's bytes and the settings that shaped this article."""
     previous: Link | None = None

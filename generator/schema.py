@@ -427,6 +427,7 @@ def parse_article(
     `source_hash` is the digest of the file's bytes, as `Article.source_hash`."""
     problems: list[Diagnostic] = []
     values: dict[str, Any] = {}
+    keys: dict[str, str] = {}  # the key each field was read from
     for field in FIELDS:
         present = [k for k in (field.name, *field.aliases) if front.data.get(k) is not None]
         if not present:
@@ -440,7 +441,7 @@ def parse_article(
                     )
                 )
             continue
-        key = present[0]
+        key = keys[field.name] = present[0]
         for ignored in present[1:]:
             problems.append(
                 warning(
@@ -484,7 +485,7 @@ def parse_article(
             )
         )
         del values["updatedDateTime"]
-    article = _article(values, front, source_path, stem, body_html, source_hash)
+    article = _article(values, keys, front, source_path, stem, body_html, source_hash)
     if values.get("slug") and not article.explicit_slug:
         problems.append(
             warning(
@@ -499,6 +500,7 @@ def parse_article(
 
 def _article(
     values: dict[str, Any],
+    keys: dict[str, str],
     front: FrontMatter,
     source_path: str,
     stem: str,
@@ -512,6 +514,10 @@ def _article(
             provider, domain=domain_of(values.get("originalUrl") or values.get("webUrl", ""))
         )
     slug_text = values.get("slug")
+
+    def line(name: str) -> int | None:
+        return front.line_of(keys[name]) if name in keys else None
+
     return Article(
         source_path=source_path,
         id=values.get("id") or stem,
@@ -539,6 +545,9 @@ def _article(
         related=values.get("related", ()),
         extra={k: plain_numbers(v) for k, v in front.data.items() if k not in _KNOWN},
         slug_line=front.line_of("slug") if slug_text else front.line_of("title"),
+        web_url_line=line("webUrl"),
+        topics_line=line("topics"),
+        provider_line=line("provider"),
         source_hash=source_hash,
     )
 

@@ -103,13 +103,17 @@ def _canonical_names(
             return next(a for a in oldest_first if any(t.key == key for t in a.topics))
         return next(a for a in oldest_first if a.source and a.source.key == key)
 
-    clashes = tuple(
-        warning(
-            first_with(term.key, kind).source_path,
-            None,
+    def clash(kind: str, term: Term, older: Term) -> Diagnostic:
+        first = first_with(term.key, kind)
+        return warning(
+            first.source_path,
+            first.topics_line if kind == "topic" else first.provider_line,
             f"the {kind} '{term.name}' is at {kind}s/{term.slug}/, since '{older.name}', "
             f"used before it, has {kind}s/{older.slug}/: rename one to tell them apart",
         )
+
+    clashes = tuple(
+        clash(kind, term, older)
         for kind, found in (("topic", topic_clashes), ("source", source_clashes))
         for term, older in found
     )
@@ -180,7 +184,7 @@ def _addresses(articles: tuple[Article, ...]) -> tuple[dict[str, str], tuple[Dia
                 twice.append(
                     warning(
                         article.source_path,
-                        None,
+                        article.web_url_line,
                         f"its webUrl is also that of {other.source_path}: if it is the same "
                         "story twice, remove one (related items with that address link to "
                         "the other)",

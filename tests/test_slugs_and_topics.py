@@ -110,11 +110,36 @@ def test_a_topic_keeps_its_url_when_a_later_one_slugs_alike(
     assert "<h1>C plus plus</h1>" in (topics / "c-plus-plus-2" / "index.html").read_text(
         encoding="utf-8"
     )
-    assert [(d.path, d.message) for d in report.diagnostics] == [
+    assert [(d.path, d.line, d.message) for d in report.diagnostics] == [
         (
             "content/b.md",
+            4,  # its topics
             "the topic 'C plus plus' is at topics/c-plus-plus-2/, since 'C++', used before it, "
             "has topics/c-plus-plus/: rename one to tell them apart",
+        )
+    ]
+
+
+def test_a_source_whose_slug_an_older_one_has_is_warned_of_at_its_provider(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site(
+        {
+            "content/a.md": article(
+                "Old", "2024-05-01T10:00:00Z", provider="{name: Dots, domain: news.x.example}"
+            ),
+            "content/b.md": article(
+                "New", "2024-06-01T10:00:00Z", excerpt="x", provider="{domain: news-x.example}"
+            ),
+        }
+    )
+    report = build_site(site)
+    assert [(d.path, d.line, d.message) for d in report.diagnostics] == [
+        (
+            "content/b.md",
+            5,  # its provider
+            "the source 'news-x.example' is at sources/news-x-example-2/, since 'Dots', used "
+            "before it, has sources/news-x-example/: rename one to tell them apart",
         )
     ]
 
@@ -269,7 +294,7 @@ def test_two_articles_with_one_web_url_are_both_published_and_the_older_is_warne
     )
     report = build_site(site, jobs=1)
     assert [str(d) for d in report.diagnostics] == [
-        "content/a.md: warning: its webUrl is also that of content/b.md: if it is the same story "
+        "content/a.md:4: warning: its webUrl is also that of content/b.md: if it is the same story "
         "twice, remove one (related items with that address link to the other)"
     ]
     assert report.articles == 3 and report.errors == 0
