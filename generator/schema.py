@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from generator.diagnostics import Diagnostic, error, warning
@@ -29,10 +29,31 @@ _URL_CONTROLS = re.compile("[\x00-\x1f\x7f]")
 class FieldError(Exception):
     """A value that cannot be used; the message says what would fix it."""
 
-    def __init__(self, message: str, item: int | None = None) -> None:
+    def __init__(
+        self, message: str, item: int | None = None, more: tuple[FieldError, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.item = item
         """Which item (from 0) of the key's list holds the value, if it is in one."""
+        self.more = more
+        """The problems of later items of the same list: all are named at once."""
+
+    def all(self) -> tuple[FieldError, ...]:
+        """Each problem, on its own."""
+        return (FieldError(str(self), self.item), *self.more)
+
+    def within(self, prefix: str, item: int | None) -> FieldError:
+        """These problems, as those of the value at `prefix` (a key, or an item of a
+        list) of the one being read, which is in `item` of the key's list."""
+        return _together(
+            [FieldError(f"{prefix}: {e}", e.item if item is None else item) for e in self.all()]
+        )
+
+
+def _together(problems: list[FieldError]) -> FieldError:
+    """One error for all these problems (each perhaps several), the first named first."""
+    first, *more = [each for problem in problems for each in problem.all()]
+    return FieldError(str(first), first.item, tuple(more))
 
 
 def _type_name(value: Any) -> str:
@@ -197,15 +218,19 @@ def to_topics(value: Any) -> tuple[str, ...]:
     if not isinstance(items, list):
         raise FieldError(f"must be a list of names or one name, not {_type_name(value)} {value!r}")
     names: list[str] = []
+    problems: list[FieldError] = []
     for index, item in enumerate(items):
         if item is None:
             continue
         try:
             name = to_text(item)
         except FieldError:
-            raise FieldError(f"must list names as text, not {_type_name(item)}", index) from None
+            problems.append(FieldError(f"must list names as text, not {_type_name(item)}", index))
+            continue
         if name:
             names.append(name)
+    if problems:
+        raise _together(problems)
     return tuple(names)
 
 
@@ -265,78 +290,84 @@ def _sub(mapping: dict[str, Any], key: str, convert: Callable[[Any], Any], defau
     try:
         return convert(value)
     except FieldError as exc:
-        raise FieldError(f"{key}: {exc}", exc.item) from None
+        raise exc.within(key, None) from None
 
 
-def _mappings(value: Any) -> list[dict[str, Any]]:
+_T = TypeVar("_T")
+
+
+def _each_item(value: Any, convert: Callable[[dict[str, Any]], _T | None]) -> tuple[_T, ...]:
+    """Each item of a list of mappings (or of a lone mapping), converted, but for those
+    `convert` leaves out (None); a `FieldError` naming every item with a problem."""
     items = [value] if isinstance(value, dict) else value
     if not isinstance(items, list):
         raise FieldError(f"must be a list of mappings, not {_type_name(value)}")
+    converted: list[_T] = []
+    problems: list[FieldError] = []
     for index, item in enumerate(items):
-        if not isinstance(item, dict):
-            raise FieldError(
-                f"item {index + 1}: must be a mapping (such as url: ...), "
-                f"not {_type_name(item)} {_shown(item)}",
-                index,
-            )
-    return items
+        try:
+            if not isinstance(item, dict):
+                raise FieldError(
+                    f"must be a mapping (such as url: ...), not {_type_name(item)} {_shown(item)}"
+                )
+            result = convert(item)
+        except FieldError as exc:
+            problems.append(exc.within(f"item {index + 1}", index))
+            continue
+        if result is not None:
+            converted.append(result)
+    if problems:
+        raise _together(problems)
+    return tuple(converted)
 
 
 def to_images(value: Any) -> tuple[Image, ...]:
     """The images; an item without a url (or a blank one) is left out."""
-    images = []
-    for index, item in enumerate(_mappings(value)):
-        try:
-            if not _sub(item, "url", to_text, ""):
-                continue
-            images.append(
-                Image(
-                    url=_sub(item, "url", to_url, ""),
-                    width=_sub(item, "width", lambda v: to_int(v, 1, 100_000), None),
-                    height=_sub(item, "height", lambda v: to_int(v, 1, 100_000), None),
-                    alt=_sub(item, "alt", to_text, ""),
-                    caption=_sub(item, "caption", to_text, ""),
-                    is_cached=_sub(item, "isCached", to_bool, False),
-                )
-            )
-        except FieldError as exc:
-            raise FieldError(f"item {index + 1}: {exc}", index) from None
-    return tuple(images)
+    return _each_item(value, _image)
+
+
+def _image(item: dict[str, Any]) -> Image | None:
+    if not _sub(item, "url", to_text, ""):
+        return None
+    return Image(
+        url=_sub(item, "url", to_url, ""),
+        width=_sub(item, "width", lambda v: to_int(v, 1, 100_000), None),
+        height=_sub(item, "height", lambda v: to_int(v, 1, 100_000), None),
+        alt=_sub(item, "alt", to_text, ""),
+        caption=_sub(item, "caption", to_text, ""),
+        is_cached=_sub(item, "isCached", to_bool, False),
+    )
 
 
 def to_related(value: Any, tz: tzinfo) -> tuple[RelatedItem, ...]:
     """The related items; one with neither a title nor a webUrl (or blank ones) is left
     out."""
-    items = []
-    for index, item in enumerate(_mappings(value)):
-        try:
-            if not (_sub(item, "title", to_text, "") or _sub(item, "webUrl", to_text, "")):
-                continue
-            web_url: str = _sub(item, "webUrl", to_url, "")
-            published = _sub(item, "publishedDateTime", lambda v: to_timestamp(v, tz), None)
-            if published is None:  # the alias articles take too
-                published = _sub(item, "date", lambda v: to_timestamp(v, tz), None)
+    return _each_item(value, functools.partial(_related_item, tz=tz))
 
-            def provider(value: Any, url: str = web_url) -> Provider | None:
-                return to_provider(value, url)
 
-            items.append(
-                RelatedItem(
-                    title=_sub(item, "title", to_text, ""),
-                    excerpt=_sub(item, "excerpt", to_text, ""),
-                    published=published,
-                    web_url=web_url,
-                    amp_web_url=_sub(item, "ampWebUrl", to_url, ""),
-                    cdn_amp_web_url=_sub(item, "cdnAmpWebUrl", to_url, ""),
-                    type=_sub(item, "type", to_text, "article"),
-                    provider=_sub(item, "provider", provider, None),
-                    quality=_sub(item, "quality", lambda v: to_int(v, 0, 100), None),
-                    images=_sub(item, "images", to_images, ()),
-                )
-            )
-        except FieldError as exc:
-            raise FieldError(f"item {index + 1}: {exc}", index) from None
-    return tuple(items)
+def _related_item(item: dict[str, Any], tz: tzinfo) -> RelatedItem | None:
+    if not (_sub(item, "title", to_text, "") or _sub(item, "webUrl", to_text, "")):
+        return None
+    web_url: str = _sub(item, "webUrl", to_url, "")
+    published = _sub(item, "publishedDateTime", lambda v: to_timestamp(v, tz), None)
+    if published is None:  # the alias articles take too
+        published = _sub(item, "date", lambda v: to_timestamp(v, tz), None)
+
+    def provider(value: Any) -> Provider | None:
+        return to_provider(value, web_url)
+
+    return RelatedItem(
+        title=_sub(item, "title", to_text, ""),
+        excerpt=_sub(item, "excerpt", to_text, ""),
+        published=published,
+        web_url=web_url,
+        amp_web_url=_sub(item, "ampWebUrl", to_url, ""),
+        cdn_amp_web_url=_sub(item, "cdnAmpWebUrl", to_url, ""),
+        type=_sub(item, "type", to_text, "article"),
+        provider=_sub(item, "provider", provider, None),
+        quality=_sub(item, "quality", lambda v: to_int(v, 0, 100), None),
+        images=_sub(item, "images", to_images, ()),
+    )
 
 
 def _text(value: Any, tz: tzinfo) -> str:
@@ -453,7 +484,9 @@ def parse_article(
         try:
             values[field.name] = field.convert(front.data[key], tz)
         except FieldError as exc:
-            problems.append(error(source_path, front.line_of(key, exc.item), f"{key}: {exc}"))
+            for found in exc.all():
+                line = front.line_of(key, found.item)
+                problems.append(error(source_path, line, f"{key}: {found}"))
             continue
         if field.name in _LEFT_OUT and _left_out(values[field.name], front.data[key]):
             message = f"{key}: {_LEFT_OUT[field.name]}"

@@ -618,3 +618,26 @@ def test_a_problem_in_a_list_names_the_line_of_its_item() -> None:
         "content/n.md:15",  # related: item 2, whose mapping starts on the line after its '-'
         "content/n.md:7",  # images: item 3
     ]
+
+
+def test_every_bad_item_of_a_list_is_named_at_once() -> None:
+    found, problems = _parsed(
+        "---\ntitle: Q\ndate: 2024-01-01\nimages:\n"
+        "  - url: a.png\n    width: wide\n  - url: b.png\n  - 7\n"
+        "topics: [Kept, [x], {y: 1}]\n"
+        "related:\n  - title: One\n    images: [{url: 'javascript:x'}, {url: c.png, height: 0}]\n"
+        "  - {title: Two, webUrl: 'javascript:y'}\n---\n"
+    )
+    assert found is None
+    expected = [
+        "content/n.md:5: error: images: item 1: width: must be a whole number",
+        "content/n.md:8: error: images: item 3: must be a mapping",
+        "content/n.md:9: error: topics: must list names as text, not a list",
+        "content/n.md:9: error: topics: must list names as text, not a mapping",
+        "content/n.md:11: error: related: item 1: images: item 1: url: unsafe URL scheme",
+        "content/n.md:11: error: related: item 1: images: item 2: height: must be between",
+        "content/n.md:13: error: related: item 2: webUrl: unsafe URL scheme",
+    ]
+    in_order = sorted(problems, key=lambda p: int(p.split(":")[1]))
+    assert len(in_order) == len(expected)
+    assert all(p.startswith(e) for p, e in zip(in_order, expected, strict=True)), in_order
