@@ -438,6 +438,24 @@ _LEFT_OUT = {
 """What a warning says of an empty value in these fields, which is left out."""
 
 
+def _aliases_ignored_in_items(front: FrontMatter, key: str, source_path: str) -> list[Diagnostic]:
+    """A warning for each item of the list at `key` (related items, already read) that
+    gives both `publishedDateTime` and its alias `date`, as an article may not."""
+    items = front.data[key]
+    return [
+        warning(
+            source_path,
+            front.line_of(key, index),
+            f"{key}: item {index + 1}: 'date' is ignored because 'publishedDateTime' is also "
+            "set; remove one",
+        )
+        for index, item in enumerate(items if isinstance(items, list) else [items])
+        if isinstance(item, dict)
+        and item.get("publishedDateTime") is not None
+        and item.get("date") is not None
+    ]
+
+
 def _left_out(value: Any, written: Any) -> bool:
     """Whether the field's `value` left out (part of) what was `written` as empty."""
     if value is None:
@@ -488,6 +506,8 @@ def parse_article(
                 line = front.line_of(key, found.item)
                 problems.append(error(source_path, line, f"{key}: {found}"))
             continue
+        if field.name == "related":
+            problems.extend(_aliases_ignored_in_items(front, key, source_path))
         if field.name in _LEFT_OUT and _left_out(values[field.name], front.data[key]):
             message = f"{key}: {_LEFT_OUT[field.name]}"
             problems.append(warning(source_path, front.line_of(key), message))

@@ -599,7 +599,11 @@ def test_a_related_item_takes_date_for_publisheddatetime_as_an_article_does() ->
         "  - {title: A, date: 2023-12-30T10:00:00Z}\n"
         "  - {title: B, publishedDateTime: 2023-12-29, date: 2023-12-30}\n---\n"
     )
-    assert problems == [] and isinstance(found, Article)
+    assert problems == [
+        "content/n.md:6: warning: related: item 2: 'date' is ignored because "
+        "'publishedDateTime' is also set; remove one"
+    ]
+    assert isinstance(found, Article)
     assert [(item.published.day, item.published.hour) for item in found.related] == [
         (30, 10),
         (29, 0),
