@@ -436,6 +436,8 @@ def test_the_site_is_served_and_watched_while_the_session_fills(
         # Three builds; on a busy machine the edit's write may come in two bursts, each
         # rebuilt with the session.
         assert sessions[1] is not None and len(sessions) >= 3
+        # The edit's build is reported once its files are served, not before.
+        assert wait_until(lambda: len(outcomes) >= 2, what="the report of the edit's build")
         assert [o.number for o in outcomes][:2] == [1, 2] and outcomes[1].changes is not None
         assert wait_until(lambda: not preview.building, what="the end of the builds")
     finally:
