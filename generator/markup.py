@@ -62,7 +62,8 @@ so none can take the name of one of the page's own elements; links within the bo
 class _Cmark:
     """cmark-gfm's C API, from the library the `cmarkgfm` package ships. Its Python
     wrapper never frees the document tree or the rendered HTML (about 12 KB a body, so
-    gigabytes at 100,000 articles); `to_html` frees both."""
+    gigabytes at 100,000 articles); `to_html` frees both, as does leaving the `with` block
+    of `parsed`."""
 
     def __init__(self) -> None:
         spec = importlib.util.find_spec("cmarkgfm._cmark")
@@ -89,23 +90,46 @@ class _Cmark:
             raise ImportError("cmark-gfm lacks one of the extensions " + repr(_EXTENSIONS))
 
     def to_html(self, text: str) -> str:
+        with self.parsed(text) as document:
+            return document.html()
+
+    def parsed(self, text: str) -> _Document:
+        """The body as cmark-gfm's document tree, to render or to look into; freed on
+        leaving the `with` block it opens."""
+        return _Document(self, text)
+
+
+class _Document:
+    """A body parsed by cmark-gfm, with the parser that made it (rendering needs its
+    extensions)."""
+
+    def __init__(self, cmark: _Cmark, text: str) -> None:
+        self._cmark = cmark
         data = text.encode("utf-8")
-        parser = self._new(_OPTIONS)
+        self._parser = cmark._new(_OPTIONS)
         try:
-            for extension in self._extensions:
-                self._attach(parser, extension)
-            self._feed(parser, data, len(data))
-            root = self._finish(parser)
-            try:
-                rendered = self._render(root, _OPTIONS, self._in_use(parser))
-                try:
-                    return ctypes.string_at(rendered).decode("utf-8")
-                finally:
-                    self._free(rendered)
-            finally:
-                self._free_node(root)
+            for extension in cmark._extensions:
+                cmark._attach(self._parser, extension)
+            cmark._feed(self._parser, data, len(data))
+            self._root = cmark._finish(self._parser)
+        except BaseException:
+            cmark._free_parser(self._parser)
+            raise
+
+    def __enter__(self) -> _Document:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._cmark._free_node(self._root)
+        self._cmark._free_parser(self._parser)
+
+    def html(self) -> str:
+        cmark = self._cmark
+        rendered = cmark._render(self._root, _OPTIONS, cmark._in_use(self._parser))
+        try:
+            return ctypes.string_at(rendered).decode("utf-8")
         finally:
-            self._free_parser(parser)
+            cmark._free(rendered)
 
 
 def _function(
