@@ -12,7 +12,6 @@ import bisect
 import ctypes
 import html
 import importlib.util
-import itertools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -82,6 +81,11 @@ class _Cmark:
         self._render = _function(lib, "cmark_render_html", pointer, pointer, ctypes.c_int, pointer)
         self._free_node = _function(lib, "cmark_node_free", None, pointer)
         self._free_parser = _function(lib, "cmark_parser_free", None, pointer)
+        self._first_child = _function(lib, "cmark_node_first_child", pointer, pointer)
+        self._next = _function(lib, "cmark_node_next", pointer, pointer)
+        self._type = _function(lib, "cmark_node_get_type", ctypes.c_int, pointer)
+        self._start_line = _function(lib, "cmark_node_get_start_line", ctypes.c_int, pointer)
+        self._literal = _function(lib, "cmark_node_get_literal", text, pointer)
         _function(lib, "cmark_gfm_core_extensions_ensure_registered", None)()
         find = _function(lib, "cmark_find_syntax_extension", pointer, text)
         self._extensions = tuple(find(name) for name in _EXTENSIONS)
@@ -97,6 +101,12 @@ class _Cmark:
         """The body as cmark-gfm's document tree, to render or to look into; freed on
         leaving the `with` block it opens."""
         return _Document(self, text)
+
+
+_NODE_HTML_BLOCK = 0x8006
+_NODES_HOLDING_BLOCKS = frozenset({0x8002, 0x8003, 0x8004, 0x800B})
+"""cmark-gfm's node types (`cmark_node_type` in `cmark-gfm.h`) of a raw HTML block, and
+of the blocks that hold blocks: quotes, lists, list items and footnote definitions."""
 
 
 class _Document:
@@ -130,6 +140,28 @@ class _Document:
             return ctypes.string_at(rendered).decode("utf-8")
         finally:
             cmark._free(rendered)
+
+    def html_blocks(self) -> list[tuple[int, str]]:
+        """Each raw HTML block, in the order of the body: the line it starts on (from 1)
+        and its text, as cmark-gfm holds it (without the quote markers and indentation
+        of the blocks it is in, one line for each line of the body it spans). Only blocks
+        are visited, not the text in them."""
+        cmark = self._cmark
+        found = []
+        pending = [cmark._first_child(self._root)]  # where to go on, innermost last
+        while pending:
+            node = pending.pop()
+            while node:
+                kind = cmark._type(node)
+                if kind == _NODE_HTML_BLOCK:
+                    literal = cmark._literal(node) or b""
+                    found.append((cmark._start_line(node), literal.decode("utf-8")))
+                elif kind in _NODES_HOLDING_BLOCKS:
+                    pending.append(cmark._next(node))
+                    node = cmark._first_child(node)
+                    continue
+                node = cmark._next(node)
+        return found
 
 
 def _function(
@@ -174,9 +206,7 @@ def render_markdown(text: str) -> str:
     elements nest deeper than `MAX_DEPTH`."""
     if not text.strip():
         return ""
-    if "<" in text:
-        text = _ended_html_blocks(text)
-    converted = _CMARK.to_html(text)
+    converted = _html(text)
     if converted.count("<") > MAX_DEPTH:  # else it cannot nest that deep
         depth = _depth(converted)
         if depth > MAX_DEPTH:
@@ -257,81 +287,148 @@ _MARKUP = re.compile(
 )
 
 
-_QUOTED_OR_INDENTED = r"^(?:[ ]{0,3}>[ ]?)*[ ]{0,3}"
-"""How a line starts before a block's first character: in quotes, indented less than
-code."""
+_HTML_BLOCK_KINDS = (
+    r"<(?:(?P<tag>script|pre|style|textarea)(?=[\s>]|$)|(?P<comment>!--)|(?P<instruction>\?)"
+    r"|(?P<cdata>!\[CDATA\[)|(?P<declaration>![A-Za-z]))"
+)
+"""How a raw HTML block starts that Markdown ends only at its own end marker (CommonMark's
+kinds 1 to 5), however many paragraphs later, or else at the end of what holds it."""
 _HTML_BLOCK = re.compile(
-    _QUOTED_OR_INDENTED
-    + r"<(?:(?P<tag>script|pre|style|textarea)(?=[\s>]|$)|(?P<comment>!--)|(?P<instruction>\?)"
-    + r"|(?P<cdata>!\[CDATA\[)|(?P<declaration>![A-Za-z]))",
+    r"^(?:[ \t>]|(?:[-+*]|[0-9]{1,9}[.)])(?=[ \t])|\[\^[^\]\n]*\]:)*" + _HTML_BLOCK_KINDS,
     re.IGNORECASE | re.MULTILINE,
 )
-"""The start of a raw HTML block that Markdown ends only at its own end marker (CommonMark's
-kinds 1 to 5), however many paragraphs later, or else at the end of the body."""
+"""A line that may start such a block, after the quote markers, list markers, footnote
+labels and indentation of the blocks it may be in."""
+_HTML_BLOCK_START = re.compile(r"[ ]{0,3}" + _HTML_BLOCK_KINDS, re.IGNORECASE)
+"""Such a block's start, in the text of what holds it."""
 _HTML_BLOCK_END = {
-    "tag": re.compile(r"</(?:script|pre|style|textarea)\s*>", re.IGNORECASE),
+    "tag": re.compile(r"</(?:script|pre|style|textarea)>", re.IGNORECASE),
     "comment": re.compile("-->"),
     "instruction": re.compile(r"\?>"),
     "cdata": re.compile(r"\]\]>"),
     "declaration": re.compile(">"),
 }
+"""What ends a block of each kind, on any of its lines: for a tag, the end of any of the
+four (`<pre>` ends at `</script>`, as cmark-gfm reads it)."""
 _HTML_BLOCK_CLOSER = {"comment": "-->", "instruction": "?>", "cdata": "]]>", "declaration": ">"}
-_FENCE = re.compile(
-    _QUOTED_OR_INDENTED + r"(?:(?:[-+*]|[0-9]{1,9}[.)])[ ]{1,4})?(`{3,}|~{3,})", re.MULTILINE
-)
-"""A line opening or closing a fenced code block, in quotes or a list item's first line."""
-_BLANK_IN_QUOTES = re.compile(r"(?:[ ]{0,3}>)*\s*")
-"""A line blank but for the quote markers before it: the end of a paragraph in quotes."""
+_CARRIAGE_RETURN = re.compile(r"\r\n?")
+"""A line end cmark-gfm reads as `\n` (and renders as one)."""
+_PARSES = 8
+"""The most times a body is parsed to end its raw HTML blocks left open: twice for one
+holding any (once to find them, and guess at those they hide; once to check), more where
+a guess was wrong. A hostile body could take hundreds; past the limit, it is rendered
+with the ends found so far that held."""
 
 
-def _ended_html_blocks(text: str) -> str:
-    """The Markdown with each raw HTML block that nothing ends (a `<script>`, `<style>`,
-    `<pre>` or `<textarea>` line never closed, an unclosed `<!--`) ended with its
-    paragraph, where a blank line follows: left open, it would take the rest of the
-    body with it, dropped by the sanitiser or shown as markup. Code blocks are left
-    as written."""
+def _html(text: str) -> str:
+    """The renderer's HTML for the body, with each raw HTML block left open ended with its
+    paragraph (see `_left_open`). cmark-gfm's own tree tells where such a block starts
+    and ends (in quotes, list items, footnotes; never in code), so a body is parsed again
+    only when it holds one left open.
+
+    Each end added is checked on the next parse, and dropped if it ends no block there:
+    one guessed may fall in code, say."""
+    if "<" not in text:
+        return _CMARK.to_html(text)
+    if "\r" in text:  # so that lines are counted as cmark-gfm counts them, by `\n` alone
+        text = _CARRIAGE_RETURN.sub("\n", text)
     if not _HTML_BLOCK.search(text):
+        return _CMARK.to_html(text)
+    ends: dict[int, tuple[int, str]] = {}  # as `_left_open` gives them
+    held: dict[int, tuple[int, str]] = {}  # those that all ended their blocks, last checked
+    wrong: set[int] = set()  # lines a block was guessed, or found, to start on wrongly
+    for _ in range(_PARSES):
+        body = _with_ends(text, {line: marker for line, (_, marker) in ends.items()})
+        with _CMARK.parsed(body) as document:
+            blocks = document.html_blocks()
+            spans = {first: first + literal.count("\n") - 1 for first, literal in blocks}
+            missed = [line for line, (first, _) in ends.items() if spans.get(first) != line]
+            if missed:
+                wrong.update(ends.pop(line)[0] for line in missed)
+                continue
+            more = _left_open(blocks, wrong)
+            if not more:
+                return document.html()
+            held = dict(ends)
+            ends.update(more)
+    return _CMARK.to_html(_with_ends(text, {line: marker for line, (_, marker) in held.items()}))
+
+
+def _left_open(blocks: list[tuple[int, str]], wrong: set[int]) -> dict[int, tuple[int, str]]:
+    """Where to end each raw HTML block that nothing ends (a `<script>`, `<style>`, `<pre>`
+    or `<textarea>` line never closed, an unclosed `<!--`, `<?`, `<![CDATA[` or
+    `<!DOCTYPE`) with its paragraph, by the line of the body to add its end marker to: the
+    line the block starts on, and the marker. Markdown ends such a block only at its
+    marker, or else at the end of what holds it, so every later paragraph would be
+    dropped by the sanitiser or shown as markup.
+
+    Then, guessed, the same for the blocks that the lines it holds past its first
+    paragraph would start (but on the lines in `wrong`): a block left open hides those
+    after it in what holds it, one of which may hide the next, and so on: guessed, a
+    body of many is parsed twice rather than once for each. `blocks` are the body's raw
+    HTML blocks, as `_Document.html_blocks` gives them."""
+    ends: dict[int, tuple[int, str]] = {}
+    for first, literal in blocks:
+        start = _HTML_BLOCK_START.match(literal)
+        if start is None:
+            continue  # a block a blank line ends
+        held = _Held(literal)
+        last, after = held.end(0, start)
+        if last is None:
+            continue
+        ends[first + last] = (first, _closer(start))
+        while after < len(held.lines):
+            start = _HTML_BLOCK_START.match(held.lines[after])
+            if start is None or first + after in wrong:
+                after += 1
+                continue
+            begins = after
+            last, after = held.end(after, start)
+            if last is not None:
+                ends[first + last] = (first + begins, _closer(start))
+    return ends
+
+
+class _Held:
+    """The lines of a raw HTML block, as cmark-gfm holds them (one for each line of the
+    body it spans, without the quote markers and indentation of the blocks it is in),
+    with where its blank lines are, and the end markers of each kind: a block of
+    thousands of lines is looked into for thousands of blocks."""
+
+    def __init__(self, literal: str) -> None:
+        self.lines = literal.removesuffix("\n").split("\n")
+        self._blank = [n for n, line in enumerate(self.lines) if not line.strip(" \t")]
+        self._blank.append(len(self.lines))  # as a paragraph ends at the end of the lines
+        self._marked: dict[str, list[int]] = {}
+
+    def end(self, at: int, start: re.Match[str]) -> tuple[int | None, int]:
+        """Where a raw HTML block starting at line `at` (with `start`) is to be ended: the
+        last line of its paragraph; or `None`, where its end marker follows, to leave it
+        as written; and the line after it."""
+        kind = start.lastgroup or ""
+        end = _HTML_BLOCK_END[kind]
+        if kind not in self._marked:
+            self._marked[kind] = [n for n, line in enumerate(self.lines) if end.search(line)]
+        marks = self._marked[kind]
+        index = bisect.bisect_left(marks, at)
+        if index < len(marks):
+            return None, marks[index] + 1
+        blank = self._blank[bisect.bisect_left(self._blank, at + 1)]
+        return blank - 1, blank
+
+
+def _closer(start: re.Match[str]) -> str:
+    """The end marker of the raw HTML block that starts with `start`."""
+    return _HTML_BLOCK_CLOSER.get(start.lastgroup or "") or f"</{start['tag'].lower()}>"
+
+
+def _with_ends(text: str, ends: dict[int, str]) -> str:
+    """The body with each of `ends` added at the end of its line (from 1)."""
+    if not ends:
         return text
     lines = text.split("\n")
-    starts = list(itertools.accumulate((len(line) + 1 for line in lines[:-1]), initial=0))
-    last_end = {}  # where each kind's end marker last occurs: none after it ends a block
-    for kind, pattern in _HTML_BLOCK_END.items():
-        last_end[kind] = max((m.start() for m in pattern.finditer(text)), default=-1)
-    fence = ""
-    index = 0
-    while index < len(lines):
-        line = lines[index]
-        marker = _FENCE.match(line)
-        if fence:  # in a fenced code block until a fence as long, of the same character
-            if (
-                marker is not None
-                and not line[marker.end() :].strip()  # a closing fence has no info string
-                and marker[1][0] == fence[0]
-                and len(marker[1]) >= len(fence)
-            ):
-                fence = ""
-            index += 1
-            continue
-        if marker and not (marker[1][0] == "`" and "`" in line[marker.end() :]):
-            fence = marker[1]
-            index += 1
-            continue
-        start = _HTML_BLOCK.match(line)
-        if start is None:
-            index += 1
-            continue
-        kind = start.lastgroup or ""
-        after = starts[index] + start.start(kind)
-        if last_end[kind] >= after:  # ended as written: go on after its end
-            end = _HTML_BLOCK_END[kind].search(text, after)
-            assert end is not None
-            index = bisect.bisect_right(starts, end.end() - 1)
-            continue
-        last = index
-        while last + 1 < len(lines) and not _BLANK_IN_QUOTES.fullmatch(lines[last + 1]):
-            last += 1
-        lines[last] += _HTML_BLOCK_CLOSER.get(kind) or f"</{start['tag'].lower()}>"
-        index = last + 1
+    for line, marker in ends.items():
+        lines[line - 1] += marker
     return "\n".join(lines)
 
 
