@@ -316,8 +316,8 @@ _CARRIAGE_RETURN = re.compile(r"\r\n?")
 _PARSES = 8
 """The most times a body is parsed to end its raw HTML blocks left open: twice for one
 holding any (once to find them, and guess at those they hide; once to check), more where
-a guess was wrong. A hostile body could take hundreds; past the limit, it is rendered
-with the ends found so far that held."""
+a guess was wrong or ending a block changed what follows it. A hostile body could take
+hundreds; past the limit, it is rendered with the ends found so far that held."""
 
 
 def _html(text: str) -> str:
@@ -327,7 +327,8 @@ def _html(text: str) -> str:
     only when it holds one left open.
 
     Each end added is checked on the next parse, and dropped if it ends no block there:
-    one guessed may fall in code, say."""
+    one guessed may fall in code, say, or ending a block may make a later one part of
+    another (when a line the block held, now in the body, starts one left open)."""
     if "<" not in text:
         return _CMARK.to_html(text)
     if "\r" in text:  # so that lines are counted as cmark-gfm counts them, by `\n` alone
@@ -355,9 +356,9 @@ def _html(text: str) -> str:
 
 
 def _left_open(blocks: list[tuple[int, str]], wrong: set[int]) -> dict[int, tuple[int, str]]:
-    """Where to end each raw HTML block that nothing ends (a `<script>`, `<style>`, `<pre>`
-    or `<textarea>` line never closed, an unclosed `<!--`, `<?`, `<![CDATA[` or
-    `<!DOCTYPE`) with its paragraph, by the line of the body to add its end marker to: the
+    """Where to end each raw HTML block that runs past its first paragraph (a `<script>`,
+    `<style>`, `<pre>` or `<textarea>` line never closed, an unclosed `<!--`, `<?`,
+    `<![CDATA[` or `<!DOCTYPE`), by the line of the body to add its end marker to: the
     line the block starts on, and the marker. Markdown ends such a block only at its
     marker, or else at the end of what holds it, so every later paragraph would be
     dropped by the sanitiser or shown as markup.
@@ -373,17 +374,18 @@ def _left_open(blocks: list[tuple[int, str]], wrong: set[int]) -> dict[int, tupl
         if start is None:
             continue  # a block a blank line ends
         held = _Held(literal)
-        last, after = held.end(0, start)
+        last, after = held.end(0, start, True)
         if last is None:
             continue
         ends[first + last] = (first, _closer(start))
+        to_their_end = not _HTML_BLOCK_END[start.lastgroup or ""].search(held.lines[-1])
         while after < len(held.lines):
             start = _HTML_BLOCK_START.match(held.lines[after])
             if start is None or first + after in wrong:
                 after += 1
                 continue
             begins = after
-            last, after = held.end(after, start)
+            last, after = held.end(after, start, to_their_end)
             if last is not None:
                 ends[first + last] = (first + begins, _closer(start))
     return ends
@@ -401,19 +403,31 @@ class _Held:
         self._blank.append(len(self.lines))  # as a paragraph ends at the end of the lines
         self._marked: dict[str, list[int]] = {}
 
-    def end(self, at: int, start: re.Match[str]) -> tuple[int | None, int]:
+    def end(self, at: int, start: re.Match[str], to_their_end: bool) -> tuple[int | None, int]:
         """Where a raw HTML block starting at line `at` (with `start`) is to be ended: the
-        last line of its paragraph; or `None`, where its end marker follows, to leave it
-        as written; and the line after it."""
+        last line of its paragraph, or `None` to leave it as written; and the line after
+        it. A marker many paragraphs on (`</script>` in a code span, any `>` after a
+        declaration) is the body's text, not the block's end; a block that runs over
+        blank lines to its marker, which ends its line or is followed only by more HTML
+        (a `<pre>` holding blank lines up to `</pre>`, a comment over paragraphs), is
+        left as written. Past the last line, the block goes on unless the lines run
+        `to_their_end` (of what holds them)."""
         kind = start.lastgroup or ""
         end = _HTML_BLOCK_END[kind]
         if kind not in self._marked:
             self._marked[kind] = [n for n, line in enumerate(self.lines) if end.search(line)]
+        blank = self._blank[bisect.bisect_left(self._blank, at + 1)]
         marks = self._marked[kind]
         index = bisect.bisect_left(marks, at)
-        if index < len(marks):
-            return None, marks[index] + 1
-        blank = self._blank[bisect.bisect_left(self._blank, at + 1)]
+        if index == len(marks):
+            return (blank - 1, blank) if to_their_end else (None, len(self.lines))
+        marked = marks[index]
+        if marked < blank:
+            return None, marked + 1  # ended as written, in its paragraph
+        marker = end.search(self.lines[marked])
+        rest = self.lines[marked][marker.end() :].lstrip() if marker else ""
+        if kind != "declaration" and (not rest or rest.startswith("<")):
+            return None, marked + 1
         return blank - 1, blank
 
 

@@ -428,9 +428,18 @@ def test_an_html_block_left_open_ends_with_its_paragraph(opened: str) -> None:
             "<script>\n\n```\n<!-- x\n```\n\nAfter.",
             "\n<pre><code>&lt;!-- x\n</code></pre>\n<p>After.</p>\n",
         ),
+        (  # in code that a block left open ended on the line opening it
+            "<!DOCTYPE html\n\n```js >\n\n<!-- y\n\nMiddle.\n\n```\n\nAfter.",
+            '\n<pre><code class="language-js">\n&lt;!-- y\n\nMiddle.\n\n</code></pre>\n'
+            "<p>After.</p>\n",
+        ),
         (  # over blank lines, in a list item, to its end on a line of its own
             "1.  Item\n\n    <pre>\n    a\n\n    b\n    </pre>\n\nAfter.",
             "<ol>\n<li>\n<p>Item</p>\n<pre>a\n\nb\n</pre>\n</li>\n</ol>\n<p>After.</p>\n",
+        ),
+        (  # to its end followed by more HTML
+            "<pre>\ncode\n\nmore</pre> <b>x</b>\n\nAfter.",
+            "<pre>code\n\nmore</pre> <b>x</b>\n<p>After.</p>\n",
         ),
     ],
 )
@@ -488,6 +497,39 @@ def test_an_html_block_left_open_in_quotes_ends_with_its_paragraph_there() -> No
 def test_an_html_block_left_open_ends_with_its_paragraph_in_whatever_holds_it(
     text: str, html: str
 ) -> None:
+    assert render_markdown(text) == html
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        (
+            "<script>\nx\n\nMiddle *para*.\n\nThird `</script>` para.\n\nAfter.",
+            "\n<p>Middle <em>para</em>.</p>\n<p>Third <code>&lt;/script&gt;</code> para.</p>\n"
+            "<p>After.</p>\n",
+        ),
+        (
+            "<!DOCTYPE html\n\nMiddle para.\n\nA > B.\n\nAfter.",
+            "\n<p>Middle para.</p>\n<p>A &gt; B.</p>\n<p>After.</p>\n",
+        ),
+        (  # a declaration never holds a blank line, whatever ends the line
+            "<!DOCTYPE html\n\nMiddle para.\n\n<br>\n\nAfter.",
+            "\n<p>Middle para.</p>\n<br>\n<p>After.</p>\n",
+        ),
+        (
+            "<!-- ad\n\nMiddle.\n\nA --> B\n\nAfter.",
+            "\n<p>Middle.</p>\n<p>A --&gt; B</p>\n<p>After.</p>\n",
+        ),
+        (
+            "<?php echo 1;\n\nText `?>` here.\n\nAfter.",
+            "\n<p>Text <code>?&gt;</code> here.</p>\n<p>After.</p>\n",
+        ),
+    ],
+)
+def test_an_end_marker_paragraphs_later_in_the_text_does_not_end_the_block(
+    text: str, html: str
+) -> None:
+    # Markdown runs the block to it: the paragraphs between would be dropped.
     assert render_markdown(text) == html
 
 
