@@ -333,7 +333,7 @@ def _html(text: str) -> str:
         return _CMARK.to_html(text)
     if "\r" in text:  # so that lines are counted as cmark-gfm counts them, by `\n` alone
         text = _CARRIAGE_RETURN.sub("\n", text)
-    if not _HTML_BLOCK.search(text):
+    if all(map(_ended_on_its_line, _HTML_BLOCK.finditer(text))):
         return _CMARK.to_html(text)
     ends: dict[int, tuple[int, str]] = {}  # as `_left_open` gives them
     held: dict[int, tuple[int, str]] = {}  # those that all ended their blocks, last checked
@@ -353,6 +353,16 @@ def _html(text: str) -> str:
             held = dict(ends)
             ends.update(more)
     return _CMARK.to_html(_with_ends(text, {line: marker for line, (_, marker) in held.items()}))
+
+
+def _ended_on_its_line(start: re.Match[str]) -> bool:
+    """Whether the line `start` was found on holds the end marker of the block it may
+    start (as `<script async src="…"></script>`, `<!-- ad -->`, most do): then it ends
+    there, if it is one."""
+    body = start.string
+    line_end = body.find("\n", start.end())
+    before = len(body) if line_end < 0 else line_end
+    return bool(_HTML_BLOCK_END[start.lastgroup or ""].search(body, start.end(), before))
 
 
 def _left_open(blocks: list[tuple[int, str]], wrong: set[int]) -> dict[int, tuple[int, str]]:
