@@ -250,12 +250,16 @@ def to_domain(value: Any) -> str:
 
 
 def _host(text: str) -> str:
-    """A domain as one spelling: lower case, without `www.`, a trailing dot, or a scheme
-    and path written around it, and in Unicode (`xn--bcher-kva.example` is
+    """A domain as one spelling: lower case, without `www.`, a trailing dot, or a scheme,
+    port and path written around it, and in Unicode (`xn--bcher-kva.example` is
     `bücher.example`). `ValueError` for a web address whose host cannot be read."""
     if "://" in text:
         text = urlsplit(text).hostname or ""
-    host = text.split("/", 1)[0].strip().lower().rstrip(".").removeprefix("www.")
+    host = text.split("/", 1)[0].strip().lower()
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit() and ":" not in name:  # not an IPv6 address
+        host = name
+    host = host.rstrip(".").removeprefix("www.")
     if "xn--" in host:
         try:
             decoded = host.encode("ascii").decode("idna")

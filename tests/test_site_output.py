@@ -320,6 +320,8 @@ def test_a_source_domain_written_several_ways_is_one_source(
         "https://Herald.example/news/",
         "herald.example.",
         "www.HERALD.example",
+        "herald.example:443",
+        "https://www.herald.example:8443/",
     ]
     files = {
         f"content/{n}.md": article(
