@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from generator.diagnostics import Diagnostic, error, warning
 from generator.frontmatter import FrontMatter, WrittenFloat, WrittenInt, plain_numbers
@@ -122,10 +122,20 @@ browsers do. (A backslash stays: browsers read it as a slash, and `to_url` check
 as one.)"""
 
 
+_HOST_WRITTEN = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/?#]*")
+_NOT_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
 def to_url(value: Any) -> str:
     """An http(s) or relative URL, with what a URL may not hold as it is (a space, a
-    quote) percent-encoded; every other scheme is refused."""
+    quote, a letter outside ASCII but in the host) percent-encoded, as browsers send it;
+    every other scheme is refused."""
     text = _NOT_IN_URL.sub(lambda m: f"%{ord(m.group()):02X}", to_text(value).strip())
+    if not text.isascii():  # feeds, sitemaps and link previews take ASCII addresses
+        host = _HOST_WRITTEN.match(text)
+        start = host.end() if host else 0
+        rest = _NOT_ASCII.sub(lambda m: quote(m.group(), errors="surrogatepass"), text[start:])
+        text = text[:start] + rest
     if _URL_CONTROLS.search(text):
         raise FieldError("contains control characters (tabs or line breaks); remove them")
     try:

@@ -347,6 +347,9 @@ def test_a_source_domain_written_several_ways_is_one_source(
         ('https://e.example/a"b<c>', "https://e.example/a%22b%3Cc%3E"),
         ("pics/a b.png", "pics/a%20b.png"),
         ("https://x.example/ok?a=1&b=%20", "https://x.example/ok?a=1&b=%20"),
+        ("https://i.example/café.jpg", "https://i.example/caf%C3%A9.jpg"),
+        ("https://bücher.example/ü?q=ä#ö", "https://bücher.example/%C3%BC?q=%C3%A4#%C3%B6"),
+        ("static/ñ 1.png", "static/%C3%B1%201.png"),
     ],
 )
 def test_what_a_url_may_not_hold_is_percent_encoded(url: str, written: str) -> None:
