@@ -162,18 +162,20 @@ class Bodies:
                 raise BuildError((_lost(article),))
             self._db = sqlite3.connect(f"{self._path.as_uri()}?mode=ro", uri=True)
             self._pid = os.getpid()
-        row = self._db.execute(
-            "SELECT html FROM bodies WHERE key = ?", (article.source_hash,)
-        ).fetchone()
-        if row is None:
-            raise BuildError((_lost(article),))
-        html: str = row[0]
-        return html
+        return _stored_body(self._db, article)
 
     def close(self) -> None:
         if self._db is not None and self._pid == os.getpid():
             self._db.close()
         self._db = None
+
+
+def _stored_body(db: sqlite3.Connection, article: Article) -> str:
+    row = db.execute("SELECT html FROM bodies WHERE key = ?", (article.source_hash,)).fetchone()
+    if row is None:
+        raise BuildError((_lost(article),))
+    html: str = row[0]
+    return html
 
 
 def _lost(article: Article) -> Diagnostic:
@@ -384,6 +386,16 @@ class BuildCache:
             raise ValueError("a disabled cache holds no bodies")
         self._add_row(_BODY_ROW, (key, body))
         self._stowed.add(key)
+
+    def body(self, article: Article) -> str:
+        """The article's body HTML, as `bodies` reads it, but through this cache's own
+        connection: while it holds changes not yet committed, which may lock the whole
+        file, another connection would wait for them in vain."""
+        if article.body_html is not None:
+            return article.body_html
+        if self._db is None:
+            raise BuildError((_lost(article),))
+        return _stored_body(self._db, article)
 
     def put_batch(self, files: Sequence[tuple[str, CachedFile]], packed: bytes) -> None:
         """Store new parse results: `packed`, as `pack` made it, holding those of `files`

@@ -405,7 +405,7 @@ def load_articles(
             stop_if_cancelled(cancel)
     set_aside = {path for path, (article, _) in results.items() if article is None}
     last_good = {p: a for p, a in cache.last_good().items() if p in set_aside}
-    last_good.update(_newly_set_aside(results, cached, cache.bodies))  # before they go
+    last_good.update(_newly_set_aside(results, cached, cache.body))  # before they go
     cache.put_files(keep={file.shown for file in files}, last_good=last_good)
     articles = tuple(a for file in files if (a := results[file.shown][0]) is not None)
     diagnostics = tuple(d for file in files for d in results[file.shown][1])
