@@ -452,6 +452,22 @@ _LEFT_OUT = {
 """What a warning says of an empty value in these fields, which is left out."""
 
 
+_FILL_IN = {"title": "write a headline", "publishedDateTime": "write the date it was published"}
+"""What to do about a required key written with no value."""
+
+
+def _required(field: Field, front: FrontMatter, source_path: str) -> Diagnostic:
+    """The error for a required field that has no value: written with none (`title:`),
+    or not written at all."""
+    names = (field.name, *field.aliases)
+    written = next((k for k in names if k in front.data), None)
+    if written is not None:
+        message = f"{written}: is empty; {_FILL_IN[field.name]}"
+        return error(source_path, front.line_of(written), message)
+    what = " or ".join(repr(k) for k in names)
+    return error(source_path, front.first_line - 1, f"missing {what}; add it to the front matter")
+
+
 def _aliases_ignored_in_items(front: FrontMatter, key: str, source_path: str) -> list[Diagnostic]:
     """A warning for each item of the list at `key` (related items, already read) that
     gives both `publishedDateTime` and its alias `date`, as an article may not."""
@@ -495,14 +511,7 @@ def parse_article(
         present = [k for k in (field.name, *field.aliases) if front.data.get(k) is not None]
         if not present:
             if field.required:
-                what = " or ".join(repr(k) for k in (field.name, *field.aliases))
-                problems.append(
-                    error(
-                        source_path,
-                        front.first_line - 1,
-                        f"missing {what}; add it to the front matter",
-                    )
-                )
+                problems.append(_required(field, front, source_path))
             continue
         key = keys[field.name] = present[0]
         for ignored in present[1:]:

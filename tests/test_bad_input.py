@@ -65,6 +65,8 @@ BAD_FILES: dict[str, str] = {
     "content/not-closed.md": "---\ntitle: Not closed\npublishedDateTime: 2024-05-01\n",
     "content/no-title.md": "---\npublishedDateTime: 2024-05-01T09:30:00Z\n---\nBody.\n",
     "content/no-date.md": "---\ntitle: No date\n---\n",
+    "content/blank-title.md": "---\npublishedDateTime: 2024-05-01T09:30:00Z\ntitle:\n---\n",
+    "content/null-date.md": "---\ntitle: Null date\ndate: ~\n---\n",
     "content/yesterday.md": article("Yesterday", "yesterday"),
     "content/feb30.md": article("February 30", "2023-02-30"),
     "content/topics-int.md": article("Topics int", topics="5"),
@@ -93,6 +95,8 @@ CASES = {
     "not-closed": Case("content/not-closed.md", 1, "error", ("front matter is not closed",)),
     "missing-title": Case("content/no-title.md", 1, "error", ("missing 'title'",)),
     "missing-date": Case("content/no-date.md", 1, "error", ("missing 'publishedDateTime'",)),
+    "blank-title": Case("content/blank-title.md", 3, "error", ("title: is empty; write a",)),
+    "null-date": Case("content/null-date.md", 3, "error", ("date: is empty; write the date",)),
     "unparseable-date": Case(
         "content/yesterday.md",
         3,
