@@ -510,6 +510,17 @@ def _construct(loader: _Loader, node: yaml.Node, plain: bool) -> Any:
 
 
 def _yaml_error(exc: yaml.MarkedYAMLError, yaml_text: str) -> FrontMatterError:
+    opened = exc.context_mark
+    if (
+        opened is not None
+        and "quoted scalar" in (exc.context or "")
+        and "found unexpected" in (exc.problem or "")  # the end, or a `---` line
+    ):
+        return FrontMatterError(
+            _FIRST_YAML_LINE + opened.line,
+            "invalid YAML: a quote opened on this line is never closed; close it (a ' "
+            "within a value in single quotes is written '')",
+        )
     mark = exc.problem_mark or exc.context_mark
     line = _FIRST_YAML_LINE + mark.line if mark is not None else _FIRST_YAML_LINE
     message = f"invalid YAML: {exc.problem or exc.context}"

@@ -61,6 +61,9 @@ BAD_FILES: dict[str, str] = {
     "content/bad-yaml.md": (
         '---\npublishedDateTime: 2024-05-01T09:30:00Z\ntitle: "unterminated\n---\n'
     ),
+    "content/open-quote.md": (
+        '---\ntitle: Open quote\ncategory: "news\npublishedDateTime: 2024-05-01\nexcerpt: x\n---\n'
+    ),
     "content/no-front.md": "Just a paragraph of text, no front matter.\n",
     "content/not-closed.md": "---\ntitle: Not closed\npublishedDateTime: 2024-05-01\n",
     "content/no-title.md": "---\npublishedDateTime: 2024-05-01T09:30:00Z\n---\nBody.\n",
@@ -91,6 +94,9 @@ BOM_CRLF_BYTES = (
 
 CASES = {
     "invalid-yaml": Case("content/bad-yaml.md", 3, "error", ("invalid YAML",)),
+    "open-quote": Case(
+        "content/open-quote.md", 3, "error", ("a quote opened on this line is never closed",)
+    ),
     "no-front-matter": Case("content/no-front.md", 1, "error", ("no front matter",)),
     "not-closed": Case("content/not-closed.md", 1, "error", ("front matter is not closed",)),
     "missing-title": Case("content/no-title.md", 1, "error", ("missing 'title'",)),
