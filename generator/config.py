@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 
-from generator.diagnostics import BuildError, Diagnostic, error
+from generator.diagnostics import BuildError, Diagnostic, error, kind_of
 
 CONFIG_FILE = "site.yaml"
 DEFAULT_MAX_FILE_SIZE = 2 * 1024 * 1024
@@ -160,7 +160,7 @@ def _check_type(kind: type, minimum: int | None = None) -> Callable[[Any], str |
 
     def check(value: Any) -> str | None:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            return f"must be {names[kind]}, not {type(value).__name__} {value!r}"
+            return f"must be {names[kind]}, not {kind_of(value)} {value!r}"
         if minimum is not None and isinstance(value, int) and value < minimum:
             return f"must be at least {minimum}, not {value}"
         return None

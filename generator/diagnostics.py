@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 
 
@@ -33,6 +34,29 @@ class Diagnostic:
     @property
     def is_error(self) -> bool:
         return self.severity is Severity.ERROR
+
+
+def kind_of(value: object) -> str:
+    """What a value read from YAML is, in the words of someone writing YAML (`text`, not
+    `str`): messages say what was written instead of what was wanted."""
+    if value is None:
+        return "empty"
+    for kind, name in _KINDS:
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
+
+
+_KINDS: tuple[tuple[type, str], ...] = (
+    (bool, "a boolean"),  # before int, which it is too
+    (int, "a whole number"),
+    (float, "a decimal number"),
+    (str, "text"),
+    (dict, "a mapping"),
+    (list, "a list"),
+    (datetime, "a date and time"),
+    (date, "a date"),
+)
 
 
 def _escaped(path: str) -> str:

@@ -15,8 +15,8 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
-from generator.diagnostics import Diagnostic, error, warning
-from generator.frontmatter import FrontMatter, WrittenFloat, WrittenInt, plain_numbers
+from generator.diagnostics import Diagnostic, error, kind_of, warning
+from generator.frontmatter import FrontMatter, plain_numbers
 from generator.markup import derive_excerpt
 from generator.model import Article, Image, Provider, RelatedItem, Term
 from generator.slugs import MAX_SLUG_LENGTH, identity_key, is_shortened, slugify
@@ -56,13 +56,6 @@ def _together(problems: list[FieldError]) -> FieldError:
     return FieldError(str(first), first.item, tuple(more))
 
 
-def _type_name(value: Any) -> str:
-    kind = {WrittenInt: int, WrittenFloat: float}.get(type(value), type(value))
-    return {dict: "a mapping", list: "a list", bool: "a boolean", type(None): "empty"}.get(
-        kind, kind.__name__
-    )
-
-
 def _shown(value: Any, limit: int = 60) -> str:
     """`repr` of a value as quoted in a message, cut short if it is long."""
     text = repr(value)
@@ -72,7 +65,7 @@ def _shown(value: Any, limit: int = 60) -> str:
 def to_text(value: Any) -> str:
     """Text; a number as the file wrote it (`1.10`, `0123`), not as YAML reads it."""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise FieldError(f"must be text, not {_type_name(value)}; put the value in quotes")
+        raise FieldError(f"must be text, not {kind_of(value)}; put the value in quotes")
     return str(getattr(value, "written", value)).strip()
 
 
@@ -91,7 +84,7 @@ def to_int(value: Any, low: int | None = None, high: int | None = None) -> int:
         value = _digits(value)  # quoted, or `08`, which YAML reads as text
     if isinstance(value, bool) or not isinstance(value, int):
         raise FieldError(
-            f"must be a whole number, not {_type_name(value)} {_shown(value)}; write digits only"
+            f"must be a whole number, not {kind_of(value)} {_shown(value)}; write digits only"
         )
     if low is not None and value < low:
         limit = f"between {low} and {high}" if high is not None else f"at least {low}"
@@ -112,7 +105,7 @@ def _digits(text: str) -> int:
 
 def to_bool(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise FieldError(f"must be true or false, not {_type_name(value)} {_shown(value)}")
+        raise FieldError(f"must be true or false, not {kind_of(value)} {_shown(value)}")
     return value
 
 
@@ -226,7 +219,7 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
 def to_topics(value: Any) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list):
-        raise FieldError(f"must be a list of names or one name, not {_type_name(value)} {value!r}")
+        raise FieldError(f"must be a list of names or one name, not {kind_of(value)} {value!r}")
     names: list[str] = []
     problems: list[FieldError] = []
     for index, item in enumerate(items):
@@ -235,7 +228,7 @@ def to_topics(value: Any) -> tuple[str, ...]:
         try:
             name = to_text(item)
         except FieldError:
-            problems.append(FieldError(f"must list names as text, not {_type_name(item)}", index))
+            problems.append(FieldError(f"must list names as text, not {kind_of(item)}", index))
             continue
         if name:
             names.append(name)
@@ -287,9 +280,7 @@ def to_provider(value: Any, fallback_url: str) -> Provider | None:
         name = to_text(value)
         return Provider(name=name, domain=domain_of(fallback_url)) if name else None
     if not isinstance(value, dict):
-        raise FieldError(
-            f"must be a name or a mapping with name and domain, not {_type_name(value)}"
-        )
+        raise FieldError(f"must be a name or a mapping with name and domain, not {kind_of(value)}")
     name = _sub(value, "name", to_text, "")
     domain = _sub(value, "domain", to_domain, "")
     if not name and not domain:
@@ -315,14 +306,14 @@ def _each_item(value: Any, convert: Callable[[dict[str, Any]], _T | None]) -> tu
     `convert` leaves out (None); a `FieldError` naming every item with a problem."""
     items = [value] if isinstance(value, dict) else value
     if not isinstance(items, list):
-        raise FieldError(f"must be a list of mappings, not {_type_name(value)}")
+        raise FieldError(f"must be a list of mappings, not {kind_of(value)}")
     converted: list[_T] = []
     problems: list[FieldError] = []
     for index, item in enumerate(items):
         try:
             if not isinstance(item, dict):
                 raise FieldError(
-                    f"must be a mapping (such as url: ...), not {_type_name(item)} {_shown(item)}"
+                    f"must be a mapping (such as url: ...), not {kind_of(item)} {_shown(item)}"
                 )
             result = convert(item)
         except FieldError as exc:

@@ -385,9 +385,12 @@ def test_a_file_name_with_a_line_break_stays_on_its_report_line(
 @pytest.mark.parametrize(
     ("images", "message"),
     [
-        ('["https://x.example/y.jpg"]', "item 1: must be a mapping (such as url: ...), not str"),
-        ("[{url: a.jpg}, 42]", "item 2: must be a mapping (such as url: ...), not int 42"),
-        ("https://x.example/y.jpg", "must be a list of mappings, not str"),
+        ('["https://x.example/y.jpg"]', "item 1: must be a mapping (such as url: ...), not text"),
+        (
+            "[{url: a.jpg}, 42]",
+            "item 2: must be a mapping (such as url: ...), not a whole number 42",
+        ),
+        ("https://x.example/y.jpg", "must be a list of mappings, not text"),
     ],
 )
 def test_an_images_list_names_the_item_that_is_not_a_mapping(images: str, message: str) -> None:

@@ -54,7 +54,7 @@ def test_unknown_key_names_the_known_keys() -> None:
 
 def test_wrong_type() -> None:
     [line] = problems(GOOD + 'per_page: "ten"\n')
-    assert line == "site.yaml:3: error: 'per_page' must be an integer, not str 'ten'"
+    assert line == "site.yaml:3: error: 'per_page' must be an integer, not text 'ten'"
 
 
 def test_unknown_time_zone() -> None:
@@ -225,7 +225,7 @@ def test_build_with_bad_config_raises_and_writes_nothing(
     with pytest.raises(BuildError) as caught:
         build_site(site)
     assert [str(d) for d in caught.value.diagnostics] == [
-        "site.yaml:3: error: 'per_page' must be an integer, not str 'lots'"
+        "site.yaml:3: error: 'per_page' must be an integer, not text 'lots'"
     ]
     assert not (site / "output").exists()
 
