@@ -179,6 +179,10 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
     """An aware datetime in `tz`; a value without an offset is taken as local to `tz`
     (a time the clocks skipped, such as 02:30 on the night they go forward, is read
     with the offset before the change and shown as the time it then was, 03:30)."""
+    if isinstance(value, bool | list | dict):  # quoting it would not make it a date
+        raise FieldError(
+            f"must be a date or time, not {kind_of(value)}; write e.g. 2024-05-01T09:30:00Z"
+        )
     text = to_text(value)
     try:
         # RFC 3339 allows a lower-case `z` for UTC, which Python does not read.
@@ -193,6 +197,8 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
         moment = moment.astimezone(tz)
     except ValueError as exc:
         reason = "" if "Invalid isoformat" in str(exc) else f" ({exc})"
+        if "offset must be a timedelta" in str(exc):  # Python's words: +25:00, say
+            reason = " (its offset from UTC is not within 24 hours)"
         raise FieldError(
             f"{_shown(text)} is not an ISO 8601 date or time{reason}; "
             "write e.g. 2024-05-01T09:30:00Z"

@@ -658,3 +658,22 @@ def test_every_bad_item_of_a_list_is_named_at_once() -> None:
     in_order = sorted(problems, key=lambda p: int(p.split(":")[1]))
     assert len(in_order) == len(expected)
     assert all(p.startswith(e) for p, e in zip(in_order, expected, strict=True)), in_order
+
+
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("true", "publishedDateTime: must be a date or time, not a boolean; write e.g. 2024"),
+        ("[2024-01-01]", "publishedDateTime: must be a date or time, not a list; write e.g. 2024"),
+        ("{day: 1}", "publishedDateTime: must be a date or time, not a mapping; write e.g. 2024"),
+        (
+            "2024-01-01T10:00:00+25:00",
+            "publishedDateTime: '2024-01-01T10:00:00+25:00' is not an ISO 8601 date or time (its "
+            "offset from UTC is not within 24 hours); write e.g. 2024",
+        ),
+    ],
+)
+def test_a_date_of_the_wrong_kind_is_named_in_the_writers_words(written: str, said: str) -> None:
+    found, problems = _parsed(f"---\ntitle: Q\npublishedDateTime: {written}\n---\n")
+    assert found is None and len(problems) == 1
+    assert problems[0].startswith(f"content/n.md:3: error: {said}"), problems[0]
