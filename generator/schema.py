@@ -229,7 +229,7 @@ def to_topics(value: Any) -> tuple[str, ...]:
     names: list[str] = []
     problems: list[FieldError] = []
     for index, item in enumerate(items):
-        if item is None:
+        if item is None:  # a blank item (`-` alone): left out
             continue
         try:
             name = to_text(item)
@@ -338,7 +338,7 @@ def to_images(value: Any) -> tuple[Image, ...]:
 
 
 def _image(item: dict[str, Any]) -> Image | None:
-    if not _sub(item, "url", to_text, ""):
+    if _left_out_item("images", item):
         return None
     return Image(
         url=_sub(item, "url", to_url, ""),
@@ -357,7 +357,7 @@ def to_related(value: Any, tz: tzinfo) -> tuple[RelatedItem, ...]:
 
 
 def _related_item(item: dict[str, Any], tz: tzinfo) -> RelatedItem | None:
-    if not (_sub(item, "title", to_text, "") or _sub(item, "webUrl", to_text, "")):
+    if _left_out_item("related", item):
         return None
     web_url: str = _sub(item, "webUrl", to_url, "")
     published = _sub(item, "publishedDateTime", lambda v: to_timestamp(v, tz), None)
@@ -483,12 +483,27 @@ def _aliases_ignored_in_items(front: FrontMatter, key: str, source_path: str) ->
     ]
 
 
-def _left_out(value: Any, written: Any) -> bool:
-    """Whether the field's `value` left out (part of) what was `written` as empty."""
+def _left_out_item(name: str, item: Any) -> bool:
+    """Whether an item of the list of field `name` is left out as empty: a topic with a
+    blank name, an image without a url, a related item with neither title nor webUrl."""
+    if name == "topics":
+        return item is None or not to_text(item)
+    if name == "images":
+        return not _sub(item, "url", to_text, "")
+    return not (_sub(item, "title", to_text, "") or _sub(item, "webUrl", to_text, ""))
+
+
+def _left_out(field: str, value: Any, written: Any) -> list[int | None]:
+    """Which of what was `written` for the field the value read from it (`value`) left
+    out as empty: the items of a list (from 0), or None for the whole value."""
     if value is None:
-        return True
-    listed = len(written) if isinstance(written, list) else 1
-    return isinstance(value, tuple) and len(value) < listed
+        return [None]
+    if not isinstance(value, tuple):
+        return []
+    items = written if isinstance(written, list) else [written]
+    if len(value) == len(items):
+        return []
+    return [index for index, item in enumerate(items) if _left_out_item(field, item)]
 
 
 def parse_article(
@@ -528,9 +543,10 @@ def parse_article(
             continue
         if field.name == "related":
             problems.extend(_aliases_ignored_in_items(front, key, source_path))
-        if field.name in _LEFT_OUT and _left_out(values[field.name], front.data[key]):
+        if field.name in _LEFT_OUT:
             message = f"{key}: {_LEFT_OUT[field.name]}"
-            problems.append(warning(source_path, front.line_of(key), message))
+            for item in _left_out(field.name, values[field.name], front.data[key]):
+                problems.append(warning(source_path, front.line_of(key, item), message))
     for key in front.data:
         if key not in _KNOWN and (meant := _meant(key)) is not None:
             problems.append(

@@ -474,15 +474,15 @@ def test_a_template_link_leading_nowhere_is_warned_of_as_soon_as_it_comes_and_go
 
 @pytest.mark.parametrize(
     ("topics", "names", "warned"),
-    [('[AI, "", "  ", null]', ["AI"], True), ('""', [], True), ("[AI, ai]", ["AI"], False)],
+    [('[AI, "", "  ", null]', ["AI"], 3), ('""', [], 1), ("[AI, ai]", ["AI"], 0)],
 )
 def test_an_empty_topic_name_is_ignored_with_a_warning(
-    topics: str, names: list[str], warned: bool
+    topics: str, names: list[str], warned: int
 ) -> None:
     front = split(decode(article("Tagged", topics=topics).encode()))
     found, problems = parse_article(front, "content/t.md", "t", ZoneInfo("UTC"), "", "")
     assert found is not None and [t.name for t in found.topics] == names
-    expected = ["content/t.md:4: warning: topics: an empty name is ignored"] if warned else []
+    expected = ["content/t.md:4: warning: topics: an empty name is ignored"] * warned
     assert [str(p) for p in problems] == expected
 
 
@@ -573,7 +573,8 @@ def test_an_empty_provider_image_or_related_item_is_left_out_with_a_warning(
     lines: str, warning: str
 ) -> None:
     found, problems = _parsed(f"---\ntitle: E\ndate: 2024-01-01\n{lines}\n---\n")
-    assert problems == [f"content/n.md:4: warning: {warning}"]
+    left_out = 2 if "images" in lines else 1  # one warning for each item left out
+    assert problems == [f"content/n.md:4: warning: {warning}"] * left_out
     assert isinstance(found, Article)
     assert found.provider is None and found.source is None
     assert [i.url for i in found.images] == (["a.png"] if "images" in lines else [])
@@ -677,3 +678,17 @@ def test_a_date_of_the_wrong_kind_is_named_in_the_writers_words(written: str, sa
     found, problems = _parsed(f"---\ntitle: Q\npublishedDateTime: {written}\n---\n")
     assert found is None and len(problems) == 1
     assert problems[0].startswith(f"content/n.md:3: error: {said}"), problems[0]
+
+
+def test_each_item_left_out_of_a_list_is_named_at_its_line() -> None:
+    found, problems = _parsed(
+        "---\ntitle: E\ndate: 2024-01-01\nimages:\n  - url: a.png\n  - alt: no url\n"
+        "topics:\n  - Kept\n  -\n  - ' '\nrelated:\n  - title: Kept\n  - {excerpt: x}\n---\n"
+    )
+    assert isinstance(found, Article)
+    assert sorted(problems, key=lambda p: int(p.split(":")[1])) == [
+        "content/n.md:6: warning: images: an image without a url is left out",
+        "content/n.md:9: warning: topics: an empty name is ignored",
+        "content/n.md:10: warning: topics: an empty name is ignored",
+        "content/n.md:13: warning: related: an item with neither a title nor a webUrl is left out",
+    ]
