@@ -61,7 +61,7 @@ from generator.parallel import (
 )
 from generator.plan import check_nesting, check_unique_paths, folders_of, plan_pages
 from generator.render import check_templates, make_environment, render_page, render_pages
-from generator.site import assemble_site
+from generator.site import Assembled, assemble_site
 from generator.sitemap import render_robots, render_sitemaps
 from generator.theme import (
     ROOT_DIR,
@@ -295,7 +295,14 @@ def _build(
         reuse = session.articles if session else None
         kept = _last_good_versions(loaded, options)
         articles = (*loaded.articles, *kept.values()) if kept else loaded.articles
-        assembled = assemble_site(config, articles, options.drafts, reuse, now)
+        stand_ins = loaded.previous if options.keep_last_good else None
+        assembled = assemble_site(config, articles, options.drafts, reuse, now, stand_ins)
+        # The parse results, with the versions published last of the files set aside
+        # now, which the next builds may publish while those files are not fixed.
+        published_last = _published_last(loaded, assembled)
+        cache.put_files({file.shown for file in files}, published_last)
+        kept_any = bool(kept or assembled.stood_in)
+        keepable = any(article is not None for article in published_last.values())
         stop_if_cancelled(cancel)
         # The assembled site holds new copies of the articles: let the loaded ones go
         # before workers fork, so they neither inherit nor copy them.
@@ -333,7 +340,7 @@ def _build(
                 len(feeds),
                 written.unchanged + written.written,
             )
-            made_from = inputs + _KEPT_LAST_GOOD if kept else inputs
+            made_from = inputs + _last_good_mark(options, kept_any, keepable)
             last_build = LastBuild(made_from, manifest, *counts, found, next_due, unsettled)
             cache.put_last_build(last_build)
             if cache.unsaved:
@@ -379,6 +386,17 @@ def _last_good_versions(loaded: Loaded, options: BuildOptions) -> dict[str, Arti
     path, with its body. The build publishes it as it did before the file broke, so a
     broken edit changes nothing on the site until the file is fixed."""
     return dict(loaded.last_good) if options.keep_last_good else {}
+
+
+def _published_last(loaded: Loaded, assembled: Assembled) -> dict[str, Article | None]:
+    """The version the builds so far published last of each file set aside now (none,
+    for one they never published): those the loader found for the files it set aside,
+    and for those the assembler did (their slug is taken)."""
+    published: dict[str, Article | None] = {
+        path: loaded.previous.get(path) for path in assembled.slug_taken
+    }
+    published.update(loaded.last_good)  # a version kept for a file may be set aside too
+    return published
 
 
 SCANNED_BESIDE_CACHE_FROM = 4_096
@@ -459,26 +477,32 @@ def _inputs_digest(signature: str, theme: Theme, options: BuildOptions, salt: st
     change what it writes: equal digests (and an intact output) mean the build would
     write exactly what is there. Where the output goes is left out (the output's own
     manifest is checked), and so is whether a build with errors publishes the last good
-    versions of the articles set aside: a build that did says so (`_KEPT_LAST_GOOD`). So
-    is the moment of the build: the last build says when an article it held back for its
-    date is due."""
+    versions of the articles set aside: a build that did, or could have, says so
+    (`_last_good_mark`). So is the moment of the build: the last build says when an
+    article it held back for its date is due."""
     chosen = replace(options, jobs=0, output_dir=None, keep_last_good=False, now=None)
     parts = (salt, repr(chosen), signature, static_signature(theme))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
 _KEPT_LAST_GOOD = "+kept last good versions"
-"""Follows the inputs digest of a build that published the last good versions of
-articles set aside (the command line's and the preview's), which only another such
-build may take as is."""
+_LEFT_OUT_LAST_GOOD = "+left out last good versions"
+
+
+def _last_good_mark(options: BuildOptions, kept: bool, keepable: bool) -> str:
+    """What follows the inputs digest of a build that published the last good versions of
+    articles set aside (as the command line and the preview do), or that had some and did
+    not: only a build that does the same may take its output as is."""
+    if options.keep_last_good:
+        return _KEPT_LAST_GOOD if kept else ""
+    return _LEFT_OUT_LAST_GOOD if keepable else ""
 
 
 def _up_to_date(last_inputs: str, inputs: str, options: BuildOptions) -> bool:
     """Whether the last build, made from `last_inputs`, wrote what a build of `inputs`
     with these options would (given an intact output)."""
-    return last_inputs == inputs or (
-        options.keep_last_good and last_inputs == inputs + _KEPT_LAST_GOOD
-    )
+    mark = _KEPT_LAST_GOOD if options.keep_last_good else _LEFT_OUT_LAST_GOOD
+    return last_inputs in (inputs, inputs + mark)
 
 
 def _nothing_to_do(last: LastBuild, notes: tuple[Diagnostic, ...], started: float) -> BuildReport:
@@ -507,7 +531,7 @@ def _open_cache(
     # Parse results depend on the generator, its Markdown and sanitiser versions, and
     # the time zone (a file whose size and time are unchanged is not read again, so
     # its digest, which holds the zone too, is not looked at).
-    stamp = f"{__version__}|cache 30|{ENGINES}|{tz}"
+    stamp = f"{__version__}|cache 31|{ENGINES}|{tz}"
     notes: tuple[Diagnostic, ...] = ()
     if options.cache and options.write:
         cache, notes = BuildCache.open(site_dir, stamp, remembered)

@@ -19,7 +19,7 @@ import contextlib
 import os
 import pickle
 import sqlite3
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -387,15 +387,16 @@ class BuildCache:
         self._add_row(_BODY_ROW, (key, body))
         self._stowed.add(key)
 
-    def body(self, article: Article) -> str:
-        """The article's body HTML, as `bodies` reads it, but through this cache's own
-        connection: while it holds changes not yet committed, which may lock the whole
-        file, another connection would wait for them in vain."""
+    def holds_body(self, article: Article) -> bool:
+        """Whether `bodies` can read the article's body: it has one, or this cache holds
+        it. (Asked through this cache's own connection: while it holds changes not yet
+        committed, which may lock the whole file, another would wait for them in vain.)"""
         if article.body_html is not None:
-            return article.body_html
+            return True
         if self._db is None:
-            raise BuildError((_lost(article),))
-        return _stored_body(self._db, article)
+            return False
+        query = "SELECT 1 FROM bodies WHERE key = ?"
+        return self._db.execute(query, (article.source_hash,)).fetchone() is not None
 
     def put_batch(self, files: Sequence[tuple[str, CachedFile]], packed: bytes) -> None:
         """Store new parse results: `packed`, as `pack` made it, holding those of `files`
@@ -431,9 +432,10 @@ class BuildCache:
             self._db.executemany(statement, rows)
             rows.clear()
 
-    def last_good(self) -> dict[str, Article]:
+    def last_good(self) -> dict[str, Article | None]:
         """The last good version of each article file set aside at the last build (as
-        `put_files` was given them), by file path."""
+        `put_files` was given them: None for one never published), by file path. Their
+        bodies are kept: `bodies` reads them."""
         if self._db is None:
             return {}
         row = self._db.execute("SELECT value FROM builds WHERE key = 'last good'").fetchone()
@@ -443,14 +445,17 @@ class BuildCache:
             return {}
         return found if isinstance(found, dict) else {}
 
-    def put_files(self, keep: set[str], last_good: dict[str, Article] | None = None) -> None:
+    def put_files(self, keep: set[str], last_good: Mapping[str, Article | None]) -> None:
         """Commit the results `put_batch` and `touch` stored; forget files not in `keep`
         (deleted or renamed), the bodies no entry refers to any more and the batches
         no file's result is taken from; store again the current results of worn batches.
-        With them, `last_good`: the last good version of each file set aside now (with
-        its body), which the results of those files no longer hold."""
+        With them, `last_good`: the last good version of each file set aside now (as the
+        cache held it, without its body, or None if it has none), which the results of
+        those files no longer hold; its body is kept until it is no longer one."""
         if self._db is None:
             return
+        was_kept = {a.source_hash for a in self.last_good().values() if a is not None}
+        kept = {a.source_hash for a in last_good.values() if a is not None}
         found = self._found
         for paths in self._worn:
             current = [
@@ -469,17 +474,16 @@ class BuildCache:
         after.update((path, entry.sha) for path, entry in entries.items())
         dropped = {known[path] for path in gone}
         dropped.update(known[path] for path in entries if path in known)
-        orphans = (dropped | self._stowed) - set(after.values())
+        orphans = (dropped | self._stowed | was_kept) - set(after.values()) - kept
         with self._db:
             self._db.executemany("DELETE FROM files WHERE path = ?", [(p,) for p in gone])
             self._db.executemany("DELETE FROM bodies WHERE key = ?", [(k,) for k in orphans])
             if gone or any(path in known for path in entries):
                 self._db.execute("DELETE FROM batches WHERE id NOT IN (SELECT batch FROM files)")
-            if last_good is not None:
-                self._db.execute("DELETE FROM builds WHERE key = 'last good'")
-                if last_good:
-                    record = pickle.dumps(last_good, 5)
-                    self._db.execute("INSERT INTO builds VALUES ('last good', ?)", (record,))
+            self._db.execute("DELETE FROM builds WHERE key = 'last good'")
+            if last_good:
+                record = pickle.dumps(dict(last_good), 5)
+                self._db.execute("INSERT INTO builds VALUES ('last good', ?)", (record,))
             generation = _next_generation(self._db)
         remembered = self._remembered
         if remembered is not None:

@@ -34,7 +34,6 @@ from generator.cache import (
 )
 from generator.config import DEFAULT_MAX_FILE_SIZE
 from generator.diagnostics import (
-    BuildError,
     Diagnostic,
     error,
     is_utf8,
@@ -44,7 +43,7 @@ from generator.diagnostics import (
 )
 from generator.frontmatter import FrontMatterError, decode, split
 from generator.markup import MarkupError, render_markdown
-from generator.model import Article, BodyOf, with_body
+from generator.model import Article
 from generator.parallel import parallel_map, shared
 from generator.schema import parse_article
 
@@ -65,9 +64,12 @@ class Loaded:
     """(path, digest) of each file read so soon after a change that its times could not
     tell another change (`changed_lately`)."""
     last_good: Mapping[str, Article] = field(default_factory=dict)
-    """The last good version of each file set aside now, with its body, by file path:
-    the article the cache held for it, or the one kept for it since (it may stay
-    published until the file is fixed)."""
+    """The last good version of each file set aside now, by file path: the one the builds
+    before published last (it may stay published until the file is fixed). Its body is
+    in the cache until the cache is told, in `BuildCache.put_files`, which are kept."""
+    previous: Mapping[str, Article] = field(default_factory=dict)
+    """The same for the other files, where it is not their article now: what the build
+    may publish instead of an article it then sets aside (its slug is taken)."""
 
 
 class ArticleFile(NamedTuple):
@@ -376,8 +378,9 @@ def load_articles(
 
     Files whose size and modification time (as measured in `files`; or, failing that,
     bytes) match the cache are not parsed again. Files over `max_file_size` bytes are
-    set aside unread. `BuildCancelled` once `cancel` is set (what was parsed by then
-    stays in the cache).
+    set aside unread. What is parsed goes into the cache, for the build to commit with
+    `BuildCache.put_files` once it knows which versions it publishes. `BuildCancelled`
+    once `cancel` is set.
     """
     cache = cache or BuildCache.disabled()
     now_ns = time.time_ns()  # before any file is read
@@ -403,27 +406,38 @@ def load_articles(
         for jobs_done, batch in zip(batches, made, strict=True):
             parsed += _take(jobs_done, batch, cached, results, cache, now_ns, unsettled)
             stop_if_cancelled(cancel)
-    set_aside = {path for path, (article, _) in results.items() if article is None}
-    last_good = {p: a for p, a in cache.last_good().items() if p in set_aside}
-    last_good.update(_newly_set_aside(results, cached, cache.body))  # before they go
-    cache.put_files(keep={file.shown for file in files}, last_good=last_good)
+    last_good, previous = _published_before(results, cached, cache)
     articles = tuple(a for file in files if (a := results[file.shown][0]) is not None)
     diagnostics = tuple(d for file in files for d in results[file.shown][1])
-    return Loaded(articles, diagnostics, len(files), parsed, tuple(unsettled), last_good)
+    return Loaded(articles, diagnostics, len(files), parsed, tuple(unsettled), last_good, previous)
 
 
-def _newly_set_aside(
-    results: Mapping[str, Result], cached: Mapping[str, CachedFile], body_of: BodyOf
-) -> dict[str, Article]:
-    """For each file set aside now whose cached result was an article, that article with
-    its body, by file path (none whose body is gone from the cache)."""
-    found = {}
+def _published_before(
+    results: Mapping[str, Result], cached: Mapping[str, CachedFile], cache: BuildCache
+) -> tuple[dict[str, Article], dict[str, Article]]:
+    """The version of each file the builds before published last, where it is not the
+    file's article now: for the files set aside now, and for the others. That is the
+    one kept for the file while it was set aside, if it was (`BuildCache.last_good`),
+    or else the one the cache held for it (none for a file set aside since it was made,
+    or whose last good body is gone)."""
+    kept = cache.last_good()
+    set_aside: dict[str, Article] = {}
+    previous: dict[str, Article] = {}
     for path, (article, _) in results.items():
-        before = cached.get(path)
-        if article is None and before is not None and before.article is not None:
-            with contextlib.suppress(BuildError):
-                found[path] = with_body(before.article, body_of(before.article))
-    return found
+        if path in kept:
+            before = kept[path]
+            if before is None or not cache.holds_body(before):
+                continue
+        else:
+            entry = cached.get(path)
+            before = entry.article if entry is not None else None
+            if before is None or before is article:
+                continue
+        if article is None:
+            set_aside[path] = before
+        else:
+            previous[path] = before
+    return set_aside, previous
 
 
 def _same_file(entry: CachedFile, file: ArticleFile) -> bool:

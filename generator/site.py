@@ -34,9 +34,12 @@ from generator.slugs import unique_slug
 class Assembled:
     site: Site
     diagnostics: tuple[Diagnostic, ...]
-    set_aside: int
     next_due: datetime | None = None
     """When the first article held back for its future date is due (`hide_future`)."""
+    slug_taken: tuple[str, ...] = ()
+    """The files set aside because their slug is taken."""
+    stood_in: int = 0
+    """How many of those a version published before stands in for."""
 
 
 def assemble_site(
@@ -45,21 +48,29 @@ def assemble_site(
     drafts: bool = False,
     reuse: Mapping[str, Article] | None = None,
     now: datetime | None = None,
+    stand_ins: Mapping[str, Article] | None = None,
 ) -> Assembled:
     """The site as published at `now` (which matters only with `hide_future`). `reuse`
     holds a previous build's assembled articles by source path: one whose links come
     out the same is taken as it is, so what was worked out about it (its fingerprint)
-    still holds."""
-    shown = tuple(
-        a
-        for a in articles
-        if (drafts or not a.draft) and (a.is_published or not config.hide_unpublished)
-    )
-    visible, next_due = shown, None
+    still holds. `stand_ins` holds, by file path, the version published before of
+    articles that may be set aside: it is published instead of one that is."""
+
+    def shown(a: Article) -> bool:
+        return (drafts or not a.draft) and (a.is_published or not config.hide_unpublished)
+
+    visible, next_due = tuple(filter(shown, articles)), None
     if config.hide_future and now is not None:
-        visible = tuple(a for a in shown if a.published <= now)
-        next_due = min((a.published for a in shown if a.published > now), default=None)
-    placed, diagnostics = _place(visible)
+        later = [a.published for a in visible if a.published > now]
+        visible = tuple(a for a in visible if a.published <= now)
+        next_due = min(later, default=None)
+    usable = {
+        path: a
+        for path, a in (stand_ins or {}).items()
+        if shown(a) and not (config.hide_future and now is not None and a.published > now)
+    }
+    placing = _place(visible, usable)
+    placed, diagnostics = placing.articles, placing.diagnostics
     ordered = tuple(sorted(placed, key=lambda a: a.sort_key))
     names, clashes = _canonical_names(ordered)
     by_url, twice = _addresses(ordered)
@@ -81,8 +92,8 @@ def assemble_site(
         busiest_topics=tuple(sorted(site.topics, key=lambda g: (-len(g.articles), g.term.key))),
         updated=max((a.updated or a.published for a in linked), default=None),
     )
-    set_aside = len(visible) - len(placed)
-    return Assembled(site, diagnostics + clashes + twice, set_aside, next_due)
+    found = diagnostics + clashes + twice
+    return Assembled(site, found, next_due, placing.slug_taken, placing.stood_in)
 
 
 def _canonical_names(
@@ -120,14 +131,27 @@ def _canonical_names(
     return names, clashes
 
 
-def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Diagnostic, ...]]:
+@dataclass(frozen=True, slots=True)
+class _Placed:
+    articles: tuple[Article, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    slug_taken: tuple[str, ...]
+    """The files set aside because their slug is taken."""
+    stood_in: int
+    """How many of them the version published before stands in for."""
+
+
+def _place(articles: tuple[Article, ...], stand_ins: Mapping[str, Article]) -> _Placed:
     """Give every article a unique path. An explicit slug that is taken sets the later
-    file aside; a slug made from a title gets a numbered suffix instead."""
+    file aside, and the version of it in `stand_ins` (by file path) stands in for it if
+    its own path is free; a slug made from a title gets a numbered suffix instead."""
     diagnostics: list[Diagnostic] = []
     owners: dict[str, Article] = {}
     placed: list[Article] = []
+    slug_taken: list[str] = []
     in_file_order = sorted(articles, key=lambda a: a.source_path)
-    for article in (a for a in in_file_order if a.explicit_slug):
+    explicit = [a for a in in_file_order if a.explicit_slug]
+    for article in explicit:
         other = owners.get(article.path)
         if other is not None:
             diagnostics.append(
@@ -138,11 +162,20 @@ def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Di
                     f"{other.source_path}; choose another slug",
                 )
             )
+            slug_taken.append(article.source_path)
             continue
         owners[article.path] = article
         placed.append(article)
+    standing = [stand_ins[p] for p in slug_taken if p in stand_ins]
+    for article in standing:
+        if article.explicit_slug and article.path not in owners:
+            owners[article.path] = article
+            placed.append(article)
     by_time = sorted(
-        (a for a in in_file_order if not a.explicit_slug),
+        [
+            *(a for a in in_file_order if not a.explicit_slug),
+            *(a for a in standing if not a.explicit_slug),
+        ],
         key=lambda a: (a.published, a.source_path),
     )
     taken_on: dict[str, set[str]] = defaultdict(set)
@@ -166,7 +199,8 @@ def _place(articles: tuple[Article, ...]) -> tuple[tuple[Article, ...], tuple[Di
         owners[article.path] = article
         taken.add(slug)
         placed.append(article)
-    return tuple(placed), tuple(diagnostics)
+    stood_in = sum(1 for a in standing if not a.explicit_slug or owners[a.path] is a)
+    return _Placed(tuple(placed), tuple(diagnostics), tuple(slug_taken), stood_in)
 
 
 def _addresses(articles: tuple[Article, ...]) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:

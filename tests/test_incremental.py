@@ -995,8 +995,10 @@ def test_a_build_that_kept_stale_files_is_not_taken_as_a_commands(
     assembled = _assembles(monkeypatch)
     assert build(site, preview).errors == 1 and assembled == []  # the same again
     assert build(site, BuildOptions(jobs=1)).errors == 1 and assembled == [1]
-    assert not page.exists()  # a command's build removes it
-    assert build(site, preview).errors == 1 and assembled == [1]  # nothing stale left
+    assert not page.exists()  # a build that does not keep last good versions removes it
+    assert build(site, BuildOptions(jobs=1)).errors == 1 and assembled == [1]  # as before
+    assert build(site, preview).errors == 1 and assembled == [1, 1]
+    assert page.is_file()  # the last good version, published again
 
 
 def test_an_edit_its_file_times_cannot_tell_is_seen_by_the_next_build(

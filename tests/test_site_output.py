@@ -553,6 +553,47 @@ def test_an_article_broken_among_many_edits_keeps_its_last_page(
     assert "One more line." in story
 
 
+def test_an_article_whose_new_slug_is_taken_keeps_the_version_last_published(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site(
+        {"content/a.md": article("Alpha", slug="x"), "content/b.md": article("Beta", body="B1.")}
+    )
+    build_site(site)
+    day = site / "output/2024/05/01"
+
+    def shown() -> dict[str, str]:
+        found = {}
+        for page in sorted(day.glob("*/index.html")):
+            html = page.read_text("utf-8")
+            found[page.parent.name] = re.findall(r"<h1[^>]*>(.*?)</h1>", html)[0]
+        return found
+
+    b = site / "content/b.md"
+    b.write_text(article("Beta edited", slug="x", body="B2."), encoding="utf-8")
+    report = build_site(site, keep_last_good=True)
+    assert [(d.path, d.line) for d in report.diagnostics if d.is_error] == [("content/b.md", 4)]
+    assert shown() == {"beta": "Beta", "x": "Alpha"}
+    assert "/2024/05/01/beta/" in (site / "output/index.html").read_text("utf-8")
+    assert build_site(site).errors == 1 and shown() == {"x": "Alpha"}  # not kept here
+    assert build_site(site, keep_last_good=True).errors == 1
+    assert shown() == {"beta": "Beta", "x": "Alpha"}  # but not forgotten either
+    b.write_text("---\ntitle: [broken\n---\n", encoding="utf-8")
+    build_site(site, keep_last_good=True)
+    assert shown() == {"beta": "Beta", "x": "Alpha"}  # not the version never published
+    (site / "content/a.md").write_text(article("Alpha", slug="z"), encoding="utf-8")
+    report = build_site(site, keep_last_good=True)
+    # Only its own problem: no slug error of a version that stands in for it.
+    assert [(d.path, d.message[:12]) for d in report.diagnostics] == [
+        ("content/b.md", "invalid YAML")
+    ]
+    assert shown() == {"beta": "Beta", "z": "Alpha"}
+    assert "B1." in (day / "beta/index.html").read_text("utf-8")
+    b.write_text(article("Beta final"), encoding="utf-8")
+    assert build_site(site, keep_last_good=True).diagnostics == ()
+    assert shown() == {"beta-final": "Beta final", "z": "Alpha"}
+
+
 def test_body_headings_sit_below_the_headline(make_site: MakeSite, build_site: BuildSite) -> None:
     site = make_site({"content/a.md": article("Headline", body="# Part one\n\n## Detail\n\nText.")})
     build_site(site)
