@@ -269,7 +269,7 @@ class FrontMatter:
 def decode(raw: bytes) -> str:
     """UTF-8 text with a BOM dropped and line ends made `\\n`; `FrontMatterError` if the
     bytes are not UTF-8 text."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or _utf16_without_bom(raw):
         raise FrontMatterError(1, "the file is UTF-16 text; save it as UTF-8")
     nul = raw.find(b"\0")
     if nul >= 0:
@@ -285,9 +285,16 @@ def decode(raw: bytes) -> str:
         raise FrontMatterError(
             line, f"not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8"
         ) from None
+    text = text.removeprefix("\ufeff")
     if text.startswith("\ufeff"):
-        text = text[1:]
+        raise FrontMatterError(1, "the file starts with two byte order marks; remove one")
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _utf16_without_bom(raw: bytes) -> bool:
+    """Whether the bytes look like UTF-16 text saved without its byte order mark: `---`
+    written with a NUL byte before or after each character."""
+    return raw.startswith((b"-\0-\0-\0", b"\0-\0-\0-"))
 
 
 def split(text: str) -> FrontMatter:
@@ -542,7 +549,14 @@ def _hint(problem: str, line: str) -> str:
     if "undefined alias" in problem:
         return "define the '&anchor' before using '*anchor', or put the value in quotes"
     if "mapping values are not allowed" in problem:
+        if line[:1] in (" ", "\t") and ": " not in line.strip().partition(": ")[2]:
+            return (
+                "this line is indented as if it were part of the value above; start it at "
+                "the beginning of the line"
+            )
         return "put the value in quotes (it holds ': ')"
+    if "cannot start any token" in problem:
+        return "put the value in quotes (YAML keeps '@', '`' and '%' at the start of a value)"
     if "escape" in problem:
         return "write the character itself instead of the backslash escape"
     if "nesting depth" in problem:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from generator.frontmatter import FrontMatterError, WrittenFloat, WrittenInt, _Loader, split
+from generator.frontmatter import FrontMatterError, WrittenFloat, WrittenInt, _Loader, decode, split
 
 
 class _Reference(yaml.SafeLoader):
@@ -126,3 +126,32 @@ def test_toml_between_yaml_fences_is_named_as_such() -> None:
     with pytest.raises(FrontMatterError) as raised:
         split('---\ntitle = "T"\ndate = 2024-01-01\n---\n')
     assert "in TOML ('key = value') is not read" in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "line", "hint"),
+    [
+        ("title: A\n  date: 2024-01-01\n", 3, "this line is indented as if it were part of"),
+        ("title: A: b\n", 2, "put the value in quotes (it holds ': ')"),
+        ("title: A\nexcerpt: @desk said\n", 3, "YAML keeps '@', '`' and '%' at the start"),
+        ("title: `A`\n", 2, "YAML keeps '@', '`' and '%' at the start"),
+    ],
+)
+def test_a_yaml_error_hints_at_what_was_meant(yaml_text: str, line: int, hint: str) -> None:
+    with pytest.raises(FrontMatterError) as raised:
+        split(f"---\n{yaml_text}---\n")
+    assert raised.value.line == line and hint in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("---\ntitle: A\n---\n".encode("utf-16-le"), "the file is UTF-16 text; save it as UTF-8"),
+        ("---\ntitle: A\n---\n".encode("utf-16-be"), "the file is UTF-16 text; save it as UTF-8"),
+        (b"\xef\xbb\xbf\xef\xbb\xbf---\n", "the file starts with two byte order marks"),
+    ],
+)
+def test_text_saved_in_another_form_is_named(raw: bytes, message: str) -> None:
+    with pytest.raises(FrontMatterError) as raised:
+        decode(raw)
+    assert raised.value.line == 1 and message in str(raised.value)
