@@ -295,12 +295,13 @@ def _build(
         reuse = session.articles if session else None
         kept = _last_good_versions(loaded, options)
         articles = (*loaded.articles, *kept.values()) if kept else loaded.articles
-        stand_ins = loaded.previous if options.keep_last_good else None
+        stand_ins = loaded.unpublished if options.keep_last_good else None
         assembled = assemble_site(config, articles, options.drafts, reuse, now, stand_ins)
-        # The parse results, with the versions published last of the files set aside
-        # now, which the next builds may publish while those files are not fixed.
+        # The parse results, with the versions published last of the files that changed
+        # since: those stay the site's until a build writes its own (not a build that
+        # stops or writes nothing, as `--strict` does).
+        cache.put_files({file.shown for file in files}, loaded.unpublished)
         published_last = _published_last(loaded, assembled)
-        cache.put_files({file.shown for file in files}, published_last)
         kept_any = bool(kept or assembled.stood_in)
         keepable = any(article is not None for article in published_last.values())
         stop_if_cancelled(cancel)
@@ -342,7 +343,7 @@ def _build(
             )
             made_from = inputs + _last_good_mark(options, kept_any, keepable)
             last_build = LastBuild(made_from, manifest, *counts, found, next_due, unsettled)
-            cache.put_last_build(last_build)
+            cache.put_last_build(last_build, published_last)
             if cache.unsaved:
                 diagnostics = tuple(sorted(diagnostics + cache.unsaved, key=sort_key))
     except sqlite3.OperationalError as exc:  # full, or read-only: not damaged

@@ -170,6 +170,18 @@ class Bodies:
         self._db = None
 
 
+def _bodies_of(last_good: Mapping[str, Article | None]) -> set[str]:
+    """The keys of the bodies of these last good versions."""
+    return {a.source_hash for a in last_good.values() if a is not None}
+
+
+def _store_last_good(db: sqlite3.Connection, last_good: Mapping[str, Article | None]) -> None:
+    db.execute("DELETE FROM builds WHERE key = 'last good'")
+    if last_good:
+        record = pickle.dumps(dict(last_good), 5)
+        db.execute("INSERT INTO builds VALUES ('last good', ?)", (record,))
+
+
 def _stored_body(db: sqlite3.Connection, article: Article) -> str:
     row = db.execute("SELECT html FROM bodies WHERE key = ?", (article.source_hash,)).fetchone()
     if row is None:
@@ -454,8 +466,7 @@ class BuildCache:
         those files no longer hold; its body is kept until it is no longer one."""
         if self._db is None:
             return
-        was_kept = {a.source_hash for a in self.last_good().values() if a is not None}
-        kept = {a.source_hash for a in last_good.values() if a is not None}
+        was_kept, kept = _bodies_of(self.last_good()), _bodies_of(last_good)
         found = self._found
         for paths in self._worn:
             current = [
@@ -480,10 +491,7 @@ class BuildCache:
             self._db.executemany("DELETE FROM bodies WHERE key = ?", [(k,) for k in orphans])
             if gone or any(path in known for path in entries):
                 self._db.execute("DELETE FROM batches WHERE id NOT IN (SELECT batch FROM files)")
-            self._db.execute("DELETE FROM builds WHERE key = 'last good'")
-            if last_good:
-                record = pickle.dumps(dict(last_good), 5)
-                self._db.execute("INSERT INTO builds VALUES ('last good', ?)", (record,))
+            _store_last_good(self._db, last_good)
             generation = _next_generation(self._db)
         remembered = self._remembered
         if remembered is not None:
@@ -557,7 +565,12 @@ class BuildCache:
             return None
         return last if isinstance(last, LastBuild) else None
 
-    def put_last_build(self, last: LastBuild | None) -> None:
+    def put_last_build(
+        self, last: LastBuild | None, published: Mapping[str, Article | None] | None = None
+    ) -> None:
+        """Store what the build just written read and wrote; with `published`, the last
+        good versions it published (or would have) of the files set aside, which then
+        replace those `put_files` was given (the build's output is now the site)."""
         if self._db is None:
             return
         try:
@@ -566,6 +579,11 @@ class BuildCache:
                 if last is not None:
                     record = pickle.dumps(last, 5)
                     self._db.execute("INSERT INTO builds VALUES ('last', ?)", (record,))
+                if published is not None and self._known is not None:  # after `put_files`
+                    in_use = set(self._known.values())
+                    let_go = _bodies_of(self.last_good()) - _bodies_of(published) - in_use
+                    self._db.executemany("DELETE FROM bodies WHERE key = ?", [(k,) for k in let_go])
+                    _store_last_good(self._db, published)
         except sqlite3.OperationalError as exc:  # the site is built all the same
             self._not_kept(exc)
 

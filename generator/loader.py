@@ -70,6 +70,10 @@ class Loaded:
     previous: Mapping[str, Article] = field(default_factory=dict)
     """The same for the other files, where it is not their article now: what the build
     may publish instead of an article it then sets aside (its slug is taken)."""
+    unpublished: Mapping[str, Article | None] = field(default_factory=dict)
+    """For every file whose article now the builds before did not publish as it is
+    (changed, new, or set aside since), the version they did publish (None if none):
+    what stays published if this build does not publish its own."""
 
 
 class ArticleFile(NamedTuple):
@@ -406,38 +410,48 @@ def load_articles(
         for jobs_done, batch in zip(batches, made, strict=True):
             parsed += _take(jobs_done, batch, cached, results, cache, now_ns, unsettled)
             stop_if_cancelled(cancel)
-    last_good, previous = _published_before(results, cached, cache)
+    unpublished = _published_before(results, cached, cache)
+    last_good: dict[str, Article] = {}
+    previous: dict[str, Article] = {}
+    for path, version in unpublished.items():
+        if version is not None:
+            (previous if results[path][0] is not None else last_good)[path] = version
     articles = tuple(a for file in files if (a := results[file.shown][0]) is not None)
     diagnostics = tuple(d for file in files for d in results[file.shown][1])
-    return Loaded(articles, diagnostics, len(files), parsed, tuple(unsettled), last_good, previous)
+    return Loaded(
+        articles,
+        diagnostics,
+        len(files),
+        parsed,
+        tuple(unsettled),
+        last_good,
+        previous,
+        unpublished,
+    )
 
 
 def _published_before(
     results: Mapping[str, Result], cached: Mapping[str, CachedFile], cache: BuildCache
-) -> tuple[dict[str, Article], dict[str, Article]]:
-    """The version of each file the builds before published last, where it is not the
-    file's article now: for the files set aside now, and for the others. That is the
-    one kept for the file while it was set aside, if it was (`BuildCache.last_good`),
-    or else the one the cache held for it (none for a file set aside since it was made,
-    or whose last good body is gone)."""
+) -> dict[str, Article | None]:
+    """The version of each file the builds before published last, where it may not be
+    the file's article now (None for a file they never published): the one kept for
+    the file while it was set aside, if it was (`BuildCache.last_good`), or else the
+    one the cache held for it, if the file changed since (none for a new file, or for
+    one whose last good body is gone)."""
     kept = cache.last_good()
-    set_aside: dict[str, Article] = {}
-    previous: dict[str, Article] = {}
+    found: dict[str, Article | None] = {}
     for path, (article, _) in results.items():
         if path in kept:
             before = kept[path]
-            if before is None or not cache.holds_body(before):
-                continue
+            if before is not None and not cache.holds_body(before):
+                before = None
         else:
             entry = cached.get(path)
+            if entry is not None and entry.article is article:
+                continue  # as published
             before = entry.article if entry is not None else None
-            if before is None or before is article:
-                continue
-        if article is None:
-            set_aside[path] = before
-        else:
-            previous[path] = before
-    return set_aside, previous
+        found[path] = before
+    return found
 
 
 def _same_file(entry: CachedFile, file: ArticleFile) -> bool:

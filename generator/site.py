@@ -48,13 +48,14 @@ def assemble_site(
     drafts: bool = False,
     reuse: Mapping[str, Article] | None = None,
     now: datetime | None = None,
-    stand_ins: Mapping[str, Article] | None = None,
+    stand_ins: Mapping[str, Article | None] | None = None,
 ) -> Assembled:
     """The site as published at `now` (which matters only with `hide_future`). `reuse`
     holds a previous build's assembled articles by source path: one whose links come
     out the same is taken as it is, so what was worked out about it (its fingerprint)
     still holds. `stand_ins` holds, by file path, the version published before of
-    articles that may be set aside: it is published instead of one that is."""
+    each article that changed since (None if none was): it is published instead of
+    one that is set aside, and an article that did not change keeps its slug."""
 
     def shown(a: Article) -> bool:
         return (drafts or not a.draft) and (a.is_published or not config.hide_unpublished)
@@ -67,9 +68,12 @@ def assemble_site(
     usable = {
         path: a
         for path, a in (stand_ins or {}).items()
-        if shown(a) and not (config.hide_future and now is not None and a.published > now)
+        if a is not None
+        and shown(a)
+        and not (config.hide_future and now is not None and a.published > now)
     }
-    placing = _place(visible, usable)
+    changed = frozenset(stand_ins) if stand_ins is not None else None
+    placing = _place(visible, usable, changed)
     placed, diagnostics = placing.articles, placing.diagnostics
     ordered = tuple(sorted(placed, key=lambda a: a.sort_key))
     names, clashes = _canonical_names(ordered)
@@ -141,16 +145,24 @@ class _Placed:
     """How many of them the version published before stands in for."""
 
 
-def _place(articles: tuple[Article, ...], stand_ins: Mapping[str, Article]) -> _Placed:
+def _place(
+    articles: tuple[Article, ...],
+    stand_ins: Mapping[str, Article],
+    changed: frozenset[str] | None = None,
+) -> _Placed:
     """Give every article a unique path. An explicit slug that is taken sets the later
-    file aside, and the version of it in `stand_ins` (by file path) stands in for it if
-    its own path is free; a slug made from a title gets a numbered suffix instead."""
+    file aside (one that `changed`, by file path, since it was published comes after
+    those that did not, so an edit never takes a live article's path), and the version
+    of it in `stand_ins` (by file path) stands in for it if its own path is free; a slug
+    made from a title gets a numbered suffix instead."""
     diagnostics: list[Diagnostic] = []
     owners: dict[str, Article] = {}
     placed: list[Article] = []
     slug_taken: list[str] = []
     in_file_order = sorted(articles, key=lambda a: a.source_path)
     explicit = [a for a in in_file_order if a.explicit_slug]
+    if changed:
+        explicit.sort(key=lambda a: a.source_path in changed)  # stable: by file within
     for article in explicit:
         other = owners.get(article.path)
         if other is not None:

@@ -15,7 +15,7 @@ import jinja2
 import pytest
 
 from conftest import SITE_YAML, BuildSite, MakeSite, article, build_example
-from generator import BuildOptions, BuildReport, build
+from generator import BuildError, BuildOptions, BuildReport, build
 from generator.config import load_config
 from generator.feeds import absolute_links
 from generator.loader import load_articles
@@ -592,6 +592,54 @@ def test_an_article_whose_new_slug_is_taken_keeps_the_version_last_published(
     b.write_text(article("Beta final"), encoding="utf-8")
     assert build_site(site, keep_last_good=True).diagnostics == ()
     assert shown() == {"beta-final": "Beta final", "z": "Alpha"}
+
+
+def test_a_version_no_build_published_never_stands_in_for_a_broken_file(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site({"content/a.md": article("Alpha", body="A1.")})
+    build_site(site, keep_last_good=True)
+    page = site / "output/2024/05/01/alpha/index.html"
+    a, n = site / "content/a.md", site / "content/n.md"
+    # Read by builds that write nothing: one with --strict (a warning), one that fails.
+    a.write_text(article("Alpha", body="A2, never published."), encoding="utf-8")
+    n.write_text(article("New", body="N1, never published.", sumary="x"), encoding="utf-8")
+    assert build_site(site, keep_last_good=True, strict=True).written is None
+    (site / "templates").mkdir()
+    failing = "{{ page.article.extra.nokey.deeper }}"  # fails as each article is rendered
+    (site / "templates/article.html").write_text(failing, encoding="utf-8")
+    with pytest.raises(BuildError):
+        build_site(site, keep_last_good=True)
+    (site / "templates/article.html").unlink()
+    for broken in (a, n):
+        broken.write_text("---\ntitle: [broken\n---\n", encoding="utf-8")
+    report = build_site(site, keep_last_good=True)
+    assert report.errors == 2
+    assert "A1." in page.read_text("utf-8")  # the version last published
+    assert not (site / "output/2024/05/01/new").exists()
+    assert "never published" not in (site / "output/feed.xml").read_text("utf-8")
+
+
+def test_an_edit_never_takes_the_slug_of_a_live_article(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site(
+        {
+            "content/a.md": article("Alpha", slug="alpha", body="A1."),
+            "content/b.md": article("Bravo", slug="bravo", body="B1."),
+        }
+    )
+    build_site(site, keep_last_good=True)
+    day = site / "output/2024/05/01"
+    (site / "content/a.md").write_text(article("Alpha", slug="bravo", body="A2."), "utf-8")
+    report = build_site(site, keep_last_good=True)
+    assert [(d.path, d.line) for d in report.diagnostics] == [("content/a.md", 4)]
+    assert "B1." in (day / "bravo/index.html").read_text("utf-8")
+    assert "A1." in (day / "alpha/index.html").read_text("utf-8")
+    # A build without the last build's history puts the files in their order.
+    report = build_site(site)
+    assert [(d.path, d.line) for d in report.diagnostics] == [("content/b.md", 4)]
+    assert "A2." in (day / "bravo/index.html").read_text("utf-8")
 
 
 def test_body_headings_sit_below_the_headline(make_site: MakeSite, build_site: BuildSite) -> None:
