@@ -56,6 +56,14 @@ def _together(problems: list[FieldError]) -> FieldError:
     return FieldError(str(first), first.item, tuple(more))
 
 
+def _what(value: Any) -> str:
+    """What a value is, for a message: its kind, and the value itself if it is text or
+    a number (a list or mapping is shown by its line)."""
+    if isinstance(value, str | int | float) and not isinstance(value, bool):
+        return f"{kind_of(value)} {_shown(value)}"
+    return kind_of(value)
+
+
 def _shown(value: Any, limit: int = 60) -> str:
     """`repr` of a value as quoted in a message, cut short if it is long."""
     text = repr(value)
@@ -83,9 +91,7 @@ def to_int(value: Any, low: int | None = None, high: int | None = None) -> int:
     elif isinstance(value, str) and _DECIMAL.fullmatch(value.strip()):
         value = _digits(value)  # quoted, or `08`, which YAML reads as text
     if isinstance(value, bool) or not isinstance(value, int):
-        raise FieldError(
-            f"must be a whole number, not {kind_of(value)} {_shown(value)}; write digits only"
-        )
+        raise FieldError(f"must be a whole number, not {_what(value)}; write digits only")
     if low is not None and value < low:
         limit = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise FieldError(f"must be {limit}, not {value}")
@@ -105,7 +111,7 @@ def _digits(text: str) -> int:
 
 def to_bool(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise FieldError(f"must be true or false, not {kind_of(value)} {_shown(value)}")
+        raise FieldError(f"must be true or false, not {_what(value)}")
     return value
 
 
@@ -184,6 +190,8 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
             f"must be a date or time, not {kind_of(value)}; write e.g. 2024-05-01T09:30:00Z"
         )
     text = to_text(value)
+    if not text.strip():
+        raise FieldError("is empty; write e.g. 2024-05-01T09:30:00Z")
     try:
         # RFC 3339 allows a lower-case `z` for UTC, which Python does not read.
         moment = datetime.fromisoformat(text[:-1] + "Z" if text.endswith("z") else text)
@@ -225,7 +233,7 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
 def to_topics(value: Any) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list):
-        raise FieldError(f"must be a list of names or one name, not {kind_of(value)} {value!r}")
+        raise FieldError(f"must be a list of names or one name, not {_what(value)}")
     names: list[str] = []
     problems: list[FieldError] = []
     for index, item in enumerate(items):
@@ -316,11 +324,11 @@ def _each_item(value: Any, convert: Callable[[dict[str, Any]], _T | None]) -> tu
     converted: list[_T] = []
     problems: list[FieldError] = []
     for index, item in enumerate(items):
+        if item is None:  # a blank item (`-` alone): left out
+            continue
         try:
             if not isinstance(item, dict):
-                raise FieldError(
-                    f"must be a mapping (such as url: ...), not {kind_of(item)} {_shown(item)}"
-                )
+                raise FieldError(f"must be a mapping of key: value lines, not {_what(item)}")
             result = convert(item)
         except FieldError as exc:
             problems.append(exc.within(f"item {index + 1}", index))
@@ -488,6 +496,8 @@ def _left_out_item(name: str, item: Any) -> bool:
     blank name, an image without a url, a related item with neither title nor webUrl."""
     if name == "topics":
         return item is None or not to_text(item)
+    if item is None:
+        return True
     if name == "images":
         return not _sub(item, "url", to_text, "")
     return not (_sub(item, "title", to_text, "") or _sub(item, "webUrl", to_text, ""))

@@ -385,10 +385,10 @@ def test_a_file_name_with_a_line_break_stays_on_its_report_line(
 @pytest.mark.parametrize(
     ("images", "message"),
     [
-        ('["https://x.example/y.jpg"]', "item 1: must be a mapping (such as url: ...), not text"),
+        ('["https://x.example/y.jpg"]', "item 1: must be a mapping of key: value lines, not text"),
         (
             "[{url: a.jpg}, 42]",
-            "item 2: must be a mapping (such as url: ...), not a whole number 42",
+            "item 2: must be a mapping of key: value lines, not a whole number 42",
         ),
         ("https://x.example/y.jpg", "must be a list of mappings, not text"),
     ],
@@ -665,6 +665,7 @@ def test_every_bad_item_of_a_list_is_named_at_once() -> None:
     ("written", "said"),
     [
         ("true", "publishedDateTime: must be a date or time, not a boolean; write e.g. 2024"),
+        ('""', "publishedDateTime: is empty; write e.g. 2024"),
         ("[2024-01-01]", "publishedDateTime: must be a date or time, not a list; write e.g. 2024"),
         ("{day: 1}", "publishedDateTime: must be a date or time, not a mapping; write e.g. 2024"),
         (
@@ -682,13 +683,17 @@ def test_a_date_of_the_wrong_kind_is_named_in_the_writers_words(written: str, sa
 
 def test_each_item_left_out_of_a_list_is_named_at_its_line() -> None:
     found, problems = _parsed(
-        "---\ntitle: E\ndate: 2024-01-01\nimages:\n  - url: a.png\n  - alt: no url\n"
-        "topics:\n  - Kept\n  -\n  - ' '\nrelated:\n  - title: Kept\n  - {excerpt: x}\n---\n"
+        "---\ntitle: E\ndate: 2024-01-01\nimages:\n  - url: a.png\n  - alt: no url\n  -\n"
+        "topics:\n  - Kept\n  -\n  - ' '\nrelated:\n  - title: Kept\n  - {excerpt: x}\n  - ~\n"
+        "---\n"
     )
     assert isinstance(found, Article)
+    assert [i.url for i in found.images] == ["a.png"] and len(found.related) == 1
     assert sorted(problems, key=lambda p: int(p.split(":")[1])) == [
         "content/n.md:6: warning: images: an image without a url is left out",
-        "content/n.md:9: warning: topics: an empty name is ignored",
+        "content/n.md:7: warning: images: an image without a url is left out",
         "content/n.md:10: warning: topics: an empty name is ignored",
-        "content/n.md:13: warning: related: an item with neither a title nor a webUrl is left out",
+        "content/n.md:11: warning: topics: an empty name is ignored",
+        "content/n.md:14: warning: related: an item with neither a title nor a webUrl is left out",
+        "content/n.md:15: warning: related: an item with neither a title nor a webUrl is left out",
     ]
