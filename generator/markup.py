@@ -418,9 +418,9 @@ class _Held:
         last line of its paragraph, or `None` to leave it as written; and the line after
         it. A marker many paragraphs on (`</script>` in a code span, any `>` after a
         declaration) is the body's text, not the block's end; a block that runs over
-        blank lines to its marker, which ends its line or is followed only by more HTML
-        (a `<pre>` holding blank lines up to `</pre>`, a comment over paragraphs), is
-        left as written. Past the last line, the block goes on unless the lines run
+        blank lines to its marker, which starts or ends its line or is followed only by
+        more HTML (a `<pre>` holding blank lines up to `</pre>`, a comment over paragraphs,
+        `</script> Caption`), is left as written. Past the last line, the block goes on unless the lines run
         `to_their_end` (of what holds them)."""
         kind = start.lastgroup or ""
         end = _HTML_BLOCK_END[kind]
@@ -434,9 +434,11 @@ class _Held:
         marked = marks[index]
         if marked < blank:
             return None, marked + 1  # ended as written, in its paragraph
-        marker = end.search(self.lines[marked])
-        rest = self.lines[marked][marker.end() :].lstrip() if marker else ""
-        if kind != "declaration" and (not rest or rest.startswith("<")):
+        line = self.lines[marked]
+        marker = end.search(line)
+        rest = line[marker.end() :].lstrip() if marker else ""
+        first = marker is not None and not line[: marker.start()].strip()
+        if kind != "declaration" and (first or not rest or rest.startswith("<")):
             return None, marked + 1
         return blank - 1, blank
 

@@ -441,6 +441,14 @@ def test_an_html_block_left_open_ends_with_its_paragraph(opened: str) -> None:
             "<pre>\ncode\n\nmore</pre> <b>x</b>\n\nAfter.",
             "<pre>code\n\nmore</pre> <b>x</b>\n<p>After.</p>\n",
         ),
+        (  # to its end at the start of a line, followed by text
+            "<script>\nvar a = 1;\n\nwindow.f = 2;\n</script> Caption\n\nAfter.",
+            " Caption\n<p>After.</p>\n",
+        ),
+        (  # a passage commented out, ended at the start of a line
+            "<!--\nHidden a.\n\nHidden b.\n--> shown\n\nAfter.",
+            " shown\n<p>After.</p>\n",
+        ),
     ],
 )
 def test_an_html_block_ended_as_written_or_in_code_is_left_as_it_is(text: str, html: str) -> None:
