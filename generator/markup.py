@@ -420,8 +420,8 @@ class _Held:
         declaration) is the body's text, not the block's end; a block that runs over
         blank lines to its marker, which starts or ends its line or is followed only by
         more HTML (a `<pre>` holding blank lines up to `</pre>`, a comment over paragraphs,
-        `</script> Caption`), is left as written. Past the last line, the block goes on unless the lines run
-        `to_their_end` (of what holds them)."""
+        `</script> Caption`), is left as written. Past the last line, the block goes on
+        unless the lines run `to_their_end` (of what holds them)."""
         kind = start.lastgroup or ""
         end = _HTML_BLOCK_END[kind]
         if kind not in self._marked:
