@@ -127,14 +127,14 @@ _NOT_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 def to_url(value: Any) -> str:
     """An http(s) or relative URL, with what a URL may not hold as it is (a space, a
-    quote, a letter outside ASCII but in the host) percent-encoded, as browsers send it;
-    every other scheme is refused."""
+    quote, a letter outside ASCII) percent-encoded, and a host outside ASCII in its
+    ASCII form (`xn--`), as browsers send them; every other scheme is refused."""
     text = _NOT_IN_URL.sub(lambda m: f"%{ord(m.group()):02X}", to_text(value).strip())
     if not text.isascii():  # feeds, sitemaps and link previews take ASCII addresses
         host = _HOST_WRITTEN.match(text)
         start = host.end() if host else 0
         rest = _NOT_ASCII.sub(lambda m: quote(m.group(), errors="surrogatepass"), text[start:])
-        text = text[:start] + rest
+        text = _ascii_host(text[:start]) + rest
     if _URL_CONTROLS.search(text):
         raise FieldError("contains control characters (tabs or line breaks); remove them")
     try:
@@ -160,6 +160,17 @@ def to_url(value: Any) -> str:
             "(static/photo.jpg) or with https://"
         )
     return text
+
+
+def _ascii_host(written: str) -> str:
+    """`scheme://host` with a host outside ASCII in its ASCII form, if it has one."""
+    scheme, _, host = written.partition("://")
+    if host.isascii():
+        return written
+    try:
+        return f"{scheme}://{host.encode('idna').decode('ascii')}"
+    except UnicodeError:  # not a valid name: kept as written
+        return written
 
 
 _DOUBLE_DOT = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})
@@ -274,7 +285,7 @@ def _host(text: str) -> str:
         text = urlsplit(text).hostname or ""
     host = text.split("/", 1)[0].strip().lower()
     name, colon, port = host.rpartition(":")
-    if colon and port.isdigit() and ":" not in name:  # not an IPv6 address
+    if colon and (port.isdigit() or not port) and ":" not in name:  # not an IPv6 address
         host = name
     host = host.rstrip(".").removeprefix("www.")
     if "xn--" in host:

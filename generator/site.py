@@ -6,6 +6,7 @@ links, previous/next and the site-wide feed list. Pure: it only reads its inputs
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
@@ -304,10 +305,17 @@ def _pointed(item: RelatedItem, by_url: dict[str, str]) -> RelatedItem:
 
 def _url_key(url: str) -> str:
     """What tells two addresses of one story apart: not the scheme (`http` or `https`),
-    the case of the host or its `www.`, a fragment or a trailing slash."""
+    the case of the host or its `www.`, the port a scheme takes anyway, the case of a
+    percent escape, a fragment or a trailing slash."""
     url = url.partition("#")[0].rstrip("/")
+    if "%" in url:
+        url = _ESCAPE.sub(lambda m: m.group().upper(), url)
     scheme, written, rest = url.partition("://")
     if not (written and scheme.isalpha()):
         return url  # relative
     host, slash, path = rest.partition("/")
-    return "//" + host.lower().removeprefix("www.") + slash + path
+    host = host.lower().removeprefix("www.").removesuffix(":443").removesuffix(":80")
+    return "//" + host + slash + path
+
+
+_ESCAPE = re.compile(r"%[0-9a-f]{2}", re.IGNORECASE)

@@ -322,6 +322,7 @@ def test_a_source_domain_written_several_ways_is_one_source(
         "herald.example.",
         "www.HERALD.example",
         "herald.example:443",
+        "herald.example:",
         "https://www.herald.example:8443/",
     ]
     files = {
@@ -349,7 +350,7 @@ def test_a_source_domain_written_several_ways_is_one_source(
         ("pics/a b.png", "pics/a%20b.png"),
         ("https://x.example/ok?a=1&b=%20", "https://x.example/ok?a=1&b=%20"),
         ("https://i.example/café.jpg", "https://i.example/caf%C3%A9.jpg"),
-        ("https://bücher.example/ü?q=ä#ö", "https://bücher.example/%C3%BC?q=%C3%A4#%C3%B6"),
+        ("https://bücher.example/ü?q=ä#ö", "https://xn--bcher-kva.example/%C3%BC?q=%C3%A4#%C3%B6"),
         ("static/ñ 1.png", "static/%C3%B1%201.png"),
     ],
 )

@@ -260,12 +260,21 @@ def test_a_long_slug_keeps_its_first_words_in_order() -> None:
 def test_a_related_item_finds_our_article_however_its_address_is_written(
     make_site: MakeSite, build_site: BuildSite
 ) -> None:
-    items = ["http://NEWS.example/2024/story/", "https://www.news.example/2024/story#top"]
+    items = [
+        "http://NEWS.example/2024/story/",
+        "https://www.news.example/2024/story#top",
+        "https://news.example:443/2024/story",
+        "https://xn--bcher-kva.example/%c3%bcber",
+        "http://BÜCHER.example:80/über/",
+    ]
     related = ", ".join(f"{{title: R{i}, webUrl: '{url}'}}" for i, url in enumerate(items))
     site = make_site(
         {
             "content/own.md": article(
                 "Our story", "2024-05-01T08:00:00Z", webUrl="https://news.example/2024/story"
+            ),
+            "content/own2.md": article(
+                "Über story", "2024-05-01T09:00:00Z", webUrl="https://bücher.example/über"
             ),
             "content/b.md": article("Pointing", "2024-05-02T08:00:00Z", related=f"[{related}]"),
         }
@@ -273,7 +282,8 @@ def test_a_related_item_finds_our_article_however_its_address_is_written(
     report = build_site(site, jobs=1)
     assert report.diagnostics == ()
     html = (site / "output/2024/05/02/pointing/index.html").read_text(encoding="utf-8")
-    assert html.count('href="/2024/05/01/our-story/"') >= len(items)
+    assert html.count('href="/2024/05/01/our-story/"') >= 3
+    assert html.count('href="/2024/05/01/uber-story/"') >= 2
 
 
 def test_two_articles_with_one_web_url_are_both_published_and_the_older_is_warned_of(
