@@ -250,6 +250,9 @@ def bench_broadsheet(
         # A folder of its own for every run: see `bench_size`.
         site, out = work / f"run-{rep}" / "site", work / f"run-{rep}" / "out"
         shutil.copytree(base, site, symlinks=True)
+        # The copy's writes reach the disk before the build is timed: written back while
+        # it runs, they would take time from the build (minutes of it at 100,000).
+        os.sync()
         run = _build(tools, site, out)
         cold.runs.append(run)
         cold.summaries.append(parse_summary(run.stdout))
