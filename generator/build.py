@@ -390,12 +390,12 @@ def _last_good_versions(loaded: Loaded, options: BuildOptions) -> dict[str, Arti
 
 
 def _published_last(loaded: Loaded, assembled: Assembled) -> dict[str, Article | None]:
-    """The version the builds so far published last of each file set aside now (none,
-    for one they never published): those the loader found for the files it set aside,
-    and for those the assembler did (their slug is taken)."""
-    published: dict[str, Article | None] = {
-        path: loaded.previous.get(path) for path in assembled.slug_taken
-    }
+    """The version the builds so far published last of each file not published as it
+    is now (none, for one they never published): those the loader found for the files
+    it set aside, and for those the assembler did (their slug is taken); and none for a
+    hidden one (a draft), which a later build then takes as new."""
+    published: dict[str, Article | None] = dict.fromkeys(assembled.hidden)
+    published.update((path, loaded.previous.get(path)) for path in assembled.slug_taken)
     published.update(loaded.last_good)  # a version kept for a file may be set aside too
     return published
 

@@ -41,6 +41,9 @@ class Assembled:
     """The files set aside because their slug is taken."""
     stood_in: int = 0
     """How many of those a version published before stands in for."""
+    hidden: tuple[str, ...] = ()
+    """The files whose article is not shown: drafts, or held back for their date or as
+    unpublished."""
 
 
 def assemble_site(
@@ -75,6 +78,7 @@ def assemble_site(
     }
     changed = frozenset(stand_ins) if stand_ins is not None else None
     placing = _place(visible, usable, changed)
+    hidden = {a.source_path for a in articles} - {a.source_path for a in visible}
     placed, diagnostics = placing.articles, placing.diagnostics
     ordered = tuple(sorted(placed, key=lambda a: a.sort_key))
     names, clashes = _canonical_names(ordered)
@@ -98,7 +102,9 @@ def assemble_site(
         updated=max((a.updated or a.published for a in linked), default=None),
     )
     found = diagnostics + clashes + twice
-    return Assembled(site, found, next_due, placing.slug_taken, placing.stood_in)
+    return Assembled(
+        site, found, next_due, placing.slug_taken, placing.stood_in, tuple(sorted(hidden))
+    )
 
 
 def _canonical_names(

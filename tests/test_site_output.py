@@ -637,6 +637,15 @@ def test_an_edit_never_takes_the_slug_of_a_live_article(
     assert [(d.path, d.line) for d in report.diagnostics] == [("content/a.md", 4)]
     assert "B1." in (day / "bravo/index.html").read_text("utf-8")
     assert "A1." in (day / "alpha/index.html").read_text("utf-8")
+    # Nor does a draft that a build read but did not show, once drafts are shown.
+    (site / "content/a.md").write_text(article("Alpha", slug="alpha", body="A1."), "utf-8")
+    (site / "content/0.md").write_text(article("Zero", slug="bravo", draft="true"), "utf-8")
+    assert build_site(site, keep_last_good=True).diagnostics == ()
+    report = build_site(site, keep_last_good=True, drafts=True)
+    assert [(d.path, d.line) for d in report.diagnostics] == [("content/0.md", 4)]
+    assert "B1." in (day / "bravo/index.html").read_text("utf-8")
+    (site / "content/0.md").unlink()
+    (site / "content/a.md").write_text(article("Alpha", slug="bravo", body="A2."), "utf-8")
     # A build without the last build's history puts the files in their order.
     report = build_site(site)
     assert [(d.path, d.line) for d in report.diagnostics] == [("content/b.md", 4)]
