@@ -176,6 +176,7 @@ def _bodies_of(last_good: Mapping[str, Article | None]) -> set[str]:
 
 
 def _store_last_good(db: sqlite3.Connection, last_good: Mapping[str, Article | None]) -> None:
+    """Replace the record of the last good versions (in the caller's transaction)."""
     db.execute("DELETE FROM builds WHERE key = 'last good'")
     if last_good:
         record = pickle.dumps(dict(last_good), 5)
@@ -233,6 +234,8 @@ class BuildCache:
         """The digest of each cached file, by path, once `files` has read them."""
         self._stowed: set[str] = set()
         """Keys of the bodies `stow` added since the last `put_files`."""
+        self._kept: set[str] | None = None
+        """Keys of the bodies of the last good versions `put_files` stored."""
         self._put: dict[str, CachedFile] = {}
         """The parse results `put_batch` and `touch` stored since the last `put_files`."""
         self._rows: dict[str, list[tuple[object, ...]]] = {
@@ -493,6 +496,7 @@ class BuildCache:
                 self._db.execute("DELETE FROM batches WHERE id NOT IN (SELECT batch FROM files)")
             _store_last_good(self._db, last_good)
             generation = _next_generation(self._db)
+        self._kept = kept
         remembered = self._remembered
         if remembered is not None:
             if remembered.files is not None:
@@ -579,9 +583,9 @@ class BuildCache:
                 if last is not None:
                     record = pickle.dumps(last, 5)
                     self._db.execute("INSERT INTO builds VALUES ('last', ?)", (record,))
-                if published is not None and self._known is not None:  # after `put_files`
-                    in_use = set(self._known.values())
-                    let_go = _bodies_of(self.last_good()) - _bodies_of(published) - in_use
+                if published is not None and self._kept is not None and self._known is not None:
+                    in_use = set(self._known.values())  # as `put_files` left them
+                    let_go = self._kept - _bodies_of(published) - in_use
                     self._db.executemany("DELETE FROM bodies WHERE key = ?", [(k,) for k in let_go])
                     _store_last_good(self._db, published)
         except sqlite3.OperationalError as exc:  # the site is built all the same

@@ -200,8 +200,8 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
         raise FieldError(
             f"must be a date or time, not {kind_of(value)}; write e.g. 2024-05-01T09:30:00Z"
         )
-    text = to_text(value)
-    if not text.strip():
+    text = to_text(value)  # stripped
+    if not text:
         raise FieldError("is empty; write e.g. 2024-05-01T09:30:00Z")
     try:
         # RFC 3339 allows a lower-case `z` for UTC, which Python does not read.

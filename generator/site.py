@@ -64,21 +64,21 @@ def assemble_site(
     def shown(a: Article) -> bool:
         return (drafts or not a.draft) and (a.is_published or not config.hide_unpublished)
 
-    visible, next_due = tuple(filter(shown, articles)), None
-    if config.hide_future and now is not None:
-        later = [a.published for a in visible if a.published > now]
-        visible = tuple(a for a in visible if a.published <= now)
-        next_due = min(later, default=None)
-    usable = {
-        path: a
-        for path, a in (stand_ins or {}).items()
-        if a is not None
-        and shown(a)
-        and not (config.hide_future and now is not None and a.published > now)
-    }
+    cutoff = now if config.hide_future else None  # later articles are held back
+
+    def in_view(a: Article) -> bool:
+        return shown(a) and (cutoff is None or a.published <= cutoff)
+
+    visible = tuple(filter(in_view, articles))
+    hidden = tuple(sorted(a.source_path for a in articles if not in_view(a)))
+    next_due = None
+    if cutoff is not None:
+        next_due = min(
+            (a.published for a in articles if shown(a) and a.published > cutoff), default=None
+        )
+    usable = {path: a for path, a in (stand_ins or {}).items() if a is not None and in_view(a)}
     changed = frozenset(stand_ins) if stand_ins is not None else None
     placing = _place(visible, usable, changed)
-    hidden = {a.source_path for a in articles} - {a.source_path for a in visible}
     placed, diagnostics = placing.articles, placing.diagnostics
     ordered = tuple(sorted(placed, key=lambda a: a.sort_key))
     names, clashes = _canonical_names(ordered)
@@ -102,9 +102,7 @@ def assemble_site(
         updated=max((a.updated or a.published for a in linked), default=None),
     )
     found = diagnostics + clashes + twice
-    return Assembled(
-        site, found, next_due, placing.slug_taken, placing.stood_in, tuple(sorted(hidden))
-    )
+    return Assembled(site, found, next_due, placing.slug_taken, placing.stood_in, hidden)
 
 
 def _canonical_names(
