@@ -6,6 +6,7 @@ that name the key, its line and the fix. Pure: no file access, no site-wide stat
 
 from __future__ import annotations
 
+import calendar
 import difflib
 import functools
 import re
@@ -192,6 +193,37 @@ def _climbs(relative: str) -> bool:
     return False
 
 
+_WRITTEN_DATE = re.compile(
+    r"(?P<year>[0-9]{4})-?(?P<month>[0-9]{2})-?(?P<day>[0-9]{2})"
+    r"(?:[T ](?P<hour>[0-9]{2}):?(?P<minute>[0-9]{2})?:?(?P<second>[0-9]{2})?)?",
+    re.ASCII,
+)
+
+
+def _out_of_range(text: str, why: str) -> str:
+    """In words, which part of a date or time written as ISO 8601 is out of its range,
+    from Python's reason (`why`); nothing for text that is not such a date at all."""
+    parts = _WRITTEN_DATE.match(text)
+    if "offset must be a timedelta" in why:  # +25:00, say
+        return " (its offset from UTC is not within 24 hours)"
+    if parts is None or "Invalid isoformat" in why:
+        return ""
+    year, month, day = (int(parts[name]) for name in ("year", "month", "day"))
+    if why.startswith("year"):
+        return f" (there is no year {year})"
+    if why.startswith("month"):
+        return f" (there is no month {month}: months go from 01 to 12)"
+    if why.startswith("day"):
+        if not day:
+            return " (there is no day 0)"
+        days = calendar.monthrange(year, month)[1] if year else 31
+        return f" ({calendar.month_name[month]} {year} has {days} days, not {day})"
+    for unit, last in (("hour", 23), ("minute", 59), ("second", 59)):
+        if why.startswith(unit):
+            return f" ({unit}s go from 00 to {last}, not {parts[unit]})"
+    return f" ({why})"
+
+
 def to_timestamp(value: Any, tz: tzinfo) -> datetime:
     """An aware datetime in `tz`; a value without an offset is taken as local to `tz`
     (a time the clocks skipped, such as 02:30 on the night they go forward, is read
@@ -215,9 +247,7 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
                 moment = local
         moment = moment.astimezone(tz)
     except ValueError as exc:
-        reason = "" if "Invalid isoformat" in str(exc) else f" ({exc})"
-        if "offset must be a timedelta" in str(exc):  # Python's words: +25:00, say
-            reason = " (its offset from UTC is not within 24 hours)"
+        reason = _out_of_range(text, str(exc))
         raise FieldError(
             f"{_shown(text)} is not an ISO 8601 date or time{reason}; "
             "write e.g. 2024-05-01T09:30:00Z"
@@ -306,8 +336,10 @@ def to_provider(value: Any, fallback_url: str) -> Provider | None:
         return Provider(name=name, domain=domain_of(fallback_url)) if name else None
     if not isinstance(value, dict):
         raise FieldError(f"must be a name or a mapping with name and domain, not {kind_of(value)}")
-    name = _sub(value, "name", to_text, "")
-    domain = _sub(value, "domain", to_domain, "")
+    keys = _Keys(value)
+    name = keys.get("name", to_text, "")
+    domain = keys.get("domain", to_domain, "")
+    keys.check()
     if not name and not domain:
         return None
     return Provider(name=name or domain, domain=domain)
@@ -321,6 +353,26 @@ def _sub(mapping: dict[str, Any], key: str, convert: Callable[[Any], Any], defau
         return convert(value)
     except FieldError as exc:
         raise exc.within(key, None) from None
+
+
+class _Keys:
+    """Reads the keys of one mapping, keeping each key's problem (and its default), so
+    that `check` names them all at once: a bad `width` does not hide a bad `height`."""
+
+    def __init__(self, mapping: dict[str, Any]) -> None:
+        self._mapping = mapping
+        self._problems: list[FieldError] = []
+
+    def get(self, key: str, convert: Callable[[Any], Any], default: Any) -> Any:
+        try:
+            return _sub(self._mapping, key, convert, default)
+        except FieldError as exc:
+            self._problems.append(exc)
+            return default
+
+    def check(self) -> None:
+        if self._problems:
+            raise _together(self._problems)
 
 
 _T = TypeVar("_T")
@@ -359,14 +411,17 @@ def to_images(value: Any) -> tuple[Image, ...]:
 def _image(item: dict[str, Any]) -> Image | None:
     if _left_out_item("images", item):
         return None
-    return Image(
-        url=_sub(item, "url", to_url, ""),
-        width=_sub(item, "width", lambda v: to_int(v, 1, 100_000), None),
-        height=_sub(item, "height", lambda v: to_int(v, 1, 100_000), None),
-        alt=_sub(item, "alt", to_text, ""),
-        caption=_sub(item, "caption", to_text, ""),
-        is_cached=_sub(item, "isCached", to_bool, False),
+    keys = _Keys(item)
+    image = Image(
+        url=keys.get("url", to_url, ""),
+        width=keys.get("width", lambda v: to_int(v, 1, 100_000), None),
+        height=keys.get("height", lambda v: to_int(v, 1, 100_000), None),
+        alt=keys.get("alt", to_text, ""),
+        caption=keys.get("caption", to_text, ""),
+        is_cached=keys.get("isCached", to_bool, False),
     )
+    keys.check()
+    return image
 
 
 def to_related(value: Any, tz: tzinfo) -> tuple[RelatedItem, ...]:
@@ -378,26 +433,29 @@ def to_related(value: Any, tz: tzinfo) -> tuple[RelatedItem, ...]:
 def _related_item(item: dict[str, Any], tz: tzinfo) -> RelatedItem | None:
     if _left_out_item("related", item):
         return None
-    web_url: str = _sub(item, "webUrl", to_url, "")
-    published = _sub(item, "publishedDateTime", lambda v: to_timestamp(v, tz), None)
-    if published is None:  # the alias articles take too
-        published = _sub(item, "date", lambda v: to_timestamp(v, tz), None)
+    keys = _Keys(item)
+    web_url: str = keys.get("webUrl", to_url, "")
+    published = keys.get("publishedDateTime", lambda v: to_timestamp(v, tz), None)
+    if item.get("publishedDateTime") is None:  # the alias articles take too
+        published = keys.get("date", lambda v: to_timestamp(v, tz), None)
 
     def provider(value: Any) -> Provider | None:
         return to_provider(value, web_url)
 
-    return RelatedItem(
-        title=_sub(item, "title", to_text, ""),
-        excerpt=_sub(item, "excerpt", to_text, ""),
+    related = RelatedItem(
+        title=keys.get("title", to_text, ""),
+        excerpt=keys.get("excerpt", to_text, ""),
         published=published,
         web_url=web_url,
-        amp_web_url=_sub(item, "ampWebUrl", to_url, ""),
-        cdn_amp_web_url=_sub(item, "cdnAmpWebUrl", to_url, ""),
-        type=_sub(item, "type", to_text, "article"),
-        provider=_sub(item, "provider", provider, None),
-        quality=_sub(item, "quality", lambda v: to_int(v, 0, 100), None),
-        images=_sub(item, "images", to_images, ()),
+        amp_web_url=keys.get("ampWebUrl", to_url, ""),
+        cdn_amp_web_url=keys.get("cdnAmpWebUrl", to_url, ""),
+        type=keys.get("type", to_text, "article"),
+        provider=keys.get("provider", provider, None),
+        quality=keys.get("quality", lambda v: to_int(v, 0, 100), None),
+        images=keys.get("images", to_images, ()),
     )
+    keys.check()
+    return related
 
 
 def _text(value: Any, tz: tzinfo) -> str:
@@ -510,8 +568,17 @@ def _left_out_item(name: str, item: Any) -> bool:
     if item is None:
         return True
     if name == "images":
-        return not _sub(item, "url", to_text, "")
-    return not (_sub(item, "title", to_text, "") or _sub(item, "webUrl", to_text, ""))
+        return not _filled(item, "url")
+    return not (_filled(item, "title") or _filled(item, "webUrl"))
+
+
+def _filled(item: dict[str, Any], key: str) -> bool:
+    """Whether the item gives the key a value that is not blank; one that is not text
+    at all counts as given (reading the item then names it with its other problems)."""
+    try:
+        return bool(_sub(item, key, to_text, ""))
+    except FieldError:
+        return True
 
 
 def _left_out(field: str, value: Any, written: Any) -> list[int | None]:
