@@ -622,6 +622,8 @@ def parse_article(
                     f"'{ignored}' is ignored because '{key}' is also set; remove one",
                 )
             )
+        if field.name == "related":  # said even when an item has errors
+            problems.extend(_aliases_ignored_in_items(front, key, source_path))
         try:
             values[field.name] = field.convert(front.data[key], tz)
         except FieldError as exc:
@@ -629,8 +631,6 @@ def parse_article(
                 line = front.line_of(key, found.item)
                 problems.append(error(source_path, line, f"{key}: {found}"))
             continue
-        if field.name == "related":
-            problems.extend(_aliases_ignored_in_items(front, key, source_path))
         if field.name in _LEFT_OUT:
             message = f"{key}: {_LEFT_OUT[field.name]}"
             for item in _left_out(field.name, values[field.name], front.data[key]):
