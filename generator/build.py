@@ -105,7 +105,9 @@ class BuildOptions:
     """False for `check`: everything is built in memory, nothing is written."""
     keep_last_good: bool = False
     """When articles are set aside, publish the last good version of each until its file
-    is fixed: an edit that breaks a live article changes nothing on the site."""
+    is fixed: an edit that breaks a live article changes nothing on the site. And keep
+    the addresses the last build published: a live article keeps its numbered slug, a
+    topic or source its slug, and an edit or new file never takes them."""
     jobs: int = 0
     """Worker processes; 0 means one per CPU."""
     cache: bool = True
@@ -296,7 +298,10 @@ def _build(
         kept = _last_good_versions(loaded, options)
         articles = (*loaded.articles, *kept.values()) if kept else loaded.articles
         stand_ins = loaded.unpublished if options.keep_last_good else None
-        assembled = assemble_site(config, articles, options.drafts, reuse, now, stand_ins)
+        published = last.addresses if last is not None and stand_ins is not None else None
+        assembled = assemble_site(
+            config, articles, options.drafts, reuse, now, stand_ins, published
+        )
         # The parse results, with the versions published last of the files that changed
         # since: those stay the site's until a build writes its own (not a build that
         # stops or writes nothing, as `--strict` does).
@@ -342,7 +347,9 @@ def _build(
                 written.unchanged + written.written,
             )
             made_from = inputs + _last_good_mark(options, kept_any, keepable)
-            last_build = LastBuild(made_from, manifest, *counts, found, next_due, unsettled)
+            last_build = LastBuild(
+                made_from, manifest, *counts, found, next_due, unsettled, assembled.addresses
+            )
             cache.put_last_build(last_build, published_last)
             if cache.unsaved:
                 diagnostics = tuple(sorted(diagnostics + cache.unsaved, key=sort_key))

@@ -20,13 +20,13 @@ import os
 import pickle
 import sqlite3
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
 from generator.diagnostics import BuildError, Diagnostic, error, warning
 from generator.locks import LOCK_TIMEOUT, acquire, release
-from generator.model import Article, with_body
+from generator.model import Addresses, Article, with_body
 
 CACHE_DIR = ".broadsheet-cache"
 _FILE = "cache.sqlite"
@@ -113,6 +113,9 @@ class LastBuild:
     """(path, digest) of each article file it read so soon after a change that its size
     and times could not tell another change (`changed_lately`): a later build takes
     the inputs as the same only if those files still hold the bytes it read."""
+    addresses: Addresses = field(default_factory=Addresses)
+    """The numbered slugs and the topics' and sources' slugs it published, which the
+    next build keeps."""
 
 
 Result = tuple[Article | None, tuple[Diagnostic, ...]]

@@ -7,34 +7,51 @@ year/month/day archive tree. Pure functions over tuples of articles.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 
 from generator.model import Archive, Article, Group, Term
-from generator.slugs import identity_key, unique_slug
+from generator.slugs import identity_key, numbered_from, unique_slug
 
 
-def canonical_terms(terms: Iterable[Term]) -> tuple[dict[str, Term], list[tuple[Term, Term]]]:
+def canonical_terms(
+    terms: Iterable[Term], held: Mapping[str, str] | None = None
+) -> tuple[dict[str, Term], list[tuple[Term, Term]]]:
     """One term per key: its most common spelling (ties: first in code-point order), and a
     slug unique among all keys; with each term whose slug was taken by another's (and
     so got a number), paired with that other term.
 
     `terms` come oldest article first: slugs are given out in order of first use, so
-    a topic that appears later never takes an older one's URL (and feed)."""
+    a topic that appears later never takes an older one's URL (and feed). First of all,
+    a key keeps the slug `held` gives it (the one a build before published it at), if
+    that is its slug or one numbered from it: a topic used further back than any
+    other, but new to the site, does not take a published one's URL either."""
     spellings: dict[str, Counter[str]] = defaultdict(Counter)
     slugs: dict[str, str] = {}
     for term in terms:
         spellings[term.key][term.name] += 1
         slugs.setdefault(term.key, term.slug)
-    owners: dict[str, Term] = {}
-    result: dict[str, Term] = {}
-    clashes: list[tuple[Term, Term]] = []
+    given: dict[str, str] = {}  # slug -> key
+    if held:
+        for key, wanted in slugs.items():
+            kept = held.get(key)
+            if kept is not None and kept not in given and numbered_from(kept, wanted):
+                given[kept] = key
+    of_key = {key: slug for slug, key in given.items()}
     for key, wanted in slugs.items():
+        if key not in of_key:
+            slug = unique_slug(wanted, given.keys())
+            given[slug] = key
+            of_key[key] = slug
+    result: dict[str, Term] = {}
+    for key in slugs:
         name = min(spellings[key].items(), key=lambda item: (-item[1], item[0]))[0]
-        slug = unique_slug(wanted, owners.keys())
-        result[key] = owners[slug] = Term(key=key, name=name, slug=slug)
-        if slug != wanted:
-            clashes.append((result[key], owners[wanted]))
+        result[key] = Term(key=key, name=name, slug=of_key[key])
+    clashes = [
+        (result[key], result[given[wanted]])
+        for key, wanted in slugs.items()
+        if of_key[key] != wanted and wanted in given
+    ]
     return result, clashes
 
 

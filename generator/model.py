@@ -25,6 +25,16 @@ class Term:
 
 
 @dataclass(frozen=True, slots=True)
+class Addresses:
+    """What a build published that the next one keeps: the slug of each article whose
+    slug got a number (by file path), and the slug of each topic and source (by key)."""
+
+    numbered: Mapping[str, str] = field(default_factory=dict)
+    topics: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class Provider:
     name: str
     domain: str

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from generator.diagnostics import Diagnostic, error, warning
 from generator.grouping import canonical_terms, group_articles, group_by_date
 from generator.model import (
     LINKED_FIELDS,
+    Addresses,
     Article,
     FeedLink,
     Link,
@@ -28,7 +29,7 @@ from generator.model import (
     pointing_at,
 )
 from generator.ranking import more_from_topics, rank_top_stories
-from generator.slugs import unique_slug
+from generator.slugs import numbered_from, unique_slug
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,8 @@ class Assembled:
     hidden: tuple[str, ...] = ()
     """The files whose article is not shown: drafts, or held back for their date or as
     unpublished."""
+    addresses: Addresses = field(default_factory=Addresses)
+    """The addresses it gave out, for the next build to keep."""
 
 
 def assemble_site(
@@ -53,13 +56,16 @@ def assemble_site(
     reuse: Mapping[str, Article] | None = None,
     now: datetime | None = None,
     stand_ins: Mapping[str, Article | None] | None = None,
+    published: Addresses | None = None,
 ) -> Assembled:
     """The site as published at `now` (which matters only with `hide_future`). `reuse`
     holds a previous build's assembled articles by source path: one whose links come
     out the same is taken as it is, so what was worked out about it (its fingerprint)
     still holds. `stand_ins` holds, by file path, the version published before of
     each article that changed since (None if none was): it is published instead of
-    one that is set aside, and an article that did not change keeps its slug."""
+    one that is set aside, and an article that did not change keeps its slug, and
+    the number `published` (the addresses of the build before) says it had. A topic or
+    source that build published keeps its slug too."""
 
     def shown(a: Article) -> bool:
         return (drafts or not a.draft) and (a.is_published or not config.hide_unpublished)
@@ -78,10 +84,11 @@ def assemble_site(
         )
     usable = {path: a for path, a in (stand_ins or {}).items() if a is not None and in_view(a)}
     changed = frozenset(stand_ins) if stand_ins is not None else None
-    placing = _place(visible, usable, changed)
+    before = published or Addresses()
+    placing = _place(visible, usable, changed, before.numbered)
     placed, diagnostics = placing.articles, placing.diagnostics
     ordered = tuple(sorted(placed, key=lambda a: a.sort_key))
-    names, clashes = _canonical_names(ordered)
+    names, clashes, terms = _canonical_names(ordered, before)
     by_url, twice = _addresses(ordered)
     linked = _link(ordered, names, by_url, reuse or {})
     site = Site(
@@ -102,17 +109,27 @@ def assemble_site(
         updated=max((a.updated or a.published for a in linked), default=None),
     )
     found = diagnostics + clashes + twice
-    return Assembled(site, found, next_due, placing.slug_taken, placing.stood_in, hidden)
+    addresses = Addresses(placing.numbered, *terms)
+    return Assembled(site, found, next_due, placing.slug_taken, placing.stood_in, hidden, addresses)
 
 
 def _canonical_names(
-    articles: tuple[Article, ...],
-) -> tuple[Callable[[Article], tuple[tuple[Term, ...], Term | None]], tuple[Diagnostic, ...]]:
+    articles: tuple[Article, ...], before: Addresses
+) -> tuple[
+    Callable[[Article], tuple[tuple[Term, ...], Term | None]],
+    tuple[Diagnostic, ...],
+    tuple[dict[str, str], dict[str, str]],
+]:
     """An article's topics and source as most of the `articles` (newest first) spell them;
-    and a warning for each topic or source whose slug an older one has."""
+    a warning for each topic or source whose slug an older one has (or one the build
+    `before` published); and the slugs of the topics and of the sources, by key."""
     oldest_first = articles[::-1]
-    topics, topic_clashes = canonical_terms(t for a in oldest_first for t in a.topics)
-    sources, source_clashes = canonical_terms(a.source for a in oldest_first if a.source)
+    topics, topic_clashes = canonical_terms(
+        (t for a in oldest_first for t in a.topics), before.topics
+    )
+    sources, source_clashes = canonical_terms(
+        (a.source for a in oldest_first if a.source), before.sources
+    )
 
     def names(article: Article) -> tuple[tuple[Term, ...], Term | None]:
         source = sources[article.source.key] if article.source else None
@@ -128,8 +145,8 @@ def _canonical_names(
         return warning(
             first.source_path,
             first.topics_line if kind == "topic" else first.provider_line,
-            f"the {kind} '{term.name}' is at {kind}s/{term.slug}/, since '{older.name}', "
-            f"used before it, has {kind}s/{older.slug}/: rename one to tell them apart",
+            f"the {kind} '{term.name}' is at {kind}s/{term.slug}/, since '{older.name}' has "
+            f"{kind}s/{older.slug}/: rename one to tell them apart",
         )
 
     clashes = tuple(
@@ -137,7 +154,8 @@ def _canonical_names(
         for kind, found in (("topic", topic_clashes), ("source", source_clashes))
         for term, older in found
     )
-    return names, clashes
+    slugs = tuple({key: term.slug for key, term in terms.items()} for terms in (topics, sources))
+    return names, clashes, (slugs[0], slugs[1])
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,76 +166,125 @@ class _Placed:
     """The files set aside because their slug is taken."""
     stood_in: int
     """How many of them the version published before stands in for."""
+    numbered: dict[str, str]
+    """The slug of each article given a number, by file path."""
 
 
 def _place(
     articles: tuple[Article, ...],
     stand_ins: Mapping[str, Article],
     changed: frozenset[str] | None = None,
+    numbered: Mapping[str, str] | None = None,
 ) -> _Placed:
     """Give every article a unique path. An explicit slug that is taken sets the later
-    file aside (one that `changed`, by file path, since it was published comes after
-    those that did not, so an edit never takes a live article's path), and the version
-    of it in `stand_ins` (by file path) stands in for it if its own path is free; a slug
-    made from a title gets a numbered suffix instead."""
+    file aside, and the version of it in `stand_ins` (by file path) stands in for it if
+    its own path is free; a slug made from a title gets a numbered suffix instead, in
+    order of date.
+
+    With `changed` (the files, by path, changed since they were published), the
+    articles published as they are, or changed but for their slug and day, keep their
+    paths: they are placed before the rest, each at the slug `numbered` says it had (by
+    file path), or else its own. An edit or a new file then never takes a live
+    article's path."""
     diagnostics: list[Diagnostic] = []
     owners: dict[str, Article] = {}
     placed: list[Article] = []
     slug_taken: list[str] = []
+    taken_on: dict[str, set[str]] = defaultdict(set)
+    given: dict[str, str] = {}  # the slug of each article that got a number, by file
+    wanted_of: dict[str, str] = {}  # the slug each of them wanted, by its path now
+
+    def put(article: Article, slug: str) -> None:
+        if slug != article.slug:
+            given[article.source_path] = slug
+            wanted_of[article.day_path + slug + "/"] = article.slug
+            article = replace(article, slug=slug)
+        owners[article.path] = article
+        taken_on[article.day_path].add(slug)
+        placed.append(article)
+
+    def put_explicit(article: Article) -> None:
+        other = owners.get(article.path)
+        if other is None:
+            put(article, article.slug)
+            return
+        diagnostics.append(
+            error(
+                article.source_path,
+                article.slug_line,
+                f"slug '{article.slug}' puts this article on /{article.path}, already used by "
+                f"{other.source_path}; choose another slug",
+            )
+        )
+        slug_taken.append(article.source_path)
+
+    def put_live(titled: list[Article]) -> list[Article]:
+        """Place each article at the slug it was published at, if free; the others back."""
+        others = []
+        for article in titled:
+            slug = (numbered or {}).get(article.source_path, article.slug)
+            if slug in taken_on[article.day_path] or not numbered_from(slug, article.slug):
+                others.append(article)
+            else:
+                put(article, slug)
+        return others
+
+    def by_time(titled: list[Article]) -> list[Article]:
+        return sorted(titled, key=lambda a: (a.published, a.source_path))
+
     in_file_order = sorted(articles, key=lambda a: a.source_path)
     explicit = [a for a in in_file_order if a.explicit_slug]
-    if changed:
-        explicit.sort(key=lambda a: a.source_path in changed)  # stable: by file within
-    for article in explicit:
-        other = owners.get(article.path)
-        if other is not None:
-            diagnostics.append(
-                error(
-                    article.source_path,
-                    article.slug_line,
-                    f"slug '{article.slug}' puts this article on /{article.path}, already used by "
-                    f"{other.source_path}; choose another slug",
-                )
+    titled = [a for a in in_file_order if not a.explicit_slug]
+    rest: list[Article] = []
+    if changed is None:
+        for article in explicit:
+            put_explicit(article)
+    else:
+        for article in explicit:
+            if article.source_path not in changed:
+                put_explicit(article)
+
+        def stays(article: Article) -> bool:
+            """Whether the article is where it was published: unchanged, or with the
+            slug and day of the version published."""
+            if article.source_path not in changed:
+                return True
+            before = stand_ins.get(article.source_path)
+            return before is not None and (before.slug, before.day_path) == (
+                article.slug,
+                article.day_path,
             )
-            slug_taken.append(article.source_path)
-            continue
-        owners[article.path] = article
-        placed.append(article)
+
+        rest = put_live(by_time([a for a in titled if stays(a)]))
+        for article in explicit:
+            if article.source_path in changed:
+                put_explicit(article)
+        titled = [a for a in titled if not stays(a)]
     standing = [stand_ins[p] for p in slug_taken if p in stand_ins]
     for article in standing:
         if article.explicit_slug and article.path not in owners:
-            owners[article.path] = article
-            placed.append(article)
-    by_time = sorted(
-        [
-            *(a for a in in_file_order if not a.explicit_slug),
-            *(a for a in standing if not a.explicit_slug),
-        ],
-        key=lambda a: (a.published, a.source_path),
-    )
-    taken_on: dict[str, set[str]] = defaultdict(set)
-    for path in owners:
-        day, _, slug = path.rstrip("/").rpartition("/")
-        taken_on[day + "/"].add(slug)
-    for article in by_time:
-        taken = taken_on[article.day_path]
-        slug = unique_slug(article.slug, taken)
-        if slug != article.slug:
-            other = owners[article.path]
+            put(article, article.slug)
+    standing_titled = [a for a in standing if not a.explicit_slug]
+    if changed is not None:
+        rest += put_live(by_time(standing_titled))
+    else:
+        titled += standing_titled
+    for article in by_time(rest + titled):
+        put(article, unique_slug(article.slug, taken_on[article.day_path]))
+    for path, wanted in wanted_of.items():
+        article = owners[path]
+        other = owners.get(article.day_path + wanted + "/")
+        if other is not None:
             diagnostics.append(
                 warning(
                     article.source_path,
                     article.slug_line,
-                    f"slug '{article.slug}' is taken on {article.day_path} by {other.source_path}; "
-                    f"using '{slug}' (set 'slug:' to choose one)",
+                    f"slug '{wanted}' is taken on {article.day_path} by {other.source_path}; "
+                    f"using '{article.slug}' (set 'slug:' to choose one)",
                 )
             )
-            article = replace(article, slug=slug)
-        owners[article.path] = article
-        taken.add(slug)
-        placed.append(article)
     stood_in = sum(1 for a in standing if not a.explicit_slug or owners[a.path] is a)
-    return _Placed(tuple(placed), tuple(diagnostics), tuple(slug_taken), stood_in)
+    return _Placed(tuple(placed), tuple(diagnostics), tuple(slug_taken), stood_in, given)
 
 
 def _addresses(articles: tuple[Article, ...]) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:

@@ -83,6 +83,17 @@ def unique_slug(slug: str, taken: Container[str]) -> str:
     return numbered
 
 
+def numbered_from(slug: str, wanted: str) -> bool:
+    """Whether `unique_slug` may give `slug` for `wanted`: it is `wanted`, or `wanted`
+    with a number."""
+    if slug == wanted:
+        return True
+    _, dash, number = slug.rpartition("-")
+    if not (dash and number.isdigit() and number[0] != "0" and len(number) < 8):
+        return False
+    return int(number) >= 2 and _with_number(wanted, int(number)) == slug
+
+
 def _with_number(slug: str, number: int) -> str:
     suffix = f"-{number}"
     return _cut(slug, MAX_SLUG_LENGTH - len(suffix)) + suffix

@@ -652,6 +652,84 @@ def test_an_edit_never_takes_the_slug_of_a_live_article(
     assert "A2." in (day / "bravo/index.html").read_text("utf-8")
 
 
+def test_a_live_article_keeps_its_address_when_one_of_its_title_dated_before_it_comes(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site(
+        {
+            "content/a.md": article("Storm", "2024-05-01T06:03:00Z", body="Report A."),
+            "content/b.md": article("Storm", "2024-05-01T06:06:00Z", body="Report B."),
+        }
+    )
+    build_site(site, keep_last_good=True)
+    day = site / "output/2024/05/01"
+
+    def shown() -> dict[str, str]:
+        return {
+            page.parent.name: re.findall(r"<p>(Report .*?)</p>", page.read_text("utf-8"))[0]
+            for page in sorted(day.glob("*/index.html"))
+        }
+
+    assert shown() == {"storm": "Report A.", "storm-2": "Report B."}
+    (site / "content/c.md").write_text(article("Storm", "2024-05-01T06:00:00Z", body="Report C."))
+    report = build_site(site, keep_last_good=True)
+    assert shown() == {"storm": "Report A.", "storm-2": "Report B.", "storm-3": "Report C."}
+    assert [(d.path, d.message) for d in report.diagnostics] == [
+        (
+            "content/b.md",
+            "slug 'storm' is taken on 2024/05/01/ by content/a.md; using "
+            "'storm-2' (set 'slug:' to choose one)",
+        ),
+        (
+            "content/c.md",
+            "slug 'storm' is taken on 2024/05/01/ by content/a.md; using "
+            "'storm-3' (set 'slug:' to choose one)",
+        ),
+    ]
+    # Nor does a new file take a live article's address with a slug of its own.
+    (site / "content/d.md").write_text(article("Other", slug="storm-2", body="Report D."))
+    report = build_site(site, keep_last_good=True)
+    assert [(d.path, d.line) for d in report.diagnostics if d.is_error] == [("content/d.md", 4)]
+    assert shown() == {"storm": "Report A.", "storm-2": "Report B.", "storm-3": "Report C."}
+    # An edit that keeps the title and day keeps the article where it is, even with a
+    # new one of its title dated before it.
+    (site / "content/d.md").unlink()
+    (site / "content/b.md").write_text(article("Storm", "2024-05-01T06:06:00Z", body="Report B2."))
+    (site / "content/e.md").write_text(article("Storm", "2024-05-01T06:01:00Z", body="Report E."))
+    build_site(site, keep_last_good=True)
+    assert shown() == {
+        "storm": "Report A.",
+        "storm-2": "Report B2.",
+        "storm-3": "Report C.",
+        "storm-4": "Report E.",
+    }
+    # A build without the last build's history numbers them by date.
+    build_site(site, cache=False)
+    assert list(shown().values()) == ["Report C.", "Report E.", "Report A.", "Report B2."]
+
+
+def test_a_topic_keeps_its_url_when_one_slugged_alike_and_used_further_back_comes(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site({"content/a.md": article("New", "2024-05-01T10:00:00Z", topics="[C++]")})
+    build_site(site, keep_last_good=True)
+    older = article("Old", "2020-01-01T10:00:00Z", topics='["C plus plus"]')
+    (site / "content/b.md").write_text(older, encoding="utf-8")
+    report = build_site(site, keep_last_good=True)
+    assert [(d.path, d.message) for d in report.diagnostics] == [
+        (
+            "content/b.md",
+            "the topic 'C plus plus' is at topics/c-plus-plus-2/, since 'C++' has "
+            "topics/c-plus-plus/: rename one to tell them apart",
+        )
+    ]
+    topics = site / "output/topics"
+    assert "<title>C++ ·" in (topics / "c-plus-plus/feed.xml").read_text("utf-8")
+    assert "<title>C plus plus ·" in (topics / "c-plus-plus-2/feed.xml").read_text("utf-8")
+    build_site(site, cache=False)  # without the history: in order of first use
+    assert "<title>C plus plus ·" in (topics / "c-plus-plus/feed.xml").read_text("utf-8")
+
+
 def test_body_headings_sit_below_the_headline(make_site: MakeSite, build_site: BuildSite) -> None:
     site = make_site({"content/a.md": article("Headline", body="# Part one\n\n## Detail\n\nText.")})
     build_site(site)

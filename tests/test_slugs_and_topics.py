@@ -114,7 +114,7 @@ def test_a_topic_keeps_its_url_when_a_later_one_slugs_alike(
         (
             "content/b.md",
             4,  # its topics
-            "the topic 'C plus plus' is at topics/c-plus-plus-2/, since 'C++', used before it, "
+            "the topic 'C plus plus' is at topics/c-plus-plus-2/, since 'C++' "
             "has topics/c-plus-plus/: rename one to tell them apart",
         )
     ]
@@ -138,8 +138,8 @@ def test_a_source_whose_slug_an_older_one_has_is_warned_of_at_its_provider(
         (
             "content/b.md",
             5,  # its provider
-            "the source 'news-x.example' is at sources/news-x-example-2/, since 'Dots', used "
-            "before it, has sources/news-x-example/: rename one to tell them apart",
+            "the source 'news-x.example' is at sources/news-x-example-2/, since 'Dots' has "
+            "sources/news-x-example/: rename one to tell them apart",
         )
     ]
 
