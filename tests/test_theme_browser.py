@@ -366,3 +366,53 @@ def test_an_article_without_a_lead_image_keeps_its_topics_apart_from_its_body(
         "return document.querySelector('.story-body').getBoundingClientRect().top - chips.bottom;"
     )
     assert gap >= 16
+
+
+NUMBERS_TABLE = """\
+Volumes in tonnes.
+
+| Port | First quarter | Second quarter | Third quarter | Fourth quarter |
+|---|---|---|---|---|
+| North | 12,345,678.90 | 23,456,789.01 | 34,567,890.12 | 45,678,901.23 |
+| South | 98,765,432.10 | 87,654,321.09 | 76,543,210.98 | 65,432,109.87 |
+"""
+
+
+@pytest.fixture(scope="module")
+def reading_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A small site of articles that test how a page reads: a wide table of numbers."""
+    yield from _built_and_served(
+        tmp_path_factory.mktemp("reading"),
+        {
+            "site.yaml": SITE_YAML,
+            "content/table.md": article("Port volumes", body=NUMBERS_TABLE, slug="table"),
+        },
+    )
+
+
+def test_a_wide_table_scrolls_inside_its_box_and_keeps_its_numbers_whole(
+    driver: WebDriver, reading_url: str
+) -> None:
+    use_window(driver, 375, 800)
+    assert open_page(driver, reading_url + "2024/05/01/table/") == []
+    table = driver.find_element(By.CSS_SELECTOR, ".story-body table")
+    widths = driver.execute_script(
+        "return [arguments[0].scrollWidth, arguments[0].clientWidth,"
+        " document.scrollingElement.scrollWidth, window.innerWidth]",
+        table,
+    )
+    assert widths[0] > widths[1]  # the table scrolls sideways inside its box …
+    assert widths[2] <= widths[3]  # … and the page does not
+    lines = driver.execute_script(
+        """
+        return Array.from(arguments[0].querySelectorAll("td")).map(cell => {
+          const range = document.createRange();
+          range.selectNodeContents(cell);
+          return [cell.textContent, new Set(Array.from(range.getClientRects(),
+                                                       r => Math.round(r.top))).size];
+        });
+        """,
+        table,
+    )
+    assert len(lines) == 10
+    assert [text for text, count in lines if count != 1] == []  # every cell on one line
