@@ -416,3 +416,83 @@ def test_a_wide_table_scrolls_inside_its_box_and_keeps_its_numbers_whole(
     )
     assert len(lines) == 10
     assert [text for text, count in lines if count != 1] == []  # every cell on one line
+
+
+ARABIC_TITLE = "شركة Apple تطلق iPhone 16 في الرياض"
+
+
+@pytest.fixture(scope="module")
+def right_to_left_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An Arabic site with one article in English, dates everywhere."""
+    related = "\n  - {title: Elsewhere, webUrl: 'https://elsewhere.example/x', date: 2024-04-02}"
+    yield from _built_and_served(
+        tmp_path_factory.mktemp("right-to-left"),
+        {
+            "site.yaml": SITE_YAML + "language: ar\n",
+            "content/a.md": article(
+                ARABIC_TITLE, slug="ar", updatedDateTime="2024-05-01T19:00:00Z", related=related,
+                provider="{name: الجزيرة, domain: aljazeera.net}",
+            ),
+            "content/b.md": article(
+                "Cranes return to the harbour", "2024-04-30T09:00:00Z", slug="en",
+                excerpt="An English standfirst.", body="An English body.",
+                provider="{name: Harbour Light, domain: harbourlight.example}",
+            ),
+        },
+    )  # fmt: skip
+
+
+TEXT_ORDER = """
+return Array.from(document.querySelectorAll(arguments[0]), element => {
+  const text = element.firstChild, range = document.createRange();
+  const box = i => { range.setStart(text, i); range.setEnd(text, i + 1);
+                     return range.getBoundingClientRect(); };
+  const [first, last] = [box(0), box(text.length - 1)];
+  return [element.textContent, getComputedStyle(element).direction, first.left < last.left];
+});
+"""
+"""For each element matching a selector: its text, its direction, and whether the first
+character of its text is drawn left of the last."""
+
+DIRECTION = "return getComputedStyle(document.querySelector(arguments[0])).direction"
+
+
+@pytest.mark.parametrize("path", ["", "2024/05/01/ar/", "sources/"])
+def test_dates_on_a_right_to_left_site_read_from_left_to_right(
+    driver: WebDriver, right_to_left_url: str, path: str
+) -> None:
+    use_window(driver, 1280, 900)
+    assert open_page(driver, right_to_left_url + path) == []
+    assert driver.execute_script("return document.documentElement.dir") == "rtl"
+    stamps = driver.execute_script(TEXT_ORDER, "time")
+    assert len(stamps) >= 2
+    assert [s for s in stamps if not s[2]] == []
+
+
+def test_an_article_in_another_script_is_laid_out_in_its_own_direction(
+    driver: WebDriver, right_to_left_url: str, tmp_path: Path
+) -> None:
+    use_window(driver, 1280, 900)
+    # English text on an Arabic site runs from the left …
+    assert open_page(driver, right_to_left_url + "2024/04/30/en/") == []
+    for selector in ("h1", ".standfirst", ".story-body"):
+        assert driver.execute_script(DIRECTION, selector) == "ltr", selector
+    # … and an Arabic article on an English site from the right.
+    served = _built_and_served(
+        tmp_path,
+        {
+            "site.yaml": SITE_YAML,
+            "content/a.md": article(ARABIC_TITLE, slug="ar", excerpt="مقتطف", body="نص المقال."),
+        },
+    )
+    url = next(served)
+    try:
+        for path, selectors in [
+            ("", (".card-title a", ".excerpt")),
+            ("2024/05/01/ar/", ("h1", ".standfirst", ".story-body")),
+        ]:
+            assert open_page(driver, url + path) == []
+            for selector in selectors:
+                assert driver.execute_script(DIRECTION, selector) == "rtl", selector
+    finally:
+        served.close()
