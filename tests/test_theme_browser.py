@@ -378,14 +378,24 @@ Volumes in tonnes.
 """
 
 
+TALL_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="3000" viewBox="0 0 400 3000">'
+    '<rect width="400" height="3000" fill="#2a6f97"/></svg>'
+)
+
+
 @pytest.fixture(scope="module")
 def reading_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A small site of articles that test how a page reads: a wide table of numbers."""
+    """A small site of articles that test how a page reads: a wide table of numbers, a
+    tall narrow lead image."""
+    tall = "[{url: static/tall.svg, width: 400, height: 3000, alt: A lighthouse}]"
     yield from _built_and_served(
         tmp_path_factory.mktemp("reading"),
         {
             "site.yaml": SITE_YAML,
             "content/table.md": article("Port volumes", body=NUMBERS_TABLE, slug="table"),
+            "content/tall.md": article("The lighthouse", images=tall, slug="tall", body="Text."),
+            "static/tall.svg": TALL_SVG,
         },
     )
 
@@ -416,6 +426,23 @@ def test_a_wide_table_scrolls_inside_its_box_and_keeps_its_numbers_whole(
     )
     assert len(lines) == 10
     assert [text for text, count in lines if count != 1] == []  # every cell on one line
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_a_tall_lead_image_fits_the_window_and_is_never_enlarged(
+    driver: WebDriver, reading_url: str, width: int, height: int
+) -> None:
+    use_window(driver, width, height)
+    assert open_page(driver, reading_url + "2024/05/01/tall/") == []
+    frame = driver.find_element(By.CSS_SELECTOR, ".lead-image .frame")
+    image = frame.find_element(By.TAG_NAME, "img")
+    assert driver.execute_script("return arguments[0].naturalWidth", image) == 400
+    window_height = driver.execute_script("return window.innerHeight")
+    box = image.size
+    assert 0 < box["height"] <= 0.8 * window_height + 1
+    assert box["width"] <= 400
+    # The frame keeps the image's shape, so nothing of it is cut off.
+    assert frame.size == box and abs(box["width"] / box["height"] - 400 / 3000) < 0.01
 
 
 ARABIC_TITLE = "شركة Apple تطلق iPhone 16 في الرياض"
