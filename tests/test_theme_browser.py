@@ -523,3 +523,43 @@ def test_an_article_in_another_script_is_laid_out_in_its_own_direction(
                 assert driver.execute_script(DIRECTION, selector) == "rtl", selector
     finally:
         served.close()
+
+
+LUMINANCE = """
+const luminance = colour => {
+  const [r, g, b] = colour.match(/[\\d.]+/g).slice(0, 3).map(Number).map(c => {
+    c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+};
+return Object.fromEntries(arguments[0].map(([selector, property]) => [
+  selector + " " + property,
+  luminance(getComputedStyle(document.querySelector(selector))[property])]));
+"""
+"""The relative luminance (0 black to 1 white) of a CSS property of each selector's first
+element, for a list of `[selector, property]`."""
+
+
+@pytest.mark.parametrize("name", ["home", "article"])
+def test_printing_with_a_dark_scheme_puts_dark_ink_on_white_paper(
+    driver: WebDriver, site_url: str, name: str
+) -> None:
+    use_window(driver, 1280, 900)
+    driver.get(site_url + PAGES[name])
+    try:
+        driver.execute_cdp_cmd(
+            "Emulation.setEmulatedMedia",
+            {"media": "print", "features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+        )
+        ink = [[".brand", "color"], ["h2", "color"], [".footer-brand", "color"]]
+        paper = [["body", "backgroundColor"]]
+        if name == "home":
+            ink += [[".card-title a", "color"], [".byline", "color"]]
+            paper += [[".grid .card", "backgroundColor"]]
+        else:
+            ink += [["h1", "color"], [".standfirst", "color"], [".story-meta .source", "color"]]
+        luminance = driver.execute_script(LUMINANCE, ink + paper)
+        pale_ink = {f"{s} {p}" for s, p in ink if luminance[f"{s} {p}"] > 0.2}
+        dark_paper = {f"{s} {p}" for s, p in paper if luminance[f"{s} {p}"] < 0.8}
+        assert (pale_ink, dark_paper) == (set(), set()), luminance
+    finally:
+        use_window(driver, 1280, 900)
