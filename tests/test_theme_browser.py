@@ -378,6 +378,8 @@ Volumes in tonnes.
 """
 
 
+LONG_SOURCE = "The Independent Review of Harbour, Estuary and Coastal Shipping of the North Sea"
+
 TALL_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="400" height="3000" viewBox="0 0 400 3000">'
     '<rect width="400" height="3000" fill="#2a6f97"/></svg>'
@@ -387,7 +389,7 @@ TALL_SVG = (
 @pytest.fixture(scope="module")
 def reading_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A small site of articles that test how a page reads: a wide table of numbers, a
-    tall narrow lead image."""
+    tall narrow lead image, a source with a long name."""
     tall = "[{url: static/tall.svg, width: 400, height: 3000, alt: A lighthouse}]"
     yield from _built_and_served(
         tmp_path_factory.mktemp("reading"),
@@ -396,6 +398,12 @@ def reading_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             "content/table.md": article("Port volumes", body=NUMBERS_TABLE, slug="table"),
             "content/tall.md": article("The lighthouse", images=tall, slug="tall", body="Text."),
             "static/tall.svg": TALL_SVG,
+            "content/source.md": article(
+                "From far away",
+                slug="source",
+                originalUrl="https://review.example/far",
+                provider=f"{{name: '{LONG_SOURCE}', domain: review.example}}",
+            ),
         },
     )
 
@@ -443,6 +451,60 @@ def test_a_tall_lead_image_fits_the_window_and_is_never_enlarged(
     assert box["width"] <= 400
     # The frame keeps the image's shape, so nothing of it is cut off.
     assert frame.size == box and abs(box["width"] / box["height"] - 400 / 3000) < 0.01
+
+
+INSIDE_ROUNDED_BOX = """
+const element = arguments[0], box = element.getBoundingClientRect();
+const style = getComputedStyle(element);
+const r = Math.min(parseFloat(style.borderTopLeftRadius), box.width / 2, box.height / 2);
+const range = document.createRange();
+range.selectNodeContents(element);
+const corners = Array.from(range.getClientRects()).flatMap(
+  t => [[t.left, t.top], [t.right, t.top], [t.left, t.bottom], [t.right, t.bottom]]);
+const outside = corners.filter(([x, y]) => {
+  const dx = Math.max(box.left + r - x, x - (box.right - r), 0);
+  const dy = Math.max(box.top + r - y, y - (box.bottom - r), 0);
+  return dx * dx + dy * dy > r * r;
+});
+return [Math.round(box.height), outside];
+"""
+"""The height of an element and the corners of its text's lines that lie outside its
+rounded border."""
+
+
+def test_a_long_source_name_wraps_inside_the_read_at_button(
+    driver: WebDriver, reading_url: str
+) -> None:
+    use_window(driver, 375, 800)
+    assert open_page(driver, reading_url + "2024/05/01/source/") == []
+    link = driver.find_element(By.CSS_SELECTOR, ".read-at a")
+    assert LONG_SOURCE in link.text
+    height, outside = driver.execute_script(INSIDE_ROUNDED_BOX, link)
+    assert height > 100  # the name wraps onto several lines …
+    assert outside == []  # … all inside the button's rounded shape
+
+
+def test_pagination_stays_on_one_line_on_a_phone(driver: WebDriver, site_url: str) -> None:
+    use_window(driver, 375, 800)
+    assert open_page(driver, site_url + PAGES["older-page"]) == []
+    items = driver.execute_script(
+        """
+        return Array.from(document.querySelectorAll(".pagination li > *"), item => {
+          const lines = new Set(), walker = document.createTreeWalker(item, NodeFilter.SHOW_TEXT);
+          while (walker.nextNode()) {
+            const text = walker.currentNode, range = document.createRange();
+            if (!text.data.trim() || text.parentElement.closest(".visually-hidden")) continue;
+            range.selectNodeContents(text);
+            for (const r of range.getClientRects()) lines.add(Math.round(r.top));
+          }
+          const top = Math.round(item.getBoundingClientRect().top);
+          return [item.textContent.trim(), top, lines.size];
+        });
+        """
+    )
+    assert len(items) == 4 and items[-1][0].startswith("Older")
+    assert {top for _, top, _ in items} == {items[0][1]}, items  # one row …
+    assert [text for text, _, lines in items if lines != 1] == []  # … each link on one line
 
 
 ARABIC_TITLE = "شركة Apple تطلق iPhone 16 في الرياض"
