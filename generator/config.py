@@ -103,6 +103,10 @@ def _check_base_url(value: Any) -> str | None:
         parts.port  # noqa: B018 - it checks the port
     except ValueError:
         return f"has a port that is not a number from 0 to 65535: {value!r}"
+    tidy = _tidy_path(parts.path)
+    if tidy is not None:
+        fixed = urlunsplit((parts.scheme, parts.netloc, tidy, "", ""))
+        return f"must not have an empty, '.' or '..' part in its path: {value!r}; write {fixed!r}"
     if parts.path.lower().endswith(_PAGE_SUFFIXES):
         folder = value[: value.rindex("/") + 1]
         return f"must name the site's folder, not a page: {value!r}; write {folder!r}"
@@ -113,6 +117,31 @@ def _check_base_url(value: Any) -> str | None:
     if any(c.isspace() or c in '<>"{}|\\^`' for c in parts.netloc):
         return f"has a host that is not a domain name: {value!r}"
     return None
+
+
+_HERE = frozenset({".", "%2e"})
+_UP = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})
+"""The parts of a path a browser reads as `.` and `..`, escaped or not (lower case)."""
+
+
+def _tidy_path(path: str) -> str | None:
+    """The path without its empty, `.` and `..` parts (a `..` removing the part before
+    it), ending in `/`; None if it has none. Every link is the site's path plus the
+    page's: after `//` it would name another host (`//static/style.css`), and a browser
+    resolves `.` and `..` to another folder than the site's."""
+    parts = path.split("/")[1:]
+    dots = [part.lower() in _HERE | _UP for part in parts]
+    if not any(dots) and "" not in parts[:-1]:
+        return None
+    kept: list[str] = []
+    for part, dot in zip(parts, dots, strict=True):
+        if part.lower() in _UP:
+            kept = kept[:-1]
+        elif part and not dot:
+            kept.append(part)
+    if kept and kept[-1].lower().endswith(_PAGE_SUFFIXES):
+        kept.pop()  # a page is refused next: name its folder at once
+    return "/" + "".join(part + "/" for part in kept)
 
 
 _RTL_LANGUAGES = frozenset(

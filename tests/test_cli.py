@@ -288,6 +288,8 @@ def test_a_broken_article_keeps_its_last_good_version_and_a_broken_draft_stays_h
         "ftp://t.example/",
         "",
         "https://t.example/index.html",
+        "https://t.example//",
+        "https://t.example/news/../",
     ],
 )
 @pytest.mark.parametrize("command", ["build", "check"])

@@ -215,6 +215,30 @@ def test_base_url_with_credentials_or_naming_a_page_is_refused(url: str, message
     assert message in raised.value.diagnostics[0].message
 
 
+@pytest.mark.parametrize(
+    ("url", "instead"),
+    [
+        ("https://t.example//", "https://t.example/"),
+        ("https://t.example/news//", "https://t.example/news/"),
+        ("https://t.example/a//b/", "https://t.example/a/b/"),
+        ("https://t.example/news/..", "https://t.example/"),
+        ("https://t.example/news/./", "https://t.example/news/"),
+        ("https://t.example/a/../b/", "https://t.example/b/"),
+        ("https://t.example/a/%2E%2e/b", "https://t.example/b/"),
+        ("https://t.example//index.html", "https://t.example/"),
+        ("https://t.example/a.b/.../c/../..x", "https://t.example/a.b/.../..x/"),
+    ],
+)
+def test_base_url_with_an_empty_or_dot_part_in_its_path_is_refused(url: str, instead: str) -> None:
+    # Links are the site's path plus the page's: `//static/style.css` names a host.
+    [line] = problems(f"title: T\nbase_url: '{url}'\n")
+    assert line == (
+        "site.yaml:2: error: 'base_url' must not have an empty, '.' or '..' part in its "
+        f"path: {url!r}; write {instead!r}"
+    )
+    assert parse_config(f"title: T\nbase_url: '{instead}'\n").base_url == instead
+
+
 BAD_SITE_YAML = "title: Broken\nbase_url: https://t.example/\nper_page: lots\n"
 
 
