@@ -280,7 +280,32 @@ def render_page(
         html = env.get_template(page.template).render(site=recorder, page=page)
     except Exception as exc:  # a template may raise anything: `{{ 1 // 0 }}`
         return _template_diagnostic(exc, page)
-    return Rendered(page.output_path, html.encode("utf-8"), frozenset(recorder.used))
+    try:
+        data = html.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return _unencodable(env, site, page, ord(html[exc.start]))
+    return Rendered(page.output_path, data, frozenset(recorder.used))
+
+
+def _unencodable(env: jinja2.Environment, site: Site, page: Page, code: int) -> Diagnostic:
+    """The diagnostic for a page holding a character UTF-8 cannot encode: a lone
+    surrogate, which only a template can write (`{{ "\\ud800" }}`; articles and settings
+    never hold one). The page is rendered again by templates compiled to check each
+    value they write, so that the error names the file and line writing it."""
+    message = f"writes U+{code:04X}, a lone surrogate, which UTF-8 cannot encode; remove it"
+
+    def checked(value: object) -> object:
+        if not is_utf8(value if isinstance(value, str) else str(value)):
+            raise jinja2.TemplateRuntimeError(message)
+        return value
+
+    # Compiled afresh, and kept nowhere: the build's own templates skip the check.
+    checking = env.overlay(finalize=checked, cache_size=0, bytecode_cache=None)
+    try:
+        checking.get_template(page.template).render(site=RecordingSite(site), page=page)
+    except Exception as exc:
+        return _template_diagnostic(exc, page)
+    return error(page.template, None, f"template: {message} (rendering /{page.path})")
 
 
 def _render_job(index: int) -> Rendered | Diagnostic:

@@ -612,6 +612,12 @@ def test_site_template_can_extend_the_theme_template(make_site: MakeSite) -> Non
             3,
             "template: 'site' has no attribute 'nope'",
         ),
+        (
+            '{% extends "base.html" %}\n{% block content %}\n{% set x = "\\ud800" %}\n'
+            "<p>{{ x }}</p>\n{% endblock %}\n",
+            4,
+            "template: writes U+D800, a lone surrogate, which UTF-8 cannot encode; remove it",
+        ),
     ],
     ids=[
         "syntax-error",
@@ -620,6 +626,7 @@ def test_site_template_can_extend_the_theme_template(make_site: MakeSite) -> Non
         "type-error",
         "missing",
         "site-attribute",
+        "lone-surrogate",
     ],
 )
 def test_template_error_fails_the_build_and_writes_nothing(
@@ -633,6 +640,33 @@ def test_template_error_fails_the_build_and_writes_nothing(
         assert fragment in err
         assert "Traceback" not in err
     assert not (site / "output").exists()
+
+
+def test_a_template_writing_what_utf8_cannot_encode_is_named_and_changes_nothing(
+    make_site: MakeSite,
+) -> None:
+    site = make_site({"content/a.md": article("Alpha")})
+    assert run("build", str(site))[0] == 0
+    before = snapshot(site / "output")
+    # The block is kept in a variable by the theme and written by its base.html: the
+    # error names the line of the site's template that wrote the character.
+    (site / "templates").mkdir()
+    (site / "templates/article.html").write_text(
+        '{% extends "theme/article.html" %}\n{% block description %}\n'
+        '{{ "\\ud800" }}{% endblock %}\n'
+    )
+    for command in ("build", "check"):
+        code, _, err = run(command, str(site))
+        assert code == 2, err
+        assert err.startswith("templates/article.html:3: error: template: writes U+D800"), err
+    assert snapshot(site / "output") == before
+    (site / "templates/article.html").write_text(
+        '{% extends "theme/article.html" %}\n{% block description %}\n'
+        '{{ "mended" }}{% endblock %}\n'
+    )
+    code, _, err = run("build", str(site))
+    assert code == 0, err
+    assert 'content="mended"' in (site / "output/2024/05/01/alpha/index.html").read_text()
 
 
 def test_a_template_not_in_utf8_is_a_template_error_naming_it(make_site: MakeSite) -> None:
