@@ -299,6 +299,21 @@ def _construct(node: yaml.Node) -> Any:
     return constructor.construct_object(node, deep=True)
 
 
+def _unconstructed(exc: Exception) -> str:
+    """Why YAML could not make a value it parsed, and the fix, as articles' front matter
+    words it: a tag the safe loader refuses (`!ENV`, `!!python/object`), or a value Python
+    cannot hold (an integer of 5,000 digits, `!!bool maybe`); or a loop of aliases."""
+    if isinstance(exc, yaml.MarkedYAMLError) and "recursive" in (exc.problem or ""):
+        return "an alias refers to the value that holds it (a loop); remove the '*' alias"
+    if isinstance(exc, yaml.MarkedYAMLError):
+        return (
+            f"invalid YAML: {exc.problem}; remove the '!' tag before the value, or put the "
+            "value in quotes"
+        )
+    reason = str(exc).split(";")[0] or type(exc).__name__
+    return f"invalid YAML value ({reason}); put the value in quotes, or remove its '!!' tag"
+
+
 def _node_for(mapping: yaml.MappingNode, key: str) -> yaml.Node | None:
     for key_node, value_node in mapping.value:
         if key_node.value == key:
@@ -330,7 +345,13 @@ def _read_mapping(
         if isinstance(value_node, yaml.MappingNode) and key == "feeds":
             values[key] = None
             continue
-        value = _construct(value_node)
+        try:
+            value = _construct(value_node)
+        except Exception as exc:  # a tag YAML's safe loader refuses, or a value too large
+            mark = getattr(exc, "problem_mark", None)  # the tagged item, in a list
+            where = mark.line + 1 if mark is not None else line
+            problems.append(error(name, where, f"'{prefix}{key}': {_unconstructed(exc)}"))
+            continue
         message = check(value)
         if message:
             problems.append(error(name, line, f"'{prefix}{key}' {message}"))

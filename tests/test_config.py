@@ -303,3 +303,57 @@ def test_non_characters_in_the_site_s_title_are_refused() -> None:
     assert problems('title: "A\\uFDD0"\nbase_url: https://t.example/\n') == [
         "site.yaml:1: error: 'title' contains control characters (U+FDD0); remove them"
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "title: !ENV SITE_TITLE\n",
+            "site.yaml:1: error: 'title': invalid YAML: could not determine a constructor for "
+            "the tag '!ENV'; remove the '!' tag before the value, or put the value in quotes",
+        ),
+        (
+            'title: !!python/object/apply:os.system ["echo"]\n',
+            "site.yaml:1: error: 'title': invalid YAML: could not determine a constructor for "
+            "the tag 'tag:yaml.org,2002:python/object/apply:os.system'; remove the '!' tag "
+            "before the value, or put the value in quotes",
+        ),
+        (
+            "title: T\nmax_file_size: " + "9" * 5000 + "\n",
+            "site.yaml:2: error: 'max_file_size': invalid YAML value (Exceeds the limit (4300 "
+            "digits) for integer string conversion: value has 5000 digits); put the value in "
+            "quotes, or remove its '!!' tag",
+        ),
+        (
+            "title: T\nfeeds:\n  full_content: !!bool maybe\n",
+            "site.yaml:3: error: 'feeds.full_content': invalid YAML value ('maybe'); put the "
+            "value in quotes, or remove its '!!' tag",
+        ),
+        (
+            "title: T\ndescription:\n  - a\n  - !foo b\n",
+            "site.yaml:4: error: 'description': invalid YAML: could not determine a constructor "
+            "for the tag '!foo'; remove the '!' tag before the value, or put the value in quotes",
+        ),
+        (
+            "title: &t [*t]\n",
+            "site.yaml:1: error: 'title': an alias refers to the value that holds it (a loop); "
+            "remove the '*' alias",
+        ),
+    ],
+    ids=["env", "python", "huge-integer", "bool-maybe", "in-a-list", "alias-loop"],
+)
+def test_a_value_yaml_cannot_make_is_named_with_its_line_as_in_articles(
+    text: str, expected: str
+) -> None:
+    assert problems(text + "base_url: https://t.example/\n") == [expected]
+
+
+def test_a_tag_in_site_yaml_fails_with_exit_code_two_not_a_crash(make_site: MakeSite) -> None:
+    site_yaml = "title: !ENV SITE_TITLE\nbase_url: https://t.example/\n"
+    site = make_site({"site.yaml": site_yaml, "content/a.md": article("A")})
+    for command in ("build", "check"):
+        out, err = io.StringIO(), io.StringIO()
+        assert main([command, str(site)], out=out, err=err) == 2
+        assert err.getvalue().startswith("site.yaml:1: error: 'title': invalid YAML: ")
+    assert not (site / "output").exists()
