@@ -7,6 +7,7 @@ each naming the key and line. Nothing else in the build reads `site.yaml`.
 from __future__ import annotations
 
 import re
+import reprlib
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -184,12 +185,18 @@ def _check_timezone(value: Any) -> str | None:
     return None
 
 
+_SHOWN = reprlib.Repr()
+"""Writes a wrong value in a message, cut short: aliases can make a list of a billion
+items from a few lines (`[*a, *a, *a]`, nine times over), which `repr` never finishes."""
+_SHOWN.maxlevel, _SHOWN.maxlist, _SHOWN.maxdict, _SHOWN.maxstring = 2, 4, 4, 80
+
+
 def _check_type(kind: type, minimum: int | None = None) -> Callable[[Any], str | None]:
     names = {str: "a string", int: "an integer", bool: "true or false"}
 
     def check(value: Any) -> str | None:
         if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            return f"must be {names[kind]}, not {kind_of(value)} {value!r}"
+            return f"must be {names[kind]}, not {kind_of(value)} {_SHOWN.repr(value)}"
         if minimum is not None and isinstance(value, int) and value < minimum:
             return f"must be at least {minimum}, not {value}"
         return None

@@ -357,3 +357,15 @@ def test_a_tag_in_site_yaml_fails_with_exit_code_two_not_a_crash(make_site: Make
         assert main([command, str(site)], out=out, err=err) == 2
         assert err.getvalue().startswith("site.yaml:1: error: 'title': invalid YAML: ")
     assert not (site / "output").exists()
+
+
+def test_a_wrong_value_made_huge_by_aliases_is_shown_cut_short() -> None:
+    # Nine levels of nine aliases make a billion items, which `repr` never finishes
+    # writing; five make a message of hundreds of kilobytes.
+    levels = "a0: &a0 [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"a{n}: &a{n} [{', '.join([f'*a{n - 1}'] * 9)}]\n" for n in range(1, 5)
+    )
+    found = problems(levels + "title: *a4\nbase_url: https://t.example/\n")
+    [line] = [line for line in found if "'title'" in line]
+    assert line.startswith("site.yaml:6: error: 'title' must be a string, not a list [[[...], ")
+    assert len(line) < 250
