@@ -273,9 +273,7 @@ def parse_config(text: str, name: str = CONFIG_FILE) -> SiteConfig:
     try:
         root = yaml.compose(text, Loader=yaml.CSafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or str(exc)
+        line, problem = _yaml_problem(exc, text)
         raise BuildError((error(name, line, f"invalid YAML: {problem}"),)) from None
     if root is None:
         root = yaml.MappingNode("tag:yaml.org,2002:map", [])
@@ -304,6 +302,57 @@ def parse_config(text: str, name: str = CONFIG_FILE) -> SiteConfig:
 def _construct(node: yaml.Node) -> Any:
     constructor = yaml.constructor.SafeConstructor()
     return constructor.construct_object(node, deep=True)
+
+
+def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[int | None, str]:
+    """The line (1-based) of a YAML syntax error and what it is, with the likely fix, as
+    articles' front matter words it (`generator.frontmatter`, which the settings come
+    before): an unclosed quote named at the line it opens, not at the end of the file."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text.count("\n", 0, exc.position) + 1
+        if isinstance(exc.character, int):
+            return line, f"character U+{exc.character:04X} is not allowed; delete it"
+        return line, f"{exc.reason}; delete it"
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return None, str(exc)
+    opened = exc.context_mark
+    if (
+        opened is not None
+        and "quoted scalar" in (exc.context or "")
+        and "found unexpected" in (exc.problem or "")  # the end of the file, or a `---` line
+    ):
+        return opened.line + 1, (
+            "a quote opened on this line is never closed; close it (a ' within a value in "
+            "single quotes is written '')"
+        )
+    mark = exc.problem_mark or exc.context_mark
+    message = str(exc.problem or exc.context)
+    if exc.problem and exc.context and exc.context_mark is not None:
+        message += f" ({exc.context} at line {exc.context_mark.line + 1})"
+    lines = text.split("\n")
+    here = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+    return (mark.line + 1 if mark is not None else None), f"{message}; {_hint(exc.problem, here)}"
+
+
+def _hint(problem: str | None, line: str) -> str:
+    """What would most likely mend a YAML syntax error on `line`."""
+    problem = problem or ""
+    if "\t" in line[: len(line) - len(line.lstrip())]:
+        return "YAML does not allow tabs for indentation: indent with spaces"
+    if "undefined alias" in problem:
+        return "define the '&anchor' before using '*anchor', or put the value in quotes"
+    if "mapping values are not allowed" in problem:
+        if line[:1] in (" ", "\t") and ": " not in line.strip().partition(": ")[2]:
+            return (
+                "this line is indented as if it were part of the value above; start it at "
+                "the beginning of the line"
+            )
+        return "put the value in quotes (it holds ': ')"
+    if "cannot start any token" in problem:
+        return "put the value in quotes (YAML keeps '@', '`' and '%' at the start of a value)"
+    if "escape" in problem:
+        return "write the character itself instead of the backslash escape"
+    return "check the quotes, colons and indentation on that line"
 
 
 def _unconstructed(exc: Exception) -> str:

@@ -369,3 +369,35 @@ def test_a_wrong_value_made_huge_by_aliases_is_shown_cut_short() -> None:
     [line] = [line for line in found if "'title'" in line]
     assert line.startswith("site.yaml:6: error: 'title' must be a string, not a list [[[...], ")
     assert len(line) < 250
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            'title: "The Gazette\nbase_url: https://t.example/\nlanguage: en\n',
+            "site.yaml:1: error: invalid YAML: a quote opened on this line is never closed; "
+            "close it (a ' within a value in single quotes is written '')",
+        ),
+        (
+            "title: T\nbase_url: https://t.example/\nfeeds:\n\titems: 3\n",
+            "site.yaml:4: error: invalid YAML: found character that cannot start any token "
+            "(while scanning for the next token at line 4); YAML does not allow tabs for "
+            "indentation: indent with spaces",
+        ),
+        (
+            "title: T\nbase_url: https://t.example/\ndescription: News: all of it\n",
+            "site.yaml:3: error: invalid YAML: mapping values are not allowed in this context; "
+            "put the value in quotes (it holds ': ')",
+        ),
+        (
+            "title: T\nbase_url: https://t.example/\ndescription: \x07\n",
+            "site.yaml:3: error: invalid YAML: character U+0007 is not allowed; delete it",
+        ),
+    ],
+    ids=["unclosed-quote", "tab", "colon", "control-character"],
+)
+def test_a_yaml_syntax_error_has_its_line_and_a_hint_as_in_articles(
+    text: str, expected: str
+) -> None:
+    assert problems(text) == [expected]
