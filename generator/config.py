@@ -247,11 +247,21 @@ def load_config(site_dir: Path) -> SiteConfig:
     """Read `site.yaml` in `site_dir`; raise `BuildError` listing every problem."""
     path = site_dir / CONFIG_FILE
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise BuildError((error(CONFIG_FILE, None, "no site.yaml in " + str(site_dir)),)) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise BuildError((error(CONFIG_FILE, None, f"cannot read: {exc}"),)) from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise BuildError((error(CONFIG_FILE, 1, "the file is UTF-16 text; save it as UTF-8"),))
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        # As articles say it: the byte and its line, not Python's position in the file.
+        line = exc.object.count(b"\n", 0, exc.start) + 1
+        byte = exc.object[exc.start]
+        problem = f"not valid UTF-8 (byte 0x{byte:02x}); save the file as UTF-8"
+        raise BuildError((error(CONFIG_FILE, line, problem),)) from None
     return parse_config(text)
 
 

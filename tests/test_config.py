@@ -401,3 +401,32 @@ def test_a_yaml_syntax_error_has_its_line_and_a_hint_as_in_articles(
     text: str, expected: str
 ) -> None:
     assert problems(text) == [expected]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            b"title: T\nbase_url: https://t.example/\ndescription: caf\xe9\n",
+            "site.yaml:3: error: not valid UTF-8 (byte 0xe9); save the file as UTF-8",
+        ),
+        (
+            b"\xef\xbb\xbftitle: T\xe9\n",
+            "site.yaml:1: error: not valid UTF-8 (byte 0xe9); save the file as UTF-8",
+        ),
+        (
+            "title: T\nbase_url: https://t.example/\n".encode("utf-16"),
+            "site.yaml:1: error: the file is UTF-16 text; save it as UTF-8",
+        ),
+    ],
+    ids=["latin-1", "after-a-byte-order-mark", "utf-16"],
+)
+def test_a_site_yaml_not_in_utf8_is_named_with_its_line_as_articles_are(
+    make_site: MakeSite, raw: bytes, expected: str
+) -> None:
+    site = make_site({"content/a.md": article("A")})
+    (site / "site.yaml").write_bytes(raw)
+    out, err = io.StringIO(), io.StringIO()
+    assert main(["build", str(site)], out=out, err=err) == 2
+    assert err.getvalue().splitlines()[0] == expected
+    assert not (site / "output").exists()
