@@ -278,6 +278,8 @@ def render_page(
     recorder = RecordingSite(site)
     try:
         html = env.get_template(page.template).render(site=recorder, page=page)
+    except RecursionError as exc:
+        return _extending_itself(env, exc) or _template_diagnostic(exc, page)
     except Exception as exc:  # a template may raise anything: `{{ 1 // 0 }}`
         return _template_diagnostic(exc, page)
     try:
@@ -375,6 +377,45 @@ def check_templates(env: jinja2.Environment) -> None:
         raise BuildError(tuple(problems))
 
 
+def _extending_itself(env: jinja2.Environment, exc: RecursionError) -> Diagnostic | None:
+    """The error for a template, among those that ran out of depth, that extends its own
+    name: `{% extends "article.html" %}` in the site's `article.html` names that very
+    file, the theme's being `theme/article.html`. None if none does (templates that
+    extend or include one another in a loop)."""
+    running = {frame.filename for frame in traceback.extract_tb(exc.__traceback__)}
+    loader = env.loader
+    if loader is None:
+        return None
+    for name in env.list_templates(extensions=["html", "xml"]):
+        if name.startswith("theme/") or not is_utf8(name):
+            continue
+        try:
+            source, filename, _ = loader.get_source(env, name)
+            if filename not in running:
+                continue
+            itself = [
+                node
+                for node in env.parse(source, name, filename).find_all(jinja2.nodes.Extends)
+                if isinstance(node.template, jinja2.nodes.Const) and node.template.value == name
+            ]
+        except jinja2.TemplateError:
+            continue
+        if itself:
+            message = f'{{% extends "{name}" %}} names this template itself, without end'
+            if _theme_file(env, name) not in (None, filename):
+                message += f'; to extend the theme\'s version, write {{% extends "theme/{name}" %}}'
+            return error(filename or name, itself[0].lineno, f"template: {message}")
+    return None
+
+
+def _theme_file(env: jinja2.Environment, name: str) -> str | None:
+    """The file of the theme's template of that name, if it has one."""
+    try:
+        return env.loader.get_source(env, "theme/" + name)[1] if env.loader else None
+    except jinja2.TemplateNotFound:
+        return None
+
+
 def _template_diagnostic(exc: Exception, page: Page) -> Diagnostic:
     """The error, named by the template file and line that raised it."""
     if isinstance(exc, jinja2.TemplateSyntaxError):
@@ -386,6 +427,8 @@ def _template_diagnostic(exc: Exception, page: Page) -> Diagnostic:
             break
     if isinstance(exc, jinja2.TemplateNotFound):
         message = f"no template {exc.name!r} in the site's templates/ or the theme's"
+    elif isinstance(exc, RecursionError):
+        message = "templates extend, include or import one another without end (RecursionError)"
     elif isinstance(exc, jinja2.TemplateError):
         message = (exc.message or str(exc)).replace(_RECORDER_NAME, "'site'")
     else:

@@ -618,6 +618,17 @@ def test_site_template_can_extend_the_theme_template(make_site: MakeSite) -> Non
             4,
             "template: writes U+D800, a lone surrogate, which UTF-8 cannot encode; remove it",
         ),
+        (
+            '<main>\n\n{% include "article.html" %}\n</main>\n',
+            3,
+            "template: templates extend, include or import one another without end",
+        ),
+        (
+            '\n{% extends "article.html" %}\n',
+            2,
+            'template: {% extends "article.html" %} names this template itself, without end; '
+            'to extend the theme\'s version, write {% extends "theme/article.html" %}',
+        ),
     ],
     ids=[
         "syntax-error",
@@ -627,6 +638,8 @@ def test_site_template_can_extend_the_theme_template(make_site: MakeSite) -> Non
         "missing",
         "site-attribute",
         "lone-surrogate",
+        "including-itself",
+        "extending-itself",
     ],
 )
 def test_template_error_fails_the_build_and_writes_nothing(
