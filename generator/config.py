@@ -278,6 +278,20 @@ def named_base_path(site_dir: Path) -> str | None:
         return None
 
 
+def line_of(site_dir: Path, key: str) -> int | None:
+    """The line where `site.yaml` in `site_dir` sets the top-level `key`, for an error a
+    later stage finds in its value (a theme that is not there); None if the file cannot
+    be read as YAML or does not set it."""
+    try:
+        text = (site_dir / CONFIG_FILE).read_text(encoding="utf-8-sig")
+        root = yaml.compose(text, Loader=yaml.CSafeLoader)
+    except (OSError, UnicodeError, yaml.YAMLError):
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    return next((k.start_mark.line + 1 for k, _ in root.value if k.value == key), None)
+
+
 def parse_config(text: str, name: str = CONFIG_FILE) -> SiteConfig:
     """Validate the text of a config file; raise `BuildError` listing every problem."""
     try:

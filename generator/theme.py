@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.cache import changed_lately
+from generator.config import CONFIG_FILE, line_of
 from generator.diagnostics import BuildError, Diagnostic, error, is_utf8, shown_name, warning
 from generator.model import OutputFile
 
@@ -54,7 +55,7 @@ def find_theme(site_dir: Path, name: str) -> Theme:
         problem = (
             f"'theme' names an unknown theme {name!r}; put it in themes/{name}/ or use 'default'"
         )
-    raise BuildError((error("site.yaml", None, problem),))
+    raise BuildError((error(CONFIG_FILE, line_of(site_dir, "theme"), problem),))
 
 
 ROOT_DIR = "root"

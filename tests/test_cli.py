@@ -749,7 +749,7 @@ def test_a_theme_that_cannot_be_used_is_named_with_what_it_lacks(
     if made:
         (site / made).mkdir(parents=True)
     code, _, err = run("build", str(site))
-    assert code == 2 and err.startswith(f"site.yaml: error: 'theme' {problem}"), err
+    assert code == 2 and err.startswith(f"site.yaml:6: error: 'theme' {problem}"), err
 
 
 def test_templates_are_named_from_the_site_s_folder_however_it_is_given(
