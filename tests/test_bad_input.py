@@ -208,7 +208,7 @@ def test_good_articles_are_built_and_bad_ones_are_not(built: Built) -> None:
     assert built.article_pages() == EXPECTED_ARTICLE_PAGES
     assert built.report.articles == len(EXPECTED_ARTICLE_PAGES)
     page = (built.output / "2024/05/01/good-one/index.html").read_text(encoding="utf-8")
-    assert "<h1>Good one</h1>" in page
+    assert '<h1 dir="auto">Good one</h1>' in page
     assert "The first good body." in page
     everything = built.all_output_bytes().decode("utf-8")
     for title in ("Yesterday", "February 30", "Topics int", "JS url", "JS image", "Slug thief"):
@@ -225,8 +225,8 @@ def test_duplicate_explicit_slug_keeps_the_first_file(built: Built) -> None:
 def test_duplicate_title_builds_both_with_a_suffix(built: Built) -> None:
     first = (built.output / "2024/05/03/twin/index.html").read_text(encoding="utf-8")
     second = (built.output / "2024/05/03/twin-2/index.html").read_text(encoding="utf-8")
-    assert "<h1>Twin</h1>" in first
-    assert "<h1>Twin</h1>" in second
+    assert '<h1 dir="auto">Twin</h1>' in first
+    assert '<h1 dir="auto">Twin</h1>' in second
 
 
 def test_exit_code_is_one(built: Built) -> None:
@@ -253,7 +253,7 @@ def test_an_update_before_publication_is_not_shown(built: Built) -> None:
 def test_bom_and_crlf_file_builds(built: Built) -> None:
     assert built.diagnostics_for(BOM_CRLF_PATH) == []
     page = (built.output / "2024/05/04/bom-and-crlf/index.html").read_text(encoding="utf-8")
-    assert "<h1>Bom and CRLF</h1>" in page
+    assert '<h1 dir="auto">Bom and CRLF</h1>' in page
     assert "Body line one." in page
     assert "\r" not in page
     assert (built.output / "topics/windows/index.html").is_file()

@@ -140,7 +140,7 @@ def test_new_creates_an_article_that_builds(make_site: MakeSite) -> None:
     [page] = article_pages(site / "output")
     assert page.endswith("/harbour-wall-repaired")
     html = (site / "output" / page / "index.html").read_text(encoding="utf-8")
-    assert "<h1>Harbour Wall Repaired</h1>" in html
+    assert '<h1 dir="auto">Harbour Wall Repaired</h1>' in html
     assert (site / "output" / "topics" / "x" / "index.html").is_file()
     assert (site / "output" / "topics" / "y" / "index.html").is_file()
     assert '<a href="/topics/x/"><bdi>X</bdi></a>' in html

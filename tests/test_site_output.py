@@ -82,13 +82,14 @@ def test_reference_shaped_article_is_complete(example_output: Path) -> None:
         example_output / "2021/03/02/tidal-turbines-pass-their-first-winter-in-the-sound/index.html"
     )
     html = page.read_text("utf-8")
-    assert "<h1>Tidal turbines pass their first winter in the sound</h1>" in html
+    assert '<h1 dir="auto">Tidal turbines pass their first winter in the sound</h1>' in html
     assert 'href="/sources/tidewatch-example/"><bdi>Tidewatch</bdi></a>' in html
     assert 'href="/topics/marine-energy/"><bdi>Marine Energy</bdi></a>' in html
     assert 'src="https://img.tidewatch.example/turbine-array.jpg"' in html
     assert 'width="800" height="450"' in html
     original = "https://tidewatch.example/energy/turbines-first-winter"
-    assert f'<a href="{original}" rel="noopener">Read at Tidewatch</a>' in html
+    read_at = "<span>Read at <bdi>Tidewatch</bdi></span>"
+    assert f'<a href="{original}" rel="noopener">{read_at}</a>' in html
     assert "Turbine makers look for bigger blades" in html
     assert 'href="/2021/03/02/"' in html
     assert 'rel="next"' in html and 'rel="prev"' not in html  # the oldest article
@@ -99,7 +100,8 @@ def test_related_item_links_to_our_own_article(example_output: Path) -> None:
         example_output / "2024/03/12/the-automated-port-still-needs-people/index.html"
     ).read_text("utf-8")
     own = "/2024/03/12/port-cranes-at-the-container-terminal-go-fully-automated/"
-    assert f'<a href="{own}">Port cranes at the container terminal go fully automated</a>' in html
+    title = "Port cranes at the container terminal go fully automated"
+    assert f'<a href="{own}" dir="auto">{title}</a>' in html
     assert 'href="https://rivertrade.example/analysis/inland-terminals-remote-operation"' in html
 
 
@@ -309,7 +311,9 @@ def test_a_time_with_a_fraction_of_a_second_is_written_to_the_second_on_pages(
     build_site(site)
     output = site / "output"
     for page in ("2024/03/08/precise/index.html", "index.html", "2024/03/08/index.html"):
-        stamps = re.findall(r'<time datetime="([^"]+)"', (output / page).read_text("utf-8"))
+        stamps = re.findall(
+            r'<time dir="ltr" datetime="([^"]+)"', (output / page).read_text("utf-8")
+        )
         assert stamps and set(stamps) == {"2024-03-08T10:00:00+00:00"}, (page, stamps)
 
 
@@ -514,7 +518,10 @@ def test_derived_excerpt_is_the_first_paragraph_as_text(
     site = make_site({"content/a.md": article("Sails", body=body)})
     build_site(site)
     html = (site / "output" / "2024/05/01/sails/index.html").read_text("utf-8")
-    assert '<p class="standfirst">Boats fitted with rigid sails, the first in years.</p>' in html
+    assert (
+        '<p class="standfirst" dir="auto">Boats fitted with rigid sails, the first in years.</p>'
+        in html
+    )
 
 
 def test_keep_last_good_keeps_a_broken_articles_last_page(

@@ -69,12 +69,12 @@ def test_topics_differing_in_case_are_one_topic(make_site: MakeSite, build_site:
     assert report.exit_code == 0
     topics = site / "output" / "topics"
     assert sorted(p.name for p in topics.iterdir() if p.is_dir()) == ["ai"]
-    page = (topics / "ai" / "index.html").read_text(encoding="utf-8")
-    assert "<h1>AI</h1>" in page
+    page = (topics / "ai" / "index.html").read_text("utf-8")
+    assert '<h1 dir="auto">AI</h1>' in page
     assert "3 articles" in page
     for title in ("One", "Two", "Three"):
         assert f">{title}</a>" in page
-    index = (topics / "index.html").read_text(encoding="utf-8")
+    index = (topics / "index.html").read_text("utf-8")
     assert '<a href="/topics/ai/">AI</a> <span class="count">3</span>' in index
 
 
@@ -82,7 +82,7 @@ def test_topics_are_listed_a_to_z_accents_aside(make_site: MakeSite, build_site:
     topics = '["Zoology", "Économie", "politics", "Ecology", "Art"]'
     site = make_site({"content/a.md": article("Topical", topics=topics)})
     build_site(site)
-    index = (site / "output" / "topics" / "index.html").read_text(encoding="utf-8")
+    index = (site / "output" / "topics" / "index.html").read_text("utf-8")
     shown = re.findall(r'<a href="/topics/[a-z-]+/">([^<]+)</a>', index)
     assert shown == ["Art", "Ecology", "Économie", "politics", "Zoology"]
 
@@ -92,8 +92,12 @@ def test_c_family_topics_get_three_pages(make_site: MakeSite, build_site: BuildS
     build_site(site)
     topics = site / "output" / "topics"
     assert sorted(p.name for p in topics.iterdir() if p.is_dir()) == ["c", "c-plus-plus", "c-sharp"]
-    assert "<h1>C++</h1>" in (topics / "c-plus-plus" / "index.html").read_text(encoding="utf-8")
-    assert "<h1>C#</h1>" in (topics / "c-sharp" / "index.html").read_text(encoding="utf-8")
+    assert '<h1 dir="auto">C++</h1>' in (topics / "c-plus-plus" / "index.html").read_text(
+        encoding="utf-8"
+    )
+    assert '<h1 dir="auto">C#</h1>' in (topics / "c-sharp" / "index.html").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_a_topic_keeps_its_url_when_a_later_one_slugs_alike(
@@ -106,8 +110,10 @@ def test_a_topic_keeps_its_url_when_a_later_one_slugs_alike(
         article("Newer", "2024-06-01T10:00:00Z", topics="[C plus plus]"), encoding="utf-8"
     )
     report = build_site(site)
-    assert "<h1>C++</h1>" in (topics / "c-plus-plus" / "index.html").read_text(encoding="utf-8")
-    assert "<h1>C plus plus</h1>" in (topics / "c-plus-plus-2" / "index.html").read_text(
+    assert '<h1 dir="auto">C++</h1>' in (topics / "c-plus-plus" / "index.html").read_text(
+        encoding="utf-8"
+    )
+    assert '<h1 dir="auto">C plus plus</h1>' in (topics / "c-plus-plus-2" / "index.html").read_text(
         encoding="utf-8"
     )
     assert [(d.path, d.line, d.message) for d in report.diagnostics] == [
@@ -161,7 +167,9 @@ def test_an_article_set_aside_names_no_topic(make_site: MakeSite, build_site: Bu
     assert [d.path for d in report.diagnostics] == ["content/c.md"]  # set aside, no warning
     topics = site / "output" / "topics"
     assert sorted(p.name for p in topics.iterdir() if p.is_dir()) == ["c-plus-plus", "other"]
-    assert "<h1>Other</h1>" in (topics / "other" / "index.html").read_text(encoding="utf-8")
+    assert '<h1 dir="auto">Other</h1>' in (topics / "other" / "index.html").read_text(
+        encoding="utf-8"
+    )
 
 
 def test_long_slugs_cut_to_the_same_one_are_numbered_not_set_aside(
@@ -281,7 +289,7 @@ def test_a_related_item_finds_our_article_however_its_address_is_written(
     )
     report = build_site(site, jobs=1)
     assert report.diagnostics == ()
-    html = (site / "output/2024/05/02/pointing/index.html").read_text(encoding="utf-8")
+    html = (site / "output/2024/05/02/pointing/index.html").read_text("utf-8")
     assert html.count('href="/2024/05/01/our-story/"') >= 3
     assert html.count('href="/2024/05/01/uber-story/"') >= 2
 
