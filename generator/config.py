@@ -355,14 +355,21 @@ def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[int | None, str]:
         message += f" ({exc.context} at line {exc.context_mark.line + 1})"
     lines = text.split("\n")
     here = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
-    return (mark.line + 1 if mark is not None else None), f"{message}; {_hint(exc.problem, here)}"
+    return (
+        mark.line + 1 if mark is not None else None
+    ), f"{message}; {yaml_hint(exc.problem, here)}"
 
 
-def _hint(problem: str | None, line: str) -> str:
-    """What would most likely mend a YAML syntax error on `line`."""
+def yaml_hint(problem: str | None, line: str, more: tuple[tuple[str, str], ...] = ()) -> str:
+    """What would most likely mend a YAML syntax error on `line`, by Python's words for
+    its `problem`; `more` pairs further words with their hints (a reader's own limits),
+    tried after a tab, which mends most errors."""
     problem = problem or ""
     if "\t" in line[: len(line) - len(line.lstrip())]:
         return "YAML does not allow tabs for indentation: indent with spaces"
+    for words, hint in more:
+        if words in problem:
+            return hint
     if "undefined alias" in problem:
         return "define the '&anchor' before using '*anchor', or put the value in quotes"
     if "mapping values are not allowed" in problem:

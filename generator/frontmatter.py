@@ -19,6 +19,8 @@ from typing import Any
 
 import yaml
 
+from generator.config import yaml_hint
+
 MAX_DEPTH = 50
 """Deepest nesting of lists and mappings accepted in front matter."""
 MAX_VALUES = 100_000
@@ -535,33 +537,15 @@ def _yaml_error(exc: yaml.MarkedYAMLError, yaml_text: str) -> FrontMatterError:
         message += f" ({exc.context} at line {_FIRST_YAML_LINE + exc.context_mark.line})"
     text_lines = yaml_text.split("\n")
     here = text_lines[mark.line] if mark is not None and mark.line < len(text_lines) else ""
-    return FrontMatterError(line, f"{message}; {_hint(exc.problem or '', here)}")
+    return FrontMatterError(line, f"{message}; {yaml_hint(exc.problem, here, _HINTS)}")
 
 
-def _hint(problem: str, line: str) -> str:
-    """What would most likely fix a YAML error."""
-    if "\t" in line[: len(line) - len(line.lstrip())]:
-        return "YAML does not allow tabs for indentation: indent with spaces"
-    if "unhashable key" in problem:
-        return "a key must be plain text: write key: value"
-    if "constructor for the tag" in problem:
-        return "remove the '!' tag before the value, or put the value in quotes"
-    if "undefined alias" in problem:
-        return "define the '&anchor' before using '*anchor', or put the value in quotes"
-    if "mapping values are not allowed" in problem:
-        if line[:1] in (" ", "\t") and ": " not in line.strip().partition(": ")[2]:
-            return (
-                "this line is indented as if it were part of the value above; start it at "
-                "the beginning of the line"
-            )
-        return "put the value in quotes (it holds ': ')"
-    if "cannot start any token" in problem:
-        return "put the value in quotes (YAML keeps '@', '`' and '%' at the start of a value)"
-    if "escape" in problem:
-        return "write the character itself instead of the backslash escape"
-    if "nesting depth" in problem:
-        return f"nest lists and mappings at most {MAX_DEPTH} levels deep"
-    return "check the quotes, colons and indentation on that line"
+_HINTS = (
+    ("unhashable key", "a key must be plain text: write key: value"),
+    ("constructor for the tag", "remove the '!' tag before the value, or put the value in quotes"),
+    ("nesting depth", f"nest lists and mappings at most {MAX_DEPTH} levels deep"),
+)
+"""Hints for the problems only front matter reads into (see `yaml_hint`)."""
 
 
 _BLOCK_PREFIX = re.compile(r"^[ \t]*(?:[-?](?:[ \t]+|$))*", re.MULTILINE)
