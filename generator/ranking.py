@@ -37,10 +37,11 @@ def top_story_score(article: Article, newest: Article) -> float:
 def rank_top_stories(
     articles: tuple[Article, ...], count: int = TOP_STORIES
 ) -> tuple[Article, ...]:
-    """The best-scoring of the newest articles (given newest first); ties go to the newer."""
+    """The best-scoring of the newest articles (given newest first) but the newest itself,
+    which leads the front page; ties go to the newer."""
     if not articles:
         return ()
-    pool = articles[:TOP_STORY_POOL]
+    pool = articles[1:TOP_STORY_POOL]
     order = sorted(range(len(pool)), key=lambda i: (-top_story_score(pool[i], articles[0]), i))
     return tuple(pool[i] for i in order[:count])
 

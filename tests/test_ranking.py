@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import MakeSite, article
+from generator.build import build
 from generator.config import SiteConfig
 from generator.loader import load_articles
 from generator.model import Site
@@ -19,11 +20,25 @@ def _site(make_site: MakeSite, files: dict[str, str]) -> Site:
 
 def test_top_stories_mix_quality_heat_and_recency(make_site: MakeSite) -> None:
     site = _site(make_site, {
+        "content/lead.md": article("Lead", "2024-05-10T10:00Z", quality="100", heat="100"),
         "content/a.md": article("New but weak", "2024-05-10T09:00Z", quality="5", heat="0"),
         "content/b.md": article("Older and strong", "2024-05-09T09:00Z", quality="95", heat="90"),
         "content/c.md": article("Ancient", "2023-01-01T09:00Z", quality="100", heat="100"),
     })  # fmt: skip
+    # The newest article leads the front page above the list, so it is not in it again.
     assert [a.title for a in site.top_stories] == ["Older and strong", "Ancient", "New but weak"]
+
+
+def test_front_page_does_not_repeat_its_lead_among_top_stories(make_site: MakeSite) -> None:
+    folder = make_site({
+        "content/lead.md": article("Leading story", "2024-05-10T10:00Z", quality="99", heat="99"),
+        "content/b.md": article("Second story", "2024-05-09T09:00Z"),
+    })  # fmt: skip
+    build(folder)
+    home = (folder / "output" / "index.html").read_text()
+    lead, top = home.split('class="front-lead"')[1].split('class="top-stories"')
+    assert "Leading story" in lead and "Leading story" not in top
+    assert "Second story" in top
 
 
 def test_more_from_topics_are_earlier_articles_only(make_site: MakeSite) -> None:
