@@ -761,3 +761,25 @@ def test_a_cached_fragment_is_rendered_once_per_key_and_stays_escaped() -> None:
     html = template.render(items=["<x>", "y", "<x>"], seen=seen)
     assert html == "<b>&lt;x&gt;</b>1|<b>y</b>2|<b>&lt;x&gt;</b>1|firstfirst"
     assert calls == ["<x>", "y"]
+
+
+def test_cards_show_a_few_topics_and_the_article_page_all(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    names = [f"Beat {n}" for n in range(30)]
+    site = make_site({
+        "content/many.md": article("Many topics", topics="[" + ", ".join(names) + "]"),
+        "content/few.md": article("Few topics", "2024-04-01T09:00:00Z", topics="[Rail, Ports]"),
+    })  # fmt: skip
+    build_site(site)
+    output = site / "output"
+    home = (output / "index.html").read_text()
+    cards = re.findall(r'<ul class="chips".*?</ul>', home, re.DOTALL)
+    many = next(c for c in cards if "Beat 0" in c)
+    assert re.findall(r"<bdi>(.*?)</bdi>", many) == names[:4]
+    assert ">+26<" in many and "26 more topics" not in many and " more topics" in many
+    few = next(c for c in cards if "Rail" in c)
+    assert re.findall(r"<bdi>(.*?)</bdi>", few) == ["Rail", "Ports"] and "more" not in few
+    page = (output / "2024/05/01/many-topics/index.html").read_text()
+    chips = re.search(r'<ul class="chips".*?</ul>', page, re.DOTALL)
+    assert chips is not None and re.findall(r"<bdi>(.*?)</bdi>", chips.group()) == names
