@@ -271,6 +271,45 @@ def to_timestamp(value: Any, tz: tzinfo) -> datetime:
     return moment
 
 
+def _local_time_note(value: Any, tz: tzinfo) -> str | None:
+    """What to say of a time written without an offset that the clocks of `tz` show twice
+    (when they go back) or skip (when they go forward): it could be either of two
+    moments, or none, and `to_timestamp` picked one. None for any other value."""
+    text = to_text(value)
+    try:
+        naive = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if naive.tzinfo is not None:
+        return None
+    first, second = naive.replace(tzinfo=tz), naive.replace(tzinfo=tz, fold=1)
+    before, after = first.utcoffset(), second.utcoffset()
+    if before is None or after is None or before == after:
+        return None
+    shown = _shown(text)
+    if before > after:  # the clocks go back: the hour is lived twice
+        taken, other = _offset_text(before), _offset_text(after)
+        return (
+            f"{shown} happens twice in {tz} (the clocks go back); taken as the first, "
+            f"{taken}: write the offset to choose ({taken} or {other})"
+        )
+    try:
+        moment = first.astimezone(UTC).astimezone(tz)
+    except OverflowError:
+        return None
+    return (
+        f"{shown} never happens in {tz} (the clocks go forward); taken as "
+        f"{moment.strftime('%H:%M')}{_offset_text(after)}: write the offset to say which "
+        "moment is meant"
+    )
+
+
+def _offset_text(offset: timedelta) -> str:
+    minutes = round(offset.total_seconds() / 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
 def to_topics(value: Any) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list):
@@ -631,6 +670,8 @@ def parse_article(
                 line = front.line_of(key, found.item)
                 problems.append(error(source_path, line, f"{key}: {found}"))
             continue
+        if field.convert is _timestamp and (note := _local_time_note(front.data[key], tz)):
+            problems.append(warning(source_path, front.line_of(key), f"{key}: {note}"))
         if field.name in _LEFT_OUT:
             message = f"{key}: {_LEFT_OUT[field.name]}"
             for item in _left_out(field.name, values[field.name], front.data[key]):

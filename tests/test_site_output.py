@@ -289,6 +289,38 @@ def test_local_times_are_shown_as_the_zone_wrote_them(text: str, shown: str) -> 
     assert to_timestamp(text, ZoneInfo("America/New_York")).isoformat() == shown
 
 
+def test_a_local_time_the_clocks_show_twice_or_skip_is_warned_of(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site = make_site({
+        "site.yaml": SITE_YAML.replace("timezone: UTC", "timezone: America/New_York"),
+        "content/back.md": article("Back", "2024-11-03T01:30:00"),
+        "content/forward.md": article("Forward", "2024-03-10T02:30", updated="2024-11-03 01:05"),
+        "content/offset.md": article("Offset", "2024-11-03T01:30:00-05:00"),
+        "content/plain.md": article("Plain", "2024-06-01T01:30:00", updated="2024-11-03"),
+    })  # fmt: skip
+    report = build_site(site)
+    assert [(d.path, d.line, d.message) for d in report.diagnostics] == [
+        (
+            "content/back.md", 3, "publishedDateTime: '2024-11-03T01:30:00' happens twice in "
+            "America/New_York (the clocks go back); taken as the first, -04:00: write the "
+            "offset to choose (-04:00 or -05:00)",
+        ),
+        (
+            "content/forward.md", 3, "publishedDateTime: '2024-03-10T02:30' never happens in "
+            "America/New_York (the clocks go forward); taken as 03:30-04:00: write the offset "
+            "to say which moment is meant",
+        ),
+        (
+            "content/forward.md", 4, "updated: '2024-11-03 01:05' happens twice in "
+            "America/New_York (the clocks go back); taken as the first, -04:00: write the "
+            "offset to choose (-04:00 or -05:00)",
+        ),
+    ]  # fmt: skip
+    assert all(not d.is_error for d in report.diagnostics)
+    assert (site / "output/2024/03/10/forward/index.html").exists()
+
+
 @pytest.mark.parametrize(
     ("text", "zone", "shown"),
     [
