@@ -241,6 +241,8 @@ _FEED_CHECKS: dict[str, Callable[[Any], str | None]] = {
     "full_content": _check_type(bool),
 }
 _REQUIRED = ("title", "base_url")
+_TEXT_KEYS = frozenset({"title", "description", "base_url", "language", "timezone", "theme"})
+"""The keys whose value is text: one YAML reads as something else is taken as written."""
 
 
 def load_config(site_dir: Path) -> SiteConfig:
@@ -304,7 +306,8 @@ def parse_config(text: str, name: str = CONFIG_FILE) -> SiteConfig:
     if not isinstance(root, yaml.MappingNode):
         raise BuildError((error(name, 1, "must be a mapping of key: value"),))
     problems: list[Diagnostic] = []
-    values = _read_mapping(root, _CHECKS | {"feeds": lambda v: None}, name, "", problems)
+    checks = _CHECKS | {"feeds": lambda v: None}
+    values = _read_mapping(root, checks, text, name, "", problems)
     written = {str(k.value) for k, _ in root.value}
     for key in _REQUIRED:
         if key not in written:
@@ -312,7 +315,8 @@ def parse_config(text: str, name: str = CONFIG_FILE) -> SiteConfig:
     feeds = FeedSettings()
     feeds_node = _node_for(root, "feeds")
     if isinstance(feeds_node, yaml.MappingNode):
-        feeds = FeedSettings(**_read_mapping(feeds_node, _FEED_CHECKS, name, "feeds.", problems))
+        read = _read_mapping(feeds_node, _FEED_CHECKS, text, name, "feeds.", problems)
+        feeds = FeedSettings(**read)
     elif feeds_node is not None and feeds_node.tag != "tag:yaml.org,2002:null":
         line = feeds_node.start_mark.line + 1
         problems.append(error(name, line, "'feeds' must be a mapping with items, full_content"))
@@ -326,6 +330,31 @@ def parse_config(text: str, name: str = CONFIG_FILE) -> SiteConfig:
 def _construct(node: yaml.Node) -> Any:
     constructor = yaml.constructor.SafeConstructor()
     return constructor.construct_object(node, deep=True)
+
+
+_READ_OTHERWISE = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null", "timestamp")
+)
+_PROPERTIES = re.compile(r"(?:[&!]\S*\s+)*")
+"""The anchor and tag written before a value (`&name !!int 5`)."""
+
+
+def _as_written(node: yaml.Node, text: str) -> str | None:
+    """The value of `node` as `text` writes it, if YAML reads it as other than text: a
+    number (`1984`, `0x10`, `1_000`), true or false (`yes`, `off`), a date (`2024-05-01`)
+    or the word null. None for any other value, for one given its kind by a tag (`!!int
+    5`), and for no value (`key:` or `key: ~`). Articles keep numbers so too, by the
+    front matter's loader (`WrittenInt`), which does not know which keys want text."""
+    if not isinstance(node, yaml.ScalarNode) or node.tag not in _READ_OTHERWISE:
+        return None
+    if node.value in ("", "~"):
+        return None
+    written = text[node.start_mark.index : node.end_mark.index]
+    found = _PROPERTIES.match(written)
+    if found and any(part.startswith("!") for part in found.group().split()):
+        return None
+    value: str = node.value
+    return value
 
 
 def _yaml_problem(exc: yaml.YAMLError, text: str) -> tuple[int | None, str]:
@@ -412,6 +441,7 @@ def _node_for(mapping: yaml.MappingNode, key: str) -> yaml.Node | None:
 def _read_mapping(
     mapping: yaml.MappingNode,
     checks: dict[str, Callable[[Any], str | None]],
+    text: str,
     name: str,
     prefix: str,
     problems: list[Diagnostic],
@@ -432,8 +462,9 @@ def _read_mapping(
         if isinstance(value_node, yaml.MappingNode) and key == "feeds":
             values[key] = None
             continue
+        written = _as_written(value_node, text) if key in _TEXT_KEYS and not prefix else None
         try:
-            value = _construct(value_node)
+            value = _construct(value_node) if written is None else written
         except Exception as exc:  # a tag YAML's safe loader refuses, or a value too large
             mark = getattr(exc, "problem_mark", None)  # the tagged item, in a list
             where = mark.line + 1 if mark is not None else line

@@ -97,6 +97,88 @@ def test_the_direction_of_a_language(tag: str, direction: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("written", "title"),
+    [
+        ("1984", "1984"),
+        ("1.5e+3", "1.5e+3"),
+        ("0x10", "0x10"),
+        ("0123", "0123"),
+        ("1_000", "1_000"),
+        ("12:30", "12:30"),
+        ("1.10", "1.10"),
+        ("-.inf", "-.inf"),
+        ("yes", "yes"),
+        ("Off", "Off"),
+        ("true", "true"),
+        ("null", "null"),
+        ("2024-05-01", "2024-05-01"),
+        ("2024-05-01 09:30:00 +01:00", "2024-05-01 09:30:00 +01:00"),
+        ("&name 2024", "2024"),
+    ],
+)
+def test_a_title_yaml_reads_as_a_number_flag_date_or_null_is_kept_as_written(
+    written: str, title: str
+) -> None:
+    assert parse_config(f"title: {written}\nbase_url: https://t.example/\n").title == title
+
+
+def test_every_key_that_takes_text_keeps_such_a_value_as_written() -> None:
+    config = parse_config(
+        "title: 1984\nbase_url: https://t.example/\ndescription: 2024-05-01\n"
+        "language: no\ntheme: 2024\n"
+    )
+    assert (config.title, config.description, config.language, config.theme) == (
+        "1984",
+        "2024-05-01",
+        "no",
+        "2024",
+    )
+    assert config.direction == "ltr"
+    assert problems(GOOD + "timezone: 2024\n") == [
+        "site.yaml:3: error: 'timezone' unknown time zone '2024'; use an IANA name such as "
+        "Europe/London"
+    ]
+
+
+def test_keys_taking_numbers_or_flags_read_them_as_before_beside_text_as_written() -> None:
+    config = parse_config(
+        "title: 0x10\nbase_url: https://t.example/\nper_page: 0x10\nhide_future: yes\n"
+        "hide_unpublished: off\nfeeds:\n  items: 1_0\n  full_content: on\n"
+    )
+    assert config.title == "0x10"
+    assert (config.per_page, config.hide_future, config.hide_unpublished) == (16, True, False)
+    assert config.feeds == FeedSettings(items=10, full_content=True)
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        ("", "'title' must be a string, not empty None"),
+        ("~", "'title' must be a string, not empty None"),
+        ("!!int 5", "'title' must be a string, not a whole number 5"),
+        ("&t !!bool yes", "'title' must be a string, not a boolean True"),
+    ],
+)
+def test_a_title_with_no_value_or_a_tag_is_refused_beside_a_description_kept_as_written(
+    written: str, expected: str
+) -> None:
+    text = f"title: {written}\nbase_url: https://t.example/\ndescription: 2024\n"
+    assert problems(text) == [f"site.yaml:1: error: {expected}"]
+
+
+def test_a_site_titled_with_a_number_shows_it_as_written(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site_yaml = "title: 0x10\nbase_url: https://t.example/\ndescription: 1.50\n"
+    site = make_site({"site.yaml": site_yaml, "content/a.md": article("A")})
+    assert build_site(site).exit_code == 0
+    home = (site / "output" / "index.html").read_text("utf-8")
+    assert "<title>0x10</title>" in home
+    assert '<meta name="description" content="1.50">' in home
+    assert "<title>0x10</title>" in (site / "output" / "feed.xml").read_text("utf-8")
+
+
+@pytest.mark.parametrize(
     ("text", "missing"),
     [
         ("base_url: https://t.example/\n", "title"),
