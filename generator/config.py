@@ -52,11 +52,15 @@ class SiteConfig:
 
     @property
     def direction(self) -> str:
-        """`rtl` for a language written from right to left (Arabic, Hebrew, Persian, Urdu,
-        or any in such a script, `ku-Arab`), else `ltr`: the pages' `dir`."""
+        """`rtl` for a language written from right to left, else `ltr`: the pages' `dir`.
+        The tag's script decides when it names one (`az-Arab`, `ku-Arab` are `rtl`;
+        `ar-Latn`, Arabic in Latin letters, is `ltr`), else the language does (Arabic,
+        Hebrew, Persian, Urdu …)."""
         subtags = self.language.lower().split("-")
-        right_to_left = subtags[0] in _RTL_LANGUAGES or any(s in _RTL_SCRIPTS for s in subtags)
-        return "rtl" if right_to_left else "ltr"
+        script = _script_of(subtags)
+        if script is not None:
+            return "rtl" if script in _RTL_SCRIPTS else "ltr"
+        return "rtl" if subtags[0] in _RTL_LANGUAGES else "ltr"
 
     @property
     def base_path(self) -> str:
@@ -149,8 +153,32 @@ _RTL_LANGUAGES = frozenset(
     {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ji", "ks", "ps", "sd", "syr", "ug", "ur", "yi"}
 )
 """Languages written from right to left (ISO 639 codes, `iw` and `ji` the old ones)."""
-_RTL_SCRIPTS = frozenset({"arab", "hebr", "nkoo", "rohg", "syrc", "thaa"})
-"""Scripts written from right to left (ISO 15924), as a language tag's subtag."""
+_RTL_SCRIPTS = frozenset(
+    {
+        *("adlm", "arab", "aran", "armi", "avst", "chrs", "cprt", "elym", "gara", "hatr"),
+        *("hebr", "hung", "khar", "lydi", "mand", "mani", "mend", "merc", "mero", "narb"),
+        *("nbat", "nkoo", "orkh", "ougr", "palm", "phli", "phlp", "phlv", "phnx", "prti"),
+        *("rohg", "samr", "sarb", "sogd", "sogo", "syrc", "syre", "syrj", "syrn", "thaa"),
+        "yezi",
+    }
+)
+"""Scripts written from right to left (ISO 15924 codes, in lower case): those whose
+letters Unicode gives a right-to-left direction (bidi class R or AL), and the variants
+ISO 15924 names of them (Arabic Nastaliq `aran`, Book Pahlavi `phlv`, three of Syriac)."""
+
+
+def _script_of(subtags: list[str]) -> str | None:
+    """The script subtag of a language tag split at its `-`, in lower case: the four
+    letters after the language and any extended language (`zh-yue-Hant`), before a region
+    or anything else; None if it names none (`ar`, `ar-EG`, `en-x-arab`, `x-arab`)."""
+    if len(subtags[0]) == 1:
+        return None  # a private tag (`x-...`): its subtags mean what its users agree
+    for subtag in subtags[1:]:
+        if len(subtag) == 3 and subtag.isalpha():
+            continue  # an extended language subtag
+        return subtag if len(subtag) == 4 and subtag.isalpha() else None
+    return None
+
 
 _LANGUAGE_TAG = re.compile(r"(?:[A-Za-z]{2,3}|[Xx](?=-))(-[A-Za-z0-9]{1,8})*")
 """A BCP 47 language tag, as pages (`lang`) and feeds (`language`, `xml:lang`) hold it: a

@@ -90,10 +90,49 @@ def test_language_tags(tag: str) -> None:
         ("en", "ltr"),
         ("az-Latn", "ltr"),
         ("ja", "ltr"),
+        ("az-Arab", "rtl"),
+        ("pa-Arab", "rtl"),
+        ("uz-Arab-AF", "rtl"),
+        ("ku-Latn", "ltr"),
+        ("ar-EG", "rtl"),
+        ("zh-yue-Arab", "rtl"),
+        ("MAN-nkoo", "rtl"),
     ],
 )
 def test_the_direction_of_a_language(tag: str, direction: str) -> None:
     assert parse_config(GOOD + f"language: {tag}\n").direction == direction
+
+
+@pytest.mark.parametrize(
+    ("tag", "direction"),
+    [
+        ("ar-Latn", "ltr"),
+        ("AR-latn", "ltr"),
+        ("ar-Latn-EG", "ltr"),
+        ("he-Latn", "ltr"),
+        ("yi-Latn-US", "ltr"),
+        ("fa-Cyrl", "ltr"),
+        ("ff-Adlm", "rtl"),
+        ("myz-Mand", "rtl"),
+        ("smp-Samr", "rtl"),
+        ("ku-YEZI", "rtl"),
+        ("aii-Syrn", "rtl"),
+        ("en-x-arab", "ltr"),
+        ("x-arab", "ltr"),
+    ],
+)
+def test_a_script_subtag_decides_the_direction_over_the_language(tag: str, direction: str) -> None:
+    assert parse_config(GOOD + f"language: {tag}\n").direction == direction
+
+
+def test_a_site_in_arabic_written_in_latin_letters_runs_left_to_right(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    site_yaml = GOOD + "language: ar-Latn\n"
+    site = make_site({"site.yaml": site_yaml, "content/a.md": article("Marhaba")})
+    assert build_site(site).exit_code == 0
+    home = (site / "output" / "index.html").read_text("utf-8")
+    assert '<html lang="ar-Latn" dir="ltr">' in home
 
 
 @pytest.mark.parametrize(
