@@ -16,7 +16,7 @@ import pytest
 
 from conftest import SITE_YAML, BuildSite, MakeSite, article, build_example
 from generator import BuildError, BuildOptions, BuildReport, build
-from generator.config import load_config
+from generator.config import SiteConfig, load_config
 from generator.feeds import absolute_links
 from generator.loader import load_articles
 from generator.model import Page, Site
@@ -25,6 +25,7 @@ from generator.render import FragmentCache
 from generator.schema import to_timestamp, to_url
 from generator.site import assemble_site
 from generator.sitemap import SITEMAP_NS, render_sitemaps
+from generator.urls import absolute_link_to, link_to
 from site_checks import broken_links, page_links, reachable_pages
 
 SECRET = "SECRET-Qm9yZWFsaXMgdHVyYmluZSBrZXkgbWF0ZXJpYWwgbmV2ZXIgdG8gYmUgcHVibGlzaGVk"
@@ -392,6 +393,67 @@ def test_a_source_domain_written_several_ways_is_one_source(
 )
 def test_what_a_url_may_not_hold_is_percent_encoded(url: str, written: str) -> None:
     assert to_url(url) == written
+
+
+def test_the_url_filters_percent_encode_what_a_url_never_holds_as_it_is() -> None:
+    config = SiteConfig(title="T", base_url="https://t.example/news/")
+    url, absolute_url = link_to(config), absolute_link_to(config)
+    written = [
+        "static/photo 1.jpg",
+        "static/Zürich.jpg",
+        'static/a"b<c>d\\e^f`g{h|i}j.png',
+        "static/tab\there\x7f.png",
+        "static/photo%201.jpg",
+        "static/100% true.png",
+        "search/?q=a&b=c#top",
+        "/a[1];b=2,c@d:e!$'()*+~",
+        "https://i.example/Zürich 1.jpg?q=ü&r=%C3%A4#ö",
+    ]
+    assert [url(each) for each in written] == [
+        "/news/static/photo%201.jpg",
+        "/news/static/Z%C3%BCrich.jpg",
+        "/news/static/a%22b%3Cc%3Ed%5Ce%5Ef%60g%7Bh%7Ci%7Dj.png",
+        "/news/static/tab%09here%7F.png",
+        "/news/static/photo%201.jpg",
+        "/news/static/100%%20true.png",
+        "/news/search/?q=a&b=c#top",
+        "/news/a[1];b=2,c@d:e!$'()*+~",
+        "https://i.example/Z%C3%BCrich%201.jpg?q=%C3%BC&r=%C3%A4#%C3%B6",
+    ]
+    assert [absolute_url(each) for each in written] == [
+        "https://t.example" + url(each) if not each.startswith("https:") else url(each)
+        for each in written
+    ]
+    # An absolute URL passes through again unchanged: no escape is encoded twice.
+    twice = [absolute_url(absolute_url(each)) for each in written]
+    assert twice == [absolute_url(each) for each in written]
+
+
+def test_a_template_linking_a_static_file_named_with_a_space_or_accent_gets_a_valid_href(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    base = (
+        '{% extends "theme/base.html" %}\n'
+        "{% block styles %}{{ super() }}"
+        '<link rel="preload" as="image" href="{{ \'static/photo 1.jpg\'|url }}">'
+        '<meta property="og:image" content="{{ \'static/Zürich.jpg\'|absolute_url }}">'
+        '<link rel="icon" href="{{ \'static/photo 1.jpg?v=a&w=b#top\'|url }}">'
+        "{% endblock %}\n"
+    )
+    site = make_site({
+        "site.yaml": SITE_YAML.replace("https://test.example/", "https://test.example/news/"),
+        "content/a.md": article("Alpha"),
+        "templates/base.html": base,
+        "static/photo 1.jpg": "jpeg",
+        "static/Zürich.jpg": "jpeg",
+    })  # fmt: skip
+    assert build_site(site).exit_code == 0
+    home = (site / "output/index.html").read_text("utf-8")
+    assert 'href="/news/static/photo%201.jpg"' in home
+    assert 'content="https://test.example/news/static/Z%C3%BCrich.jpg"' in home
+    assert 'href="/news/static/photo%201.jpg?v=a&amp;w=b#top"' in home
+    assert (site / "output/static/photo 1.jpg").is_file()
+    assert broken_links(site / "output", "/news/") == []
 
 
 def test_same_instant_articles_have_a_stable_order(
