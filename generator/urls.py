@@ -13,10 +13,11 @@ from urllib.parse import quote
 
 from generator.config import SiteConfig
 
-_NEVER_RAW = re.compile('[\x00-\x20"<>\\\\^`{|}\x7f-\ud7ff\ue000-\U0010ffff]+')
+_NEVER_RAW = re.compile('[\x00-\x20"<>^`{|}\x7f-\ud7ff\ue000-\U0010ffff]+')
 """What a URL never holds as it is (RFC 3986): spaces, control characters, characters
-outside ASCII, and `"<>\\^`{|}`. A lone surrogate is left for the page's own check,
-which names the template line writing it."""
+outside ASCII, and `"<>^`{|}`. A lone surrogate is left for the page's own check,
+which names the template line writing it. A backslash stays, as articles' URLs keep
+it (`generator.schema.to_url`): browsers read it as a slash."""
 
 
 def _encoded(url: str) -> str:
