@@ -149,7 +149,7 @@ class Fingerprinter:
         decided.extend([part(link) for link in article.more_from_topics])
         decided.append(part(article.previous) if article.previous else "-")
         decided.append(part(article.next) if article.next else "-")
-        decided.append(repr([item.internal_path for item in article.related]))
+        decided.append(repr([(i.internal_path, i.internal_title) for i in article.related]))
         return (
             f"Article({len(article.topics)},{len(article.more_from_topics)},"
             + ",".join(decided)

@@ -64,6 +64,8 @@ class RelatedItem:
     images: tuple[Image, ...]
     internal_path: str | None = None
     """Site path of the article this item points at, when it is one of ours."""
+    internal_title: str = ""
+    """The title of that article, when the item gives none of its own."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,7 +353,7 @@ LINKED_FIELDS = ("topics", "source", "related", "previous", "next", "more_from_t
 """The fields of an article the assembler links across articles, in `linked`'s order."""
 _link_article = _replacing(Article, LINKED_FIELDS)
 _copy_article = _replacing(Article, ("body_html",))
-_copy_related = _replacing(RelatedItem, ("internal_path",))
+_copy_related = _replacing(RelatedItem, ("internal_path", "internal_title"))
 _copy_page = _replacing(Page, ("article",))
 
 
@@ -378,9 +380,10 @@ def with_body(article: Article, body_html: str | None) -> Article:
     return copy
 
 
-def pointing_at(item: RelatedItem, internal_path: str | None) -> RelatedItem:
-    """The related item with another `internal_path` (`dataclasses.replace`, faster)."""
-    copy: RelatedItem = _copy_related(item, internal_path)
+def pointing_at(item: RelatedItem, internal_path: str | None, internal_title: str) -> RelatedItem:
+    """The related item with another `internal_path` and `internal_title`
+    (`dataclasses.replace`, faster)."""
+    copy: RelatedItem = _copy_related(item, internal_path, internal_title)
     return copy
 
 

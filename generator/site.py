@@ -287,11 +287,13 @@ def _place(
     return _Placed(tuple(placed), tuple(diagnostics), tuple(slug_taken), stood_in, given)
 
 
-def _addresses(articles: tuple[Article, ...]) -> tuple[dict[str, str], tuple[Diagnostic, ...]]:
-    """The path of the article at each address (`_url_key`) the `articles` (newest
-    first) give as their `webUrl` or `originalUrl`, the newest one's where several give
-    one; and a warning for each article whose `webUrl` a newer one gives too."""
-    by_url: dict[str, str] = {}
+def _addresses(
+    articles: tuple[Article, ...],
+) -> tuple[dict[str, Article], tuple[Diagnostic, ...]]:
+    """The article at each address (`_url_key`) the `articles` (newest first) give as
+    their `webUrl` or `originalUrl`, the newest one where several give one; and a
+    warning for each article whose `webUrl` a newer one gives too."""
+    by_url: dict[str, Article] = {}
     first: dict[str, Article] = {}
     twice: list[Diagnostic] = []
     for article in articles:
@@ -308,16 +310,16 @@ def _addresses(articles: tuple[Article, ...]) -> tuple[dict[str, str], tuple[Dia
                         "the other)",
                     )
                 )
-            by_url.setdefault(key, article.path)
+            by_url.setdefault(key, article)
         if article.original_url:
-            by_url.setdefault(_url_key(article.original_url), article.path)
+            by_url.setdefault(_url_key(article.original_url), article)
     return by_url, tuple(twice)
 
 
 def _link(
     articles: tuple[Article, ...],
     names: Callable[[Article], tuple[tuple[Term, ...], Term | None]],
-    by_url: dict[str, str],
+    by_url: dict[str, Article],
     reuse: Mapping[str, Article],
 ) -> tuple[Article, ...]:
     """Previous/next links (by date), related items that point at our own pages, the
@@ -366,12 +368,17 @@ def _same(before: Article, article: Article, fields: tuple[Any, ...]) -> bool:
     )
 
 
-def _pointed(item: RelatedItem, by_url: dict[str, str]) -> RelatedItem:
-    """The related item, pointing at our own page for it if there is one."""
+def _pointed(item: RelatedItem, by_url: dict[str, Article]) -> RelatedItem:
+    """The related item, pointing at our own page for it if there is one (with that
+    page's title, if the item has none of its own)."""
     if not item.web_url:
         return item
-    path = by_url.get(_url_key(item.web_url))
-    return item if path == item.internal_path else pointing_at(item, path)
+    ours = by_url.get(_url_key(item.web_url))
+    path = ours.path if ours else None
+    title = ours.title if ours and not item.title else ""
+    if path == item.internal_path and title == item.internal_title:
+        return item
+    return pointing_at(item, path, title)
 
 
 def _url_key(url: str) -> str:

@@ -821,8 +821,9 @@ def test_a_linked_copy_equals_one_made_by_replace(tmp_path: Path) -> None:
     item = RelatedItem(
         "Elsewhere", "", None, "https://news.example/1", "", "", "story", None, None, ()
     )
-    pointed = pointing_at(item, "2020/01/01/older/")
-    assert pointed == replace(item, internal_path="2020/01/01/older/") != item
+    pointed = pointing_at(item, "2020/01/01/older/", "Older")
+    assert pointed == replace(item, internal_path="2020/01/01/older/", internal_title="Older")
+    assert pointed != item
     assert pickle.loads(pickle.dumps(pointed)) == pointed
 
 

@@ -106,6 +106,31 @@ def test_related_item_links_to_our_own_article(example_output: Path) -> None:
     assert 'href="https://rivertrade.example/analysis/inland-terminals-remote-operation"' in html
 
 
+def test_an_untitled_related_item_of_ours_shows_our_title_and_follows_it(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    target = "https://wire.example/tides"
+    site = make_site({
+        "content/tides.md": article("Tides run high", "2024-05-01T09:00:00Z", slug="tides",
+                                    webUrl=target),
+        "content/between.md": article("Between them", "2024-05-01T12:00:00Z"),
+        "content/follow.md": article("Follow-up", "2024-05-02T09:00:00Z",
+                                     related=f"[{{webUrl: '{target}'}}, "
+                                             "{webUrl: 'https://other.example/x'}]"),
+    })  # fmt: skip
+    build_site(site)
+    page = site / "output/2024/05/02/follow-up/index.html"
+    html = page.read_text("utf-8")
+    assert '<a href="/2024/05/01/tides/" dir="auto">Tides run high</a>' in html
+    assert f">{target}<" not in html
+    assert ">https://other.example/x</a>" in html  # not ours: its address, as before
+    (site / "content/tides.md").write_text(
+        article("Tides run higher", "2024-05-01T09:00:00Z", slug="tides", webUrl=target)
+    )
+    build_site(site)
+    assert '<a href="/2024/05/01/tides/" dir="auto">Tides run higher</a>' in page.read_text()
+
+
 def test_draft_is_not_built_but_unpublished_is(example_output: Path) -> None:
     built = {p.parent.name for p in example_output.glob("20*/*/*/*/index.html")}
     assert not any("satellite" in name and "slip" in name for name in built)
