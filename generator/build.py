@@ -50,7 +50,7 @@ from generator.loader import (
     still_as_read,
 )
 from generator.markup import ENGINES
-from generator.model import Article, OutputFile, Page, Site
+from generator.model import Article, CopiedFile, OutputFile, Page, Site
 from generator.parallel import (
     default_jobs,
     fork_available,
@@ -560,7 +560,9 @@ class _Planned:
     pages: tuple[Page, ...]
     feeds: tuple[Feed, ...]
     extras: tuple[OutputFile, ...]
-    """Files made without templates: sitemaps, `robots.txt`, the theme's static files."""
+    """Files made without templates: sitemaps, `robots.txt`."""
+    copies: tuple[CopiedFile, ...]
+    """The theme's and the site's static files, and the site's `root/` files."""
     skipped: tuple[Diagnostic, ...]
     """Why static entries were not published."""
 
@@ -575,19 +577,18 @@ def _plan(site: Site, theme: Theme, session: Session | None) -> _Planned:
     robots = () if own_robots else (render_robots(site),)
     sitemaps = render_sitemaps(site, pages)
     _check_root_files(static, [*pages, *feeds, *sitemaps])
-    extras = (*sitemaps, *robots, *static)
-    check_unique_paths(
-        [*(p.output_path for p in pages), *(f.path for f in feeds), *(f.path for f in extras)]
-    )
+    extras = (*sitemaps, *robots)
+    files = [*(f.path for f in extras), *(f.path for f in static)]
+    check_unique_paths([*(p.output_path for p in pages), *(f.path for f in feeds), *files])
     if any(not f.path.startswith("static/") for f in static):  # root/ may clash with pages
-        check_nesting([*(f.path for f in extras), *(p.output_path for p in pages)])
+        check_nesting([*files, *(p.output_path for p in pages)])
     else:
-        check_nesting(f.path for f in extras)  # pages and feeds have paths of their own
-    return _Planned(site, pages, feeds, extras, skipped)
+        check_nesting(files)  # pages and feeds have paths of their own
+    return _Planned(site, pages, feeds, extras, static, skipped)
 
 
 def _check_root_files(
-    static: tuple[OutputFile, ...], made_here: list[Page | Feed | OutputFile]
+    static: tuple[CopiedFile, ...], made_here: list[Page | Feed | OutputFile]
 ) -> None:
     """`BuildError` naming each file of the site's `root/` on the path of a page, feed
     or sitemap the build writes (`made_here`): at it, in a folder of that name, or
@@ -667,6 +668,7 @@ def _write(
                 *(page.output_path for page in pages),
                 *(feed.path for feed in planned.feeds),
                 *(file.path for file in planned.extras),
+                *(file.path for file in planned.copies),
             ]
         )
         changed_feeds: list[tuple[Feed, str]] = []
@@ -727,6 +729,7 @@ def _write(
                 stop_if_cancelled(cancel)
         for file in planned.extras:
             out.add(file.path, file.data)
+        _copy_files(planned.copies, out, cancel)
         report = out.commit()
     cache.put_pages(records, previous)
     if session is not None:
@@ -736,6 +739,22 @@ def _write(
                 digests.of(page, records[page.output_path].uses)
         session.pages = known
     return report, len(compared.changed)
+
+
+def _copy_files(
+    files: tuple[CopiedFile, ...], out: OutputWriter, cancel: threading.Event | None
+) -> None:
+    """Stage the static and root `files`, copied in chunks (`OutputWriter.copy`).
+    `BuildError` naming every file that could not be read; `BuildCancelled` once
+    `cancel` is set."""
+    unreadable = []
+    for file in files:
+        stop_if_cancelled(cancel)
+        copied = out.copy(file.path, file.source)
+        if isinstance(copied, Diagnostic):
+            unreadable.append(copied)
+    if unreadable:
+        raise BuildError(tuple(unreadable))
 
 
 def _newest_shown(page: Page) -> tuple[bool, datetime | None]:

@@ -292,6 +292,16 @@ class OutputFile:
     origin: str
 
 
+@dataclass(frozen=True, slots=True)
+class CopiedFile:
+    """One file of the built site copied as it is from a file of the site or its theme
+    (`static/`, `root/`): where it goes (relative to the output folder) and the file it
+    is copied from. Its bytes are never held whole: the writer copies them in chunks."""
+
+    path: str
+    source: str
+
+
 def _slot_setters(kind: type, names: Sequence[str]) -> dict[str, Any]:
     """`_set_NAME` for each of the `names`: the function setting that slot of a `kind`,
     frozen or not (its slot's own setter, a fifth faster than `object.__setattr__`,

@@ -15,7 +15,7 @@ from pathlib import Path
 from generator.cache import changed_lately
 from generator.config import CONFIG_FILE, line_of
 from generator.diagnostics import BuildError, Diagnostic, error, is_utf8, shown_name, warning
-from generator.model import OutputFile
+from generator.model import CopiedFile
 
 _PACKAGE = Path(__file__).resolve().parent
 # Installed wheels carry the themes inside the package; a source checkout has them
@@ -63,12 +63,12 @@ DOT_NAMES_PUBLISHED = frozenset({".well-known", ".htaccess", ".nojekyll"})
 """Names starting with a dot that `root/` publishes (others, `.git` say, are skipped)."""
 
 
-def collect_static(theme: Theme) -> tuple[tuple[OutputFile, ...], tuple[Diagnostic, ...]]:
+def collect_static(theme: Theme) -> tuple[tuple[CopiedFile, ...], tuple[Diagnostic, ...]]:
     """Every static file under `static/`, the site's overriding the theme's, and every
     file of the site's `root/` (published at the top of the site); and a warning for
     each entry skipped, as in `content/`: a symlink leading out of the site or theme
     folder, a linked folder, anything but a regular file."""
-    files: dict[str, OutputFile] = {}
+    files: dict[str, CopiedFile] = {}
     skipped: list[Diagnostic] = []
     for folder in theme.static_dirs:
         _collect(folder, "static/", files, skipped)
@@ -79,7 +79,7 @@ def collect_static(theme: Theme) -> tuple[tuple[OutputFile, ...], tuple[Diagnost
 def _collect(
     folder: Path,
     prefix: str,
-    files: dict[str, OutputFile],
+    files: dict[str, CopiedFile],
     skipped: list[Diagnostic],
     dot_names: frozenset[str] = frozenset(),
 ) -> None:
@@ -105,7 +105,7 @@ def _collect(
         if problem:
             skipped.append(warning(shown, None, problem))
         elif path.is_file():
-            files[target] = OutputFile(target, path.read_bytes(), str(path))
+            files[target] = CopiedFile(target, str(path))
 
 
 def _unpublishable(path: Path, owner: Path, folder: str) -> str | None:

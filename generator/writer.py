@@ -15,7 +15,9 @@ page resolves. How:
    killed while rendering (`output/.broadsheet-staging` is still there), its leftover
    temporary files are deleted. Temporary files are never linked to.
 3. **Stage.** New bytes are written to temporary files (`.NAME.broadsheet-tmp`) beside
-   their targets while pages render. Nothing visible changes; a failure deletes them.
+   their targets while pages render; static files are copied to them from their source,
+   a chunk at a time (`stage_copy`), never read whole. Nothing visible changes; a
+   failure deletes them.
    (But for files of the last build that stand where a folder is now needed, or in a
    folder where a file now is: those are removed first, by `make_way`.)
 4. **Journal.** Once everything is rendered, the list of renames, the stale files to
@@ -58,12 +60,13 @@ import contextlib
 import hashlib
 import os
 import shutil
-from collections.abc import Mapping
+import stat
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from generator.diagnostics import BuildCancelled, BuildError, error
+from generator.diagnostics import BuildCancelled, BuildError, Diagnostic, error
 from generator.locks import LOCK_TIMEOUT, acquire, release
 from generator.plan import folders_of
 
@@ -77,6 +80,8 @@ RESERVED = frozenset({MANIFEST, LOCK, JOURNAL, STAGING, FRESH})
 """Files of the writer's own at the top of the output folder; never a page's path."""
 TEMPORARY_SUFFIX = ".broadsheet-tmp"
 HOME = "index.html"
+COPY_CHUNK = 1 << 20
+"""Bytes of a copied file read at a time: no copy holds a whole file in memory."""
 _JOURNAL_HEADER = "broadsheet-journal 1"
 
 
@@ -297,6 +302,19 @@ class OutputWriter:
         self.record(staged)
         return staged.digest
 
+    def copy(
+        self, relative: str, source: str, read_back: bool = True
+    ) -> tuple[str, os.stat_result] | Diagnostic:
+        """Stage a copy of the file at `source` for `relative` (`stage_copy`), unless the
+        file there already holds its bytes. Returns their SHA-256 and the source's
+        status as it was opened; or why the source could not be read."""
+        copied = stage_copy(self._output, self._previous, relative, source, self._fresh, read_back)
+        if isinstance(copied, Diagnostic):
+            return copied
+        staged, status = copied
+        self.record(staged)
+        return staged.digest, status
+
     def record(self, staged: Staged) -> None:
         """Take in a file staged by `stage`, perhaps in a worker process."""
         self._current[staged.relative] = staged.digest
@@ -486,6 +504,159 @@ def _stage_fresh(gathered: Path, relative: str, data: bytes) -> Staged:
     except OSError as exc:
         raise _failure(exc, Path(target)) from None
     return Staged(relative, hashlib.sha256(data).hexdigest(), written=True)
+
+
+def stage_copy(
+    output_dir: Path,
+    previous: dict[str, str],
+    relative: str,
+    source: str,
+    fresh: bool = False,
+    read_back: bool = True,
+) -> tuple[Staged, os.stat_result] | Diagnostic:
+    """`stage` for a copy of the file at `source`, read `COPY_CHUNK` bytes at a time,
+    never whole. Where the target may already hold its bytes (a file of its size that
+    the manifest, `previous`, lists with their digest, or does not list), they are
+    hashed first, and the target is kept if it does: one the manifest lists is taken at
+    its word, unless `read_back`, and any other is read back. Otherwise they are copied,
+    and hashed as they are. Returns what was staged, with the source's status as it was
+    opened (before a byte was read); or why the source could not be read, with nothing
+    left staged for it."""
+    try:
+        fd = os.open(source, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        return _unreadable(source, exc)
+    try:
+        status = os.fstat(fd)
+        if not stat.S_ISREG(status.st_mode):
+            return error(source, None, "cannot read: it is no longer a file; build again")
+        try:
+            staged = _stage_copy(
+                output_dir, previous, relative, fd, status.st_size, fresh, read_back
+            )
+        except _Unreadable as exc:
+            return _unreadable(source, exc.reason)
+    finally:
+        os.close(fd)
+    return staged, status
+
+
+def _stage_copy(
+    output_dir: Path,
+    previous: dict[str, str],
+    relative: str,
+    fd: int,
+    size: int,
+    fresh: bool,
+    read_back: bool,
+) -> Staged:
+    """`stage_copy` for the open file `fd` of `size` bytes."""
+    if fresh:
+        gathered = _safe_path(str(output_dir / FRESH), relative)
+        try:
+            os.makedirs(os.path.dirname(gathered), exist_ok=True)
+            return Staged(relative, _copy_into(fd, gathered), written=True)
+        except OSError as exc:
+            raise _failure(exc, Path(gathered)) from None
+    target = safe_target(output_dir, relative)
+    if _size(target) == size:
+        digest, listed = _file_digest(fd), previous.get(relative)
+        if listed in (None, digest) and (
+            (listed == digest and not read_back) or _digest_of(target) == digest
+        ):
+            return Staged(relative, digest, written=False)
+    temporary = _temporary(target)
+    folders: list[Path] = []
+    try:
+        try:
+            digest = _copy_into(fd, str(temporary))
+        except FileNotFoundError:
+            folders = _make_folders(target.parent, output_dir)
+            digest = _copy_into(fd, str(temporary))
+    except OSError as exc:
+        raise _failure(exc, temporary) from None
+    made = tuple(f.relative_to(output_dir).as_posix() for f in folders)
+    return Staged(relative, digest, written=True, folders=made)
+
+
+class _Unreadable(Exception):
+    """The source of a copy could not be read (an `OSError` apart from the output's)."""
+
+    def __init__(self, reason: OSError) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _unreadable(source: str, exc: OSError) -> Diagnostic:
+    """Why the static or root file at `source` could not be copied."""
+    if isinstance(exc, FileNotFoundError):
+        return error(source, None, "cannot read: it was removed during the build; build again")
+    return error(source, None, f"cannot read: {exc.strerror}; check the file's permissions")
+
+
+def _chunks(fd: int) -> Iterator[memoryview]:
+    """The bytes of the open file `fd`, from its start, `COPY_CHUNK` at a time, in one
+    buffer used again for each: take each chunk in before asking for the next."""
+    buffer = bytearray(COPY_CHUNK)
+    view = memoryview(buffer)
+    try:
+        os.lseek(fd, 0, os.SEEK_SET)
+        while count := os.readv(fd, [buffer]):
+            yield view[:count]
+    except OSError as exc:
+        raise _Unreadable(exc) from None
+
+
+def _file_digest(fd: int) -> str:
+    """SHA-256 of the open file `fd`, read in chunks."""
+    digest = hashlib.sha256()
+    for chunk in _chunks(fd):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _digest_of(path: Path) -> str | None:
+    """SHA-256 of the output file at `path`, read in chunks; None if it cannot be read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return _file_digest(fd)
+    except _Unreadable:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _size(path: Path) -> int | None:
+    """The size of the file at `path`; None if it is not a file."""
+    try:
+        status = path.stat()
+    except OSError:
+        return None
+    return status.st_size if stat.S_ISREG(status.st_mode) else None
+
+
+def _copy_into(fd: int, path: str) -> str:
+    """Copy the open file `fd`, a chunk at a time, to the file at `path` (created or
+    truncated); the SHA-256 of what was copied. Whatever stops the copy removes the
+    file at `path` again, so nothing is left half written."""
+    out = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o666)
+    digest = hashlib.sha256()
+    try:
+        try:
+            for chunk in _chunks(fd):
+                digest.update(chunk)
+                while chunk:
+                    chunk = chunk[os.write(out, chunk) :]
+        finally:
+            os.close(out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+    return digest.hexdigest()
 
 
 def _write_file(path: str, data: bytes) -> None:

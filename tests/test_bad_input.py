@@ -3,17 +3,20 @@ while every good article of the same site is still built."""
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from conftest import BuildSite, MakeSite, article
-from generator import BuildReport, Diagnostic
+from generator import BuildError, BuildOptions, BuildReport, Diagnostic, build
 from generator import loader as loader_module
 from generator.cli import SET_ASIDE_NOTE, main
 from generator.frontmatter import decode, split
@@ -21,6 +24,9 @@ from generator.loader import load_articles
 from generator.markup import render_markdown
 from generator.model import Article
 from generator.schema import parse_article
+from generator.theme import Theme
+
+build_module = sys.modules["generator.build"]  # the package's `build` is the function
 
 SECRET = "s3cr3t-token-never-shown"
 UNKNOWN_VALUE = "unknown-key-value-xyzzy"
@@ -430,6 +436,46 @@ def test_static_files_with_names_not_utf8_or_links_leading_nowhere_are_skipped(
         "static/loop.css: warning: skipped: a link leading nowhere; fix or remove it",
     ]
     assert (site / "output/static/ok.css").read_text() == "p {}"
+
+
+def test_static_files_gone_or_unreadable_when_copied_are_errors_naming_them(
+    make_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    files = {"content/good.md": article("Good"), "static/a.css": "a", "static/b.css": "b"}
+    site = make_site({**files, "static/c.css": "c", "root/d.txt": "d"})
+    build(site, BuildOptions(jobs=1))
+    before = _every_file(site / "output")
+    (site / "content/more.md").write_text(article("More", "2024-05-02T09:00:00Z"))
+    (site / "static/c.css").write_text("changed")
+    real_collect, real_open = build_module.collect_static, os.open
+
+    def collected_then_removed(theme: Theme) -> object:
+        found = real_collect(theme)
+        (site / "static/a.css").unlink()
+        (site / "root/d.txt").unlink()
+        (site / "root/d.txt").mkdir()
+        return found
+
+    def refusing(path: Any, *args: Any, **kwargs: Any) -> int:
+        if str(path).endswith("b.css"):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(build_module, "collect_static", collected_then_removed)
+    monkeypatch.setattr(os, "open", refusing)
+    with pytest.raises(BuildError) as raised:
+        build(site, BuildOptions(jobs=1))
+    assert [str(d) for d in raised.value.diagnostics] == [
+        "root/d.txt: error: cannot read: it is no longer a file; build again",
+        "static/a.css: error: cannot read: it was removed during the build; build again",
+        "static/b.css: error: cannot read: Permission denied; check the file's permissions",
+    ]
+    assert _every_file(site / "output") == before  # nothing half written, nothing changed
+
+
+def _every_file(folder: Path) -> dict[str, bytes]:
+    """Every file under `folder`, hidden ones too, by path, with its bytes."""
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
 def test_templates_with_names_not_utf8_are_skipped_with_a_warning(
