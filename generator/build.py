@@ -69,6 +69,7 @@ from generator.theme import (
     collect_static,
     find_theme,
     skipped_templates,
+    source_identity,
     static_signature,
     theme_digest,
 )
@@ -729,7 +730,7 @@ def _write(
                 stop_if_cancelled(cancel)
         for file in planned.extras:
             out.add(file.path, file.data)
-        _copy_files(planned.copies, out, cancel)
+        _copy_files(planned.copies, out, previous, records, cancel)
         report = out.commit()
     cache.put_pages(records, previous)
     if session is not None:
@@ -742,19 +743,46 @@ def _write(
 
 
 def _copy_files(
-    files: tuple[CopiedFile, ...], out: OutputWriter, cancel: threading.Event | None
+    files: tuple[CopiedFile, ...],
+    out: OutputWriter,
+    previous: dict[str, PageRecord],
+    records: dict[str, PageRecord],
+    cancel: threading.Event | None,
 ) -> None:
-    """Stage the static and root `files`, copied in chunks (`OutputWriter.copy`).
-    `BuildError` naming every file that could not be read; `BuildCancelled` once
-    `cancel` is set."""
+    """Stage the static and root `files`, each with its record in `records`: the
+    identity of its source and the digest of its bytes. `BuildError` naming every file
+    that could not be read; `BuildCancelled` once `cancel` is set."""
     unreadable = []
     for file in files:
         stop_if_cancelled(cancel)
-        copied = out.copy(file.path, file.source)
+        copied = _copied(file, out, previous.get(file.path))
         if isinstance(copied, Diagnostic):
             unreadable.append(copied)
+        else:
+            records[file.path] = copied
     if unreadable:
         raise BuildError(tuple(unreadable))
+
+
+def _copied(
+    file: CopiedFile, out: OutputWriter, record: PageRecord | None
+) -> PageRecord | Diagnostic:
+    """Keep the copy of `file` the last build made (its `record`), without reading
+    either file, if its source has the path, size and times it had when read then
+    (`source_identity`) and the copy is still there; or else stage it (`OutputWriter.copy`).
+    With no record (a first build, or the cache deleted), a file already at the
+    target is read back rather than taken from the manifest, as a rendered page is."""
+    now_ns = time.time_ns()  # before the file is measured
+    if record is not None:
+        with contextlib.suppress(OSError):  # gone or unreadable: `copy` says which
+            identity = source_identity(file.source, os.stat(file.source), now_ns)
+            if identity and identity == record.digest and out.keep(file.path, record.output_sha):
+                return record
+    copied = out.copy(file.path, file.source, read_back=record is None)
+    if isinstance(copied, Diagnostic):
+        return copied
+    digest, status = copied
+    return PageRecord(source_identity(file.source, status, now_ns), digest, frozenset())
 
 
 def _newest_shown(page: Page) -> tuple[bool, datetime | None]:

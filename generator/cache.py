@@ -4,7 +4,8 @@ Owns `.broadsheet-cache/` in the site folder (safe to delete). Parsed articles a
 stored in batches (one pickle for the files parsed together, so their shared values
 are stored once) and recorded by file path with the file's size, modification time
 and the SHA-256 of its bytes, against which they are checked; page fingerprints say
-which pages a build may skip. Article bodies live here too, out of the build's memory:
+which pages a build may skip, and the records of the static files copied, which of
+them it may leave unread. Article bodies live here too, out of the build's memory:
 keyed by the digest of the file they came from, read back one at a time when a page or
 feed shows them.
 Everything is stamped with a fingerprint of the generator version and the
@@ -85,9 +86,11 @@ class CachedFile:
 @dataclass(frozen=True, slots=True)
 class PageRecord:
     digest: str
-    """`generator.fingerprint.PageDigests` of the page when it was rendered."""
+    """`generator.fingerprint.PageDigests` of the page when it was rendered; for a file
+    copied as it is (from `static/` or `root/`), `generator.theme.source_identity` of
+    its source when it was read."""
     output_sha: str
-    """SHA-256 of the bytes it rendered to."""
+    """SHA-256 of the bytes it rendered to (or that were copied)."""
     uses: frozenset[str]
     """The `site` attributes the page's templates read when it was rendered."""
 

@@ -175,6 +175,18 @@ def static_signature(theme: Theme) -> str:
     return digest.hexdigest()
 
 
+def source_identity(source: str, status: os.stat_result, now_ns: int) -> str:
+    """What tells whether the static or root file at `source`, of this `status`, has
+    changed since: its path, size, modification and change time, as the build cache
+    tells an article file; "" (which tells nothing) if it changed so lately, as of
+    `now_ns` (the clock's time before it was measured), that another change could leave
+    them as they are (`changed_lately`)."""
+    if changed_lately(status.st_mtime_ns, status.st_ctime_ns, now_ns):
+        return ""
+    line = f"{source}\0{status.st_size}\0{status.st_mtime_ns}\0{status.st_ctime_ns}"
+    return hashlib.sha256(line.encode("utf-8", "surrogateescape")).hexdigest()
+
+
 def theme_digest(theme: Theme) -> str:
     """Digest of every template the site can use: any change re-renders every page. The
     names of entries that are not templates (links leading nowhere) count too, as the

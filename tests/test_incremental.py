@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import gc
+import io
 import os
 import pickle
 import shutil
@@ -772,9 +774,11 @@ def test_files_changed_by_hand_are_made_right_by_a_build_without_the_cache(
     page.write_bytes(same_size)
     (site / "output" / "feed.xml").write_text("junk")
     (site / "output" / "sitemap.xml").write_text("junk")
+    style = site / "output/static/style.css"
+    style.write_bytes(style.read_bytes().swapcase())  # a copied file, as long
     shutil.rmtree(site / CACHE_DIR)
     report = build(site, BuildOptions(jobs=jobs))
-    assert report.written is not None and report.written.written == 3
+    assert report.written is not None and report.written.written == 4
     assert _tree(site / "output") == expected
 
 
@@ -1092,6 +1096,106 @@ def test_static_files_changed_lately_are_not_taken_as_unchanged(
     assert static_signature(theme) != static_signature(theme)  # just written: untrusted
     monkeypatch.setattr("generator.cache.CHANGED_LATELY_NS", 0)
     assert static_signature(theme) == static_signature(theme)
+
+
+def _opened(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths of the files opened from now on, by any of Python's ways to open one."""
+    opened: list[str] = []
+    for module in (os, builtins, io):
+        real = module.open
+
+        def recording(path: Any, *args: Any, real: Any = real, **kwargs: Any) -> Any:
+            opened.append(str(path))
+            return real(path, *args, **kwargs)
+
+        monkeypatch.setattr(module, "open", recording)
+    return opened
+
+
+def _static_site(make_site: MakeSite, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A site with two static files, built; the times of its files are trusted (as they
+    are once a few seconds have passed since they changed)."""
+    monkeypatch.setattr("generator.cache.CHANGED_LATELY_NS", 0)
+    site = make_site(
+        {
+            "content/a.md": article(),
+            "static/site.css": "p { color: red }",
+            "static/img/logo.svg": "<svg/>",
+        }
+    )
+    build(site, BuildOptions(jobs=1))
+    return site
+
+
+def _add_article(site: Path, name: str) -> None:
+    """An article more, so that the next build has work to do."""
+    (site / "content" / name).write_text(article(name, "2024-05-02T09:00:00Z"))
+
+
+def test_a_static_file_unchanged_since_the_last_build_is_not_read_again(
+    make_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = _static_site(make_site, monkeypatch)
+    _add_article(site, "b.md")
+    (site / "output/static/img/logo.svg").unlink()  # its copy is gone: copied again
+    opened = _opened(monkeypatch)
+    report = build(site, BuildOptions(jobs=1))
+    assert report.written is not None and report.written.written > 1
+    assert [p for p in opened if p.endswith("site.css")] == []  # neither source nor copy
+    assert (site / "output/static/site.css").read_text() == "p { color: red }"
+    assert (site / "output/static/img/logo.svg").read_text() == "<svg/>"
+
+
+def test_a_static_file_changed_with_its_size_kept_is_published_again(
+    make_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = _static_site(make_site, monkeypatch)
+    css = site / "static/site.css"
+    before = css.stat()
+    css.write_text("p { color: tan }")  # as long
+    os.utime(css, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))  # however coarse
+    opened = _opened(monkeypatch)
+    build(site, BuildOptions(jobs=1))
+    assert (site / "output/static/site.css").read_text() == "p { color: tan }"
+    assert [p for p in opened if p.endswith("logo.svg")] == []
+
+
+def test_a_static_file_rewritten_with_its_old_size_and_time_is_published_again(
+    make_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As for an article file: its change time tells that it changed."""
+    site = _static_site(make_site, monkeypatch)
+    css = site / "static/site.css"
+    before = css.stat()
+    replacement = site / "site.css.new"
+    replacement.write_text("p { color: tan }")
+    os.utime(replacement, ns=(before.st_atime_ns, before.st_mtime_ns))  # as `touch -r` does
+    replacement.rename(css)  # as `cp -p` puts a file in place
+    after = css.stat()
+    assert (after.st_size, after.st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    opened = _opened(monkeypatch)
+    build(site, BuildOptions(jobs=1))
+    assert (site / "output/static/site.css").read_text() == "p { color: tan }"
+    assert [p for p in opened if p.endswith("logo.svg")] == []
+
+
+def test_a_static_file_changed_lately_is_read_by_the_next_build_and_then_trusted(
+    make_site: MakeSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("generator.cache.CHANGED_LATELY_NS", 10**18)  # just written, all
+    site = make_site({"content/a.md": article(), "static/site.css": "p { color: red }"})
+    build(site, BuildOptions(jobs=1))
+    monkeypatch.setattr("generator.cache.CHANGED_LATELY_NS", 0)  # a while later
+    _add_article(site, "b.md")
+    opened = _opened(monkeypatch)
+    build(site, BuildOptions(jobs=1))
+    assert str(site / "static/site.css") in opened  # its times told nothing: read
+    _add_article(site, "c.md")
+    opened.clear()
+    report = build(site, BuildOptions(jobs=1))
+    assert report.written is not None and report.written.written > 0
+    assert [p for p in opened if p.endswith("site.css")] == []
+    assert (site / "output/static/site.css").read_text() == "p { color: red }"
 
 
 class _FillingDisk(sqlite3.Connection):
