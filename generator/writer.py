@@ -618,15 +618,9 @@ def _file_digest(fd: int) -> str:
 def _digest_of(path: Path) -> str | None:
     """SHA-256 of the output file at `path`, read in chunks; None if it cannot be read."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        return _digest(path)
     except OSError:
         return None
-    try:
-        return _file_digest(fd)
-    except _Unreadable:
-        return None
-    finally:
-        os.close(fd)
 
 
 def _size(path: Path) -> int | None:
@@ -716,7 +710,15 @@ def _temporary_name(name: str) -> str:
 
 
 def _digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """SHA-256 of the file at `path`, read in chunks (it may be a copied file of any
+    size); `OSError` if it cannot be read."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        return _file_digest(fd)
+    except _Unreadable as exc:
+        raise exc.reason from None
+    finally:
+        os.close(fd)
 
 
 def _same_bytes(target: Path, data: bytes) -> bool:

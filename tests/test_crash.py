@@ -479,6 +479,30 @@ def test_a_commit_stopped_after_any_step_leaves_a_working_site(
         shutil.rmtree(site)
 
 
+def test_a_commit_finished_after_a_kill_hashes_a_large_file_without_reading_it_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A copy renamed into place before the kill is hashed for the manifest as the
+    commit is finished: in chunks, as a large static file was copied."""
+    output = tmp_path / "output"
+    (output / "static").mkdir(parents=True)
+    data = bytes(range(256)) * 40_000  # 10 MB
+    (output / "static/film.mp4").write_bytes(data)
+    journal = Journal(("static/film.mp4",), (), {"static/film.mp4": "0" * 64})
+    (output / JOURNAL).write_text(journal.text())
+    real = Path.read_bytes
+
+    def not_whole(path: Path) -> bytes:
+        assert path.name != "film.mp4", "read whole"
+        return real(path)
+
+    monkeypatch.setattr(Path, "read_bytes", not_whole)
+    writer_module.recover(output)
+    digest = hashlib.sha256(data).hexdigest()
+    assert (output / MANIFEST).read_text() == f"{digest} static/film.mp4\n"
+    assert not (output / JOURNAL).exists()
+
+
 def _stopped_commit(base: Path, site: Path) -> Path:
     """The output folder of a build of version 2 over `base`, stopped before its first
     rename: its journal lists every step."""
