@@ -18,6 +18,9 @@ _NEVER_RAW = re.compile('[\x00-\x20"<>^`{|}\x7f-\ud7ff\ue000-\U0010ffff]+')
 outside ASCII, and `"<>^`{|}`. A lone surrogate is left for the page's own check,
 which names the template line writing it. A backslash stays, as articles' URLs keep
 it (`generator.schema.to_url`): browsers read it as a slash."""
+_AS_IT_IS = re.compile(r"[!#-;=?-\]_a-z~]*").fullmatch
+"""Whether a URL holds only what it may hold as it is: the ASCII characters that are not
+`_NEVER_RAW` (a match of this takes a third of the time of a search for those)."""
 
 
 def _encoded(url: str) -> str:
@@ -25,7 +28,7 @@ def _encoded(url: str) -> str:
     ASCII as UTF-8: `photo 1.jpg` is `photo%201.jpg`); all else as written: `%XX`
     escapes (nothing is encoded twice), `/`, `?`, `#`, `&`, `=` and the other reserved
     characters."""
-    if _NEVER_RAW.search(url) is None:
+    if _AS_IT_IS(url) is not None:  # nearly every link: a quick look, as for each one
         return url
     return _NEVER_RAW.sub(lambda found: quote(found.group(), safe=""), url)
 
