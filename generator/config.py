@@ -150,9 +150,15 @@ def _tidy_path(path: str) -> str | None:
 
 
 _RTL_LANGUAGES = frozenset(
-    {"ar", "arc", "ckb", "dv", "fa", "he", "iw", "ji", "ks", "ps", "sd", "syr", "ug", "ur", "yi"}
+    {
+        *("ar", "arc", "ckb", "dv", "fa", "he", "iw", "ji", "ks", "ps", "sd", "syr", "ug"),
+        *("ur", "yi", "arz", "ary", "azb", "bcc", "bqi", "glk", "lrc", "mzn", "nqo", "pnb"),
+        "prs",
+    }
 )
-"""Languages written from right to left (ISO 639 codes, `iw` and `ji` the old ones)."""
+"""Languages written from right to left (ISO 639 codes, `iw` and `ji` the old ones;
+`arz`, `ary` Egyptian and Moroccan Arabic, `azb` South Azerbaijani, `pnb` Western
+Punjabi, `prs` Dari, `nqo` N'Ko, and the Iranian languages written in Arabic script)."""
 _RTL_SCRIPTS = frozenset(
     {
         *("adlm", "arab", "aran", "armi", "avst", "chrs", "cprt", "elym", "gara", "hatr"),

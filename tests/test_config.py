@@ -97,6 +97,12 @@ def test_language_tags(tag: str) -> None:
         ("ar-EG", "rtl"),
         ("zh-yue-Arab", "rtl"),
         ("MAN-nkoo", "rtl"),
+        ("arz", "rtl"),
+        ("pnb-PK", "rtl"),
+        ("prs", "rtl"),
+        ("azb", "rtl"),
+        ("nqo", "rtl"),
+        ("pa", "ltr"),
     ],
 )
 def test_the_direction_of_a_language(tag: str, direction: str) -> None:
