@@ -163,15 +163,29 @@ def to_url(value: Any) -> str:
     return text
 
 
+def with_ascii_host(url: str) -> str:
+    """`url` with its host, if it has one outside ASCII, in its ASCII form (`xn--`);
+    all else as written."""
+    host = _HOST_WRITTEN.match(url)
+    if host is None:
+        return url
+    return _ascii_host(url[: host.end()]) + url[host.end() :]
+
+
 def _ascii_host(written: str) -> str:
-    """`scheme://host` with a host outside ASCII in its ASCII form, if it has one."""
-    scheme, _, host = written.partition("://")
-    if host.isascii():
+    """`scheme://authority` with a host outside ASCII in its ASCII form, if it has one,
+    and a user name outside ASCII percent-encoded; the port as written."""
+    scheme, _, authority = written.partition("://")
+    if authority.isascii():
         return written
+    userinfo, at, address = authority.rpartition("@")
+    host, colon, port = address.partition(":")  # an IPv6 literal is ASCII
     try:
-        return f"{scheme}://{host.encode('idna').decode('ascii')}"
+        host = host.encode("idna").decode("ascii")
     except UnicodeError:  # not a valid name: kept as written
         return written
+    userinfo = _NOT_ASCII.sub(lambda m: quote(m.group(), errors="surrogatepass"), userinfo)
+    return f"{scheme}://{userinfo}{at}{host}{colon}{port}"
 
 
 _DOUBLE_DOT = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from urllib.parse import quote
 
 from generator.config import SiteConfig
+from generator.schema import with_ascii_host
 
 _NEVER_RAW = re.compile('[\x00-\x20"<>^`{|}\x7f-\ud7ff\ue000-\U0010ffff]+')
 """What a URL never holds as it is (RFC 3986): spaces, control characters, characters
@@ -24,12 +25,15 @@ _AS_IT_IS = re.compile(r"[!#-;=?-\]_a-z~]*").fullmatch
 
 
 def _encoded(url: str) -> str:
-    """`url` with what a URL never holds as it is percent-encoded (characters outside
-    ASCII as UTF-8: `photo 1.jpg` is `photo%201.jpg`); all else as written: `%XX`
-    escapes (nothing is encoded twice), `/`, `?`, `#`, `&`, `=` and the other reserved
-    characters."""
+    """`url` with a host outside ASCII in its ASCII form (`bücher.example` is
+    `xn--bcher-kva.example`, as articles' URLs write it) and what a URL never holds as
+    it is percent-encoded (characters outside ASCII as UTF-8: `photo 1.jpg` is
+    `photo%201.jpg`); all else as written: `%XX` escapes (nothing is encoded twice),
+    `/`, `?`, `#`, `&`, `=` and the other reserved characters."""
     if _AS_IT_IS(url) is not None:  # nearly every link: a quick look, as for each one
         return url
+    if not url.isascii() and _is_absolute(url):
+        url = with_ascii_host(url)
     return _NEVER_RAW.sub(lambda found: quote(found.group(), safe=""), url)
 
 

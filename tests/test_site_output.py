@@ -414,6 +414,8 @@ def test_a_source_domain_written_several_ways_is_one_source(
         ("https://i.example/café.jpg", "https://i.example/caf%C3%A9.jpg"),
         ("https://bücher.example/ü?q=ä#ö", "https://xn--bcher-kva.example/%C3%BC?q=%C3%A4#%C3%B6"),
         ("static/ñ 1.png", "static/%C3%B1%201.png"),
+        ("https://user@Bücher.example:8443/a", "https://user@xn--bcher-kva.example:8443/a"),
+        ("https://jürg@bücher.example/", "https://j%C3%BCrg@xn--bcher-kva.example/"),
     ],
 )
 def test_what_a_url_may_not_hold_is_percent_encoded(url: str, written: str) -> None:
@@ -433,6 +435,9 @@ def test_the_url_filters_percent_encode_what_a_url_never_holds_as_it_is() -> Non
         "search/?q=a&b=c#top",
         "/a[1];b=2,c@d:e!$'()*+~",
         "https://i.example/Zürich 1.jpg?q=ü&r=%C3%A4#ö",
+        "https://bücher.example/ü",
+        "https://user@Bücher.example:8443/a b",
+        "https://ä..example/x",  # not a name IDNA can write: encoded as the rest is
     ]
     assert [url(each) for each in written] == [
         "/news/static/photo%201.jpg",
@@ -444,6 +449,9 @@ def test_the_url_filters_percent_encode_what_a_url_never_holds_as_it_is() -> Non
         "/news/search/?q=a&b=c#top",
         "/news/a[1];b=2,c@d:e!$'()*+~",
         "https://i.example/Z%C3%BCrich%201.jpg?q=%C3%BC&r=%C3%A4#%C3%B6",
+        "https://xn--bcher-kva.example/%C3%BC",
+        "https://user@xn--bcher-kva.example:8443/a%20b",
+        "https://%C3%A4..example/x",
     ]
     assert [absolute_url(each) for each in written] == [
         "https://t.example" + url(each) if not each.startswith("https:") else url(each)
