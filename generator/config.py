@@ -84,11 +84,18 @@ def normalise_base_url(url: str) -> str:
     parts = urlsplit(url)
     netloc = parts.netloc.lower()  # a host's case means nothing; a path's does
     if not netloc.isascii():
-        userinfo, at, address = netloc.rpartition("@")
-        host, colon, port = address.partition(":")
-        netloc = userinfo + at + host.encode("idna").decode("ascii") + colon + port
+        netloc = idna_authority(netloc)
     path = quote(parts.path, safe="/%:@!$&'()*+,;=")
     return urlunsplit((parts.scheme, netloc, path if path.endswith("/") else path + "/", "", ""))
+
+
+def idna_authority(authority: str) -> str:
+    """`user@host:port` with its host written in IDNA (`bücher.example` is
+    `xn--bcher-kva.example`), the user name and port as written; `UnicodeError` for a
+    host IDNA cannot write."""
+    userinfo, at, address = authority.rpartition("@")
+    host, colon, port = address.partition(":")  # an IPv6 literal is ASCII
+    return userinfo + at + host.encode("idna").decode("ascii") + colon + port
 
 
 _PAGE_SUFFIXES = (".html", ".htm", ".php", ".asp", ".aspx", ".jsp", ".xml")

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
+from generator.config import idna_authority
 from generator.diagnostics import Diagnostic, error, kind_of, warning
 from generator.frontmatter import FrontMatter, plain_numbers
 from generator.markup import derive_excerpt
@@ -134,8 +135,7 @@ def to_url(value: Any) -> str:
     if not text.isascii():  # feeds, sitemaps and link previews take ASCII addresses
         host = _HOST_WRITTEN.match(text)
         start = host.end() if host else 0
-        rest = _NOT_ASCII.sub(lambda m: quote(m.group(), errors="surrogatepass"), text[start:])
-        text = _ascii_host(text[:start]) + rest
+        text = _ascii_host(text[:start]) + _outside_ascii_encoded(text[start:])
     if _URL_CONTROLS.search(text):
         raise FieldError("contains control characters (tabs or line breaks); remove them")
     try:
@@ -174,18 +174,20 @@ def with_ascii_host(url: str) -> str:
 
 def _ascii_host(written: str) -> str:
     """`scheme://authority` with a host outside ASCII in its ASCII form, if it has one,
-    and a user name outside ASCII percent-encoded; the port as written."""
+    and the rest of it outside ASCII (a user name) percent-encoded."""
     scheme, _, authority = written.partition("://")
     if authority.isascii():
         return written
-    userinfo, at, address = authority.rpartition("@")
-    host, colon, port = address.partition(":")  # an IPv6 literal is ASCII
     try:
-        host = host.encode("idna").decode("ascii")
+        authority = idna_authority(authority)
     except UnicodeError:  # not a valid name: kept as written
         return written
-    userinfo = _NOT_ASCII.sub(lambda m: quote(m.group(), errors="surrogatepass"), userinfo)
-    return f"{scheme}://{userinfo}{at}{host}{colon}{port}"
+    return f"{scheme}://{_outside_ascii_encoded(authority)}"
+
+
+def _outside_ascii_encoded(text: str) -> str:
+    """`text` with its characters outside ASCII percent-encoded as UTF-8."""
+    return _NOT_ASCII.sub(lambda m: quote(m.group(), errors="surrogatepass"), text)
 
 
 _DOUBLE_DOT = frozenset({"..", ".%2e", "%2e.", "%2e%2e"})
