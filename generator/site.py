@@ -6,6 +6,7 @@ links, previous/next and the site-wide feed list. Pure: it only reads its inputs
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
@@ -17,7 +18,6 @@ from generator.config import SiteConfig
 from generator.diagnostics import Diagnostic, error, warning
 from generator.grouping import canonical_terms, group_articles, group_by_date
 from generator.model import (
-    LINKED_FIELDS,
     Addresses,
     Article,
     FeedLink,
@@ -329,8 +329,10 @@ def _link(
     for index, article in enumerate(articles):
         for topic in article.topics:
             topic_positions[topic.key].append(index)
-    # One link to each article, shared by every article pointing at it.
-    links = [Link(article.title, article.path) for article in articles]
+    befores: list[Article | None] = [None] * len(articles)
+    if reuse:
+        befores = [reuse.get(a.source_path) for a in articles]
+    links = _links_to(articles, befores)
     last = len(links) - 1
     result = []
     for index, article in enumerate(articles):
@@ -346,12 +348,27 @@ def _link(
             links[index - 1] if index else None,  # next
             more_from_topics(index, article, topic_positions, links),
         )
-        before = reuse.get(article.source_path) if reuse else None
+        before = befores[index]
         if before is not None and _same(before, article, fields):
             result.append(before)
         else:
             result.append(linked(article, *fields))
     return tuple(result)
+
+
+def _links_to(articles: tuple[Article, ...], befores: list[Article | None]) -> list[Link]:
+    """One link to each of the `articles` (newest first), shared by every article pointing
+    at it: the very link an article's newer neighbour assembled earlier (`befores`)
+    held as its `previous`, if it still says the same, so `_same` finds it at once."""
+    links = []
+    newer: Article | None = None
+    for article, before in zip(articles, befores, strict=True):
+        link = newer.previous if newer is not None else None
+        if link is None or link.path != article.path or link.title != article.title:
+            link = Link(article.title, article.path)
+        links.append(link)
+        newer = before
+    return links
 
 
 def _same(before: Article, article: Article, fields: tuple[Any, ...]) -> bool:
@@ -363,8 +380,14 @@ def _same(before: Article, article: Article, fields: tuple[Any, ...]) -> bool:
         article.slug,
     ):
         return False
-    return all(
-        getattr(before, name) == value for name, value in zip(LINKED_FIELDS, fields, strict=True)
+    topics, source, related, previous, next_, more = fields  # a check per article: unrolled
+    return bool(
+        (before.previous is previous or before.previous == previous)
+        and (before.next is next_ or before.next == next_)
+        and before.more_from_topics == more
+        and before.topics == topics
+        and before.source == source
+        and before.related == related
     )
 
 
@@ -381,10 +404,12 @@ def _pointed(item: RelatedItem, by_url: dict[str, Article]) -> RelatedItem:
     return pointing_at(item, path, title)
 
 
+@functools.lru_cache(maxsize=1 << 17)
 def _url_key(url: str) -> str:
     """What tells two addresses of one story apart: not the scheme (`http` or `https`),
     the case of the host or its `www.`, the port a scheme takes anyway, the case of a
-    percent escape, a fragment or a trailing slash."""
+    percent escape, a fragment or a trailing slash. Remembered: the preview's builds
+    ask again for every article's addresses."""
     url = url.partition("#")[0].rstrip("/")
     if "%" in url:
         url = _ESCAPE.sub(lambda m: m.group().upper(), url)
