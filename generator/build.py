@@ -36,7 +36,7 @@ from generator.diagnostics import (
     stop_if_cancelled,
 )
 from generator.feeds import Feed, plan_feeds, render_feed
-from generator.fingerprint import KnownPage, PageDigests, Settled
+from generator.fingerprint import KnownPage, PageDigests, Settled, Spelling
 from generator.loader import (
     CONTENT_DIR,
     ArticleFiles,
@@ -126,7 +126,7 @@ class Session:
     cache: Remembered = field(default_factory=Remembered)
     articles: dict[str, Article] = field(default_factory=dict)
     """The last build's assembled articles, by source path."""
-    spelled: list[tuple[object, str]] = field(default_factory=list)
+    spelled: list[Spelling] = field(default_factory=list)
     """Its articles, with the spelling their fingerprints were made from."""
     pages: dict[str, KnownPage] = field(default_factory=dict)
     """The pages it checked, by path, with their digests."""

@@ -2,7 +2,10 @@
 
 Owns how values are digested: frozen dataclasses field by field, articles by their
 source digest plus the links the assembler gave them, and each distinct object once
-per build. Two values with equal fingerprints render to the same bytes.
+per build. Two values with equal fingerprints render to the same bytes. A page whose
+templates read nothing of its articles' links (by what its last rendering read,
+`generator.render.LINKS_READ`) is digested with its articles' cards alone: a
+neighbour's new title, which changes their links, leaves it as it is.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any, NamedTuple
 
 from generator.feeds import Feed
 from generator.model import Article, Page, Site
+from generator.render import LINKS_READ
 
 # Fields whose content is covered by `Article.source_hash`: the body is a function of
 # the file's bytes and the settings hashed into it.
@@ -53,27 +57,36 @@ def _speller_of(kind: type) -> Speller | None:
     return speller
 
 
+Spelling = tuple[object, str, str | None]
+"""A value, its spelling, and for an article the spelling of its card."""
+
+
 class Fingerprinter:
     """Digests values; remembers each article, tuple and dataclass it has seen."""
 
-    def __init__(self, salt: str, known: Iterable[tuple[object, str]] = ()) -> None:
+    def __init__(self, salt: str, known: Iterable[Spelling] = ()) -> None:
         """`known`: objects and their spelling, as `spelling_of` gave them."""
         self._salt = salt.encode("utf-8", "surrogatepass")
         self._memo: dict[int, str] = {}
+        self._cards: dict[int, str] = {}
+        """The spelling of each article's card: all of it but its links to others."""
         self._keep: list[object] = []  # keeps memoised objects alive, so ids stay unique
         self.learn(known)
 
-    def learn(self, known: Iterable[tuple[object, str]]) -> None:
+    def learn(self, known: Iterable[Spelling]) -> None:
         """Take these objects as spelled so (as `spelling_of` gave them)."""
-        for value, text in known:
-            self._memo[id(value)] = text
+        memo, cards = self._memo, self._cards
+        for value, text, card in known:
+            memo[id(value)] = text
+            if card is not None:
+                cards[id(value)] = card
             self._keep.append(value)
 
-    def spelling_of(self, values: Iterable[object]) -> list[tuple[object, str]]:
+    def spelling_of(self, values: Iterable[object]) -> list[Spelling]:
         """The values already spelled, with their spelling: to pass on to a later
         `Fingerprinter` that will meet the same (unchanged, frozen) objects."""
-        memo = self._memo
-        return [(value, memo[id(value)]) for value in values if id(value) in memo]
+        memo, cards = self._memo, self._cards
+        return [(v, memo[id(v)], cards.get(id(v))) for v in values if id(v) in memo]
 
     def of(self, value: object) -> str:
         return self.salted(self._part(value))
@@ -84,6 +97,30 @@ class Fingerprinter:
         if type(value) in _PLAIN or id(value) in self._memo or isinstance(value, datetime):
             return self._part(value)
         return self._compose(value)
+
+    def card(self, article: Article) -> str:
+        """The spelling of all of an article but its links to other articles (`previous`,
+        `next`, `more_from_topics`): what a listing shows of it."""
+        card = self._cards.get(id(article))
+        if card is not None:
+            return card
+        if not article.source_hash:  # made in memory: spelled whole
+            return self._part(article)
+        part = self._part
+        decided = [
+            article.source_hash,
+            repr(article.slug),
+            repr(article.source_path),
+            repr(article.id),
+        ]
+        decided.extend([part(term) for term in article.topics])
+        decided.append(part(article.source) if article.source else "-")
+        decided.append(repr([(i.internal_path, i.internal_title) for i in article.related]))
+        text = f"Card({len(article.topics)}," + ",".join(decided) + ")"
+        card = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+        self._cards[id(article)] = card
+        self._keep.append(article)
+        return card
 
     def salted(self, text: str) -> str:
         digest = hashlib.blake2b(self._salt, digest_size=16)
@@ -136,25 +173,32 @@ class Fingerprinter:
     def _article(self, article: Article) -> str:
         # Everything read from the file is covered by its digest; add where the file
         # is (its name gives the default id) and what the assembler decided across
-        # files. Its terms and links are shared by many articles, so each is spelled once.
+        # files (`card`), then its links. Its terms and links are shared by many
+        # articles, so each is spelled once.
         part = self._part
-        decided = [
-            article.source_hash,
-            repr(article.slug),
-            repr(article.source_path),
-            repr(article.id),
-        ]
-        decided.extend([part(term) for term in article.topics])
-        decided.append(part(article.source) if article.source else "-")
-        decided.extend([part(link) for link in article.more_from_topics])
-        decided.append(part(article.previous) if article.previous else "-")
-        decided.append(part(article.next) if article.next else "-")
-        decided.append(repr([(i.internal_path, i.internal_title) for i in article.related]))
-        return (
-            f"Article({len(article.topics)},{len(article.more_from_topics)},"
-            + ",".join(decided)
-            + ")"
-        )
+        linked = [part(link) for link in article.more_from_topics]
+        linked.append(part(article.previous) if article.previous else "-")
+        linked.append(part(article.next) if article.next else "-")
+        more = len(article.more_from_topics)
+        return f"Article({self.card(article)},{more}," + ",".join(linked) + ")"
+
+
+class _CardFingerprinter(Fingerprinter):
+    """Digests values as `whole` does, but for each article, spelled as its card alone
+    (`Fingerprinter.card`): for the pages whose templates read no article's links."""
+
+    def __init__(self, salt: str, whole: Fingerprinter) -> None:
+        super().__init__(salt)
+        self._whole = whole
+        self.take_cards()
+
+    def take_cards(self) -> None:
+        """Take the cards `whole` knows as the spelling of their articles (which it
+        keeps alive)."""
+        self._memo.update(self._whole._cards)
+
+    def _article(self, article: Article) -> str:
+        return self._whole.card(article)
 
 
 class KnownPage(NamedTuple):
@@ -167,6 +211,8 @@ class KnownPage(NamedTuple):
     """The text of the `site` attributes its templates read."""
     salt: str
     digest: str
+    cards: bool = False
+    """Whether `spelled` spells its articles by their cards."""
 
 
 class Settled(NamedTuple):
@@ -174,24 +220,31 @@ class Settled(NamedTuple):
 
     articles: tuple[str, ...]
     """The spelling of each of the site's articles, in order."""
+    cards: tuple[str | None, ...]
+    """The spelling of each one's card."""
     site_parts: dict[str, str]
     """The text of each `site` attribute."""
 
 
 class PageDigests:
     """The digest of a page: its own fingerprint plus those of the `site` attributes its
-    templates read. Equal digests mean the page would render to the same bytes."""
+    templates read. Equal digests mean the page would render to the same bytes. Where
+    the templates read no article's links (`LINKS_READ` is not among what they read),
+    the page's own articles are spelled by their cards alone. (The `site` attributes
+    are spelled whole: the few pages reading lists of the whole site, which hold
+    every article, are rendered again when any article's links change.)"""
 
     def __init__(
         self,
         salt: str,
         site: Site,
-        known: Iterable[tuple[object, str]] = (),
+        known: Iterable[Spelling] = (),
         known_pages: Mapping[str, KnownPage] | None = None,
     ) -> None:
         """`known` and `known_pages`: what `settle` and `known_pages` gave a previous
         build, whose unchanged articles and pages this build meets again."""
         self._fingerprints = Fingerprinter(salt, known)
+        self._by_cards = _CardFingerprinter(salt, self._fingerprints)
         self._salt = salt
         self.site = site
         self._site_parts: dict[str, str] = {}
@@ -200,23 +253,31 @@ class PageDigests:
         self._pages: dict[str, KnownPage] | None = None if known_pages is None else {}
 
     def of(self, page: Page, uses: frozenset[str]) -> str:
+        """The digest of `page`, rendered by templates that read the `uses` (as the
+        last rendering of the page noted them, `Rendered.uses`)."""
+        cards = LINKS_READ not in uses
         site_parts = self._uses.get(uses)
         if site_parts is None:
-            site_parts = "".join(["|" + self._site_part(name) for name in sorted(uses)])
+            read = sorted(uses - {LINKS_READ})
+            site_parts = "".join(["|" + self._site_part(name) for name in read])
             self._uses[uses] = site_parts
         known = self._known_pages.get(page.path)
-        if known is not None and (known.page is page or known.page == page):
-            # equal values spell the same
+        if (
+            known is not None
+            and known.cards == cards
+            and (known.page is page or known.page == page)  # equal values spell the same
+        ):
             if known.site_parts == site_parts and known.salt == self._salt:
                 if self._pages is not None:
                     self._pages[page.path] = known
                 return known.digest
             spelled = known.spelled
         else:
-            spelled = self._fingerprints.spelled(page)
+            spelled = (self._by_cards if cards else self._fingerprints).spelled(page)
         digest = self._fingerprints.salted(spelled + site_parts)
         if self._pages is not None:
-            self._pages[page.path] = KnownPage(page, spelled, site_parts, self._salt, digest)
+            known = KnownPage(page, spelled, site_parts, self._salt, digest, cards)
+            self._pages[page.path] = known
         return digest
 
     def known_pages(self) -> dict[str, KnownPage]:
@@ -241,7 +302,7 @@ class PageDigests:
         for field in dataclasses.fields(self.site):
             self._site_part(field.name)
 
-    def spelling(self) -> list[tuple[object, str]]:
+    def spelling(self) -> list[Spelling]:
         """The spelling of each of the site's articles, once settled, for a later
         build's `known`."""
         return self._fingerprints.spelling_of(self.site.articles)
@@ -250,15 +311,18 @@ class PageDigests:
         """`settle`, as plain text: what another process settling this site (forked from
         this one) sends back for `adopt`."""
         self.settle()
-        texts = tuple([text for _, text in self.spelling()])
-        return Settled(texts, dict(self._site_parts))
+        spelling = self.spelling()
+        texts = tuple([text for _, text, _ in spelling])
+        cards = tuple([card for _, _, card in spelling])
+        return Settled(texts, cards, dict(self._site_parts))
 
     def adopt(self, settled: Settled) -> None:
         """Take what `settled` gave in a process forked from this one, for the same site:
         as if `settle` had been called here."""
         articles = self.site.articles
         assert len(settled.articles) == len(articles), "settled for another site"
-        self._fingerprints.learn(zip(articles, settled.articles, strict=True))
+        self._fingerprints.learn(zip(articles, settled.articles, settled.cards, strict=True))
+        self._by_cards.take_cards()
         self._site_parts.update(settled.site_parts)
 
     def _site_part(self, name: str) -> str:

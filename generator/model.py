@@ -112,11 +112,13 @@ class Article:
     warnings the assembler gives about them."""
     source_hash: str = ""
     """Digest of the file's bytes and the settings that shaped this article."""
-    previous: Link | None = None
+    # Links to other articles, left out of the `repr`: a template printing an article
+    # shows only what is its own (see `generator.render.NEIGHBOURS`).
+    previous: Link | None = field(default=None, repr=False)
     """The next older article."""
-    next: Link | None = None
+    next: Link | None = field(default=None, repr=False)
     """The next newer article."""
-    more_from_topics: tuple[Link, ...] = ()
+    more_from_topics: tuple[Link, ...] = field(default=(), repr=False)
     """The nearest earlier articles that share a topic with this one."""
 
     day_path: str = field(init=False, repr=False, compare=False)

@@ -1,8 +1,9 @@
 """Rendering: `Page` values made into HTML bytes with Jinja2.
 
 Owns the template environment (autoescape, `StrictUndefined`, the site's templates
-before the theme's) and the filters themes use for URLs and dates. A template
-mistake becomes a `BuildError` naming the template and line.
+before the theme's), the filters themes use for URLs and dates, and the record of
+what a page's templates read (which `site` attributes; whether any article's links).
+A template mistake becomes a `BuildError` naming the template and line.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import jinja2
 import jinja2.bccache
@@ -207,7 +209,7 @@ def make_environment(
     # Absolute folders: a template is then named from the site's folder in messages, as
     # articles are, however the site's folder was given.
     theme_loader = _TemplateFolders([Path(os.path.abspath(theme.theme_templates))])
-    env = jinja2.Environment(
+    env = NotingEnvironment(
         loader=jinja2.ChoiceLoader(
             [
                 _TemplateFolders([Path(os.path.abspath(d)) for d in theme.template_dirs]),
@@ -231,6 +233,62 @@ def make_environment(
     )
     env.globals["news_article"] = news_article_data(config)
     return env
+
+
+LINKS_READ = "+links"
+"""Noted among the `site` attributes a page read (`Rendered.uses`) when its templates
+read an article's links to other articles (`NEIGHBOURS`), or might have: then a change
+to the links of the articles it lists renders it again. (Not a name an attribute can
+have, nor holding the `,` the build cache joins the names with.)"""
+
+NEIGHBOURS = frozenset({"previous", "next", "more_from_topics"})
+"""The fields of an `Article` that link it to other articles: most pages that list an
+article show its card (its own fields) without them."""
+
+_OPAQUE = frozenset({"format", "format_map"})
+"""Methods through which a template could read attributes unseen: `str.format` reads
+`{0.previous}` with Python's own `getattr`."""
+
+_WATCHED = NEIGHBOURS | _OPAQUE
+
+
+class NotingEnvironment(jinja2.Environment):
+    """The template environment, noting in the page being rendered (`recorder`) when a
+    template reads an article's links, or might: by name, or through a name starting
+    with `_` (`__getattribute__`) or a `format` method, on anything. Compiled templates
+    and Jinja's filters (`attr`, `map(attribute=...)`, `sort`, `groupby`) read every
+    attribute through `getattr` and `getitem` here; printing an article shows none of
+    its links (they are left out of its `repr`), and one article equals another only
+    if it is the same one (one per path in a build)."""
+
+    recorder: RecordingSite | None = None
+
+    # Every read of a page passes here, a hundred and more: the names that may matter
+    # are told from the others by two quick tests, the first precise, the second not
+    # ("`" follows "_": names starting with "_" sort before it, as do those starting
+    # with a capital or a digit), then looked at closer.
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if attribute in _WATCHED or attribute < "`":
+            self._reading(obj, attribute)
+        try:  # what Jinja does first, here: a call less for each of the most common reads
+            return getattr(obj, attribute)
+        except AttributeError:
+            return super().getattr(obj, attribute)  # an item, or undefined
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        if type(argument) is str and (argument in _WATCHED or argument < "`"):
+            self._reading(obj, argument)
+        return super().getitem(obj, argument)
+
+    def _reading(self, obj: object, name: str) -> None:
+        if name in NEIGHBOURS:
+            if type(obj) is not Article:
+                return  # another value's `next`, say
+        elif not (name in _OPAQUE or name.startswith("_")):
+            return
+        if self.recorder is not None:
+            self.recorder.used.add(LINKS_READ)
 
 
 class RecordingSite:
@@ -261,7 +319,8 @@ class Rendered:
     """The page's output path."""
     data: bytes
     uses: frozenset[str]
-    """The `site` attributes the templates read."""
+    """The `site` attributes the templates read, with `LINKS_READ` if they read an
+    article's links."""
 
 
 def render_page(
@@ -276,12 +335,19 @@ def render_page(
             return exc.diagnostics[0]
         page = showing(page, with_body(page.article, body))
     recorder = RecordingSite(site)
+    if isinstance(env, NotingEnvironment):
+        env.recorder = recorder
+    else:  # what its templates read of articles is not seen: taken to be everything
+        recorder.used.add(LINKS_READ)
     try:
         html = env.get_template(page.template).render(site=recorder, page=page)
     except RecursionError as exc:
         return _extending_itself(env, exc) or _template_diagnostic(exc, page)
     except Exception as exc:  # a template may raise anything: `{{ 1 // 0 }}`
         return _template_diagnostic(exc, page)
+    finally:
+        if isinstance(env, NotingEnvironment):
+            env.recorder = None
     try:
         data = html.encode("utf-8")
     except UnicodeEncodeError as exc:

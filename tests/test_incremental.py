@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -41,6 +42,7 @@ from generator.model import (
     BodyOf,
     Link,
     OutputFile,
+    Page,
     RelatedItem,
     Site,
     linked,
@@ -48,6 +50,7 @@ from generator.model import (
     with_body,
 )
 from generator.plan import plan_pages
+from generator.render import LINKS_READ
 from generator.site import assemble_site
 from generator.theme import find_theme, static_signature
 
@@ -511,8 +514,18 @@ def test_settled_digests_equal_those_made_on_demand(tmp_path: Path) -> None:
     # What is adopted is what the digests are made from.
     told = PageDigests("salt", site).settled()
     wrong = PageDigests("salt", site)
-    wrong.adopt(Settled(tuple(f"{t} (not so)" for t in told.articles), told.site_parts))
+    not_so = (tuple(f"{t} (not so)" for t in told.articles), told.site_parts)
+    wrong_cards = tuple(f"{c} (not so)" for c in told.cards)
+    wrong.adopt(Settled(not_so[0], wrong_cards, not_so[1]))
     changed = [wrong.of(p, uses) != on_demand.of(p, uses) for p in pages]
+    assert changed == [bool(p.article or p.items) for p in pages]
+    # Pages whose templates read no links are digested by their articles' cards alone.
+    cards_only = PageDigests("salt", site)
+    cards_only.adopt(Settled(not_so[0], told.cards, not_so[1]))
+    changed = [cards_only.of(p, uses) != on_demand.of(p, uses) for p in pages]
+    assert not any(changed)
+    linked = uses | {LINKS_READ}
+    changed = [cards_only.of(p, linked) != on_demand.of(p, linked) for p in pages]
     assert changed == [bool(p.article or p.items) for p in pages]
     warm = Fingerprinter("salt")
     assert [warm.spelled(p) for p in pages] == [Fingerprinter("salt").spelled(p) for p in pages]
@@ -542,6 +555,96 @@ def test_only_the_feeds_that_list_a_changed_article_are_rendered_again(
     build(site, BuildOptions(jobs=1))
     assert sorted(rendered) == ["atom.xml", "feed.xml", "topics/rail/feed.xml"]
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+
+
+def _rendered_pages(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The output paths of the pages the builds render from now on."""
+    rendered: list[str] = []
+    real = build_module.render_page
+
+    def render_page(env: Any, site: Site, page: Page, body_of: BodyOf) -> Any:
+        rendered.append(page.output_path)
+        return real(env, site, page, body_of)
+
+    monkeypatch.setattr(build_module, "render_page", render_page)
+    return rendered
+
+
+def test_a_page_is_rendered_again_only_if_it_comes_out_different(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A neighbour's new title changes the links of the articles beside it, which the
+    listings showing them do not show: those are not rendered again."""
+    site = _big_site(tmp_path / "site", count=30)
+    build(site, BuildOptions(jobs=1))
+    before = _tree(site / "output")
+    rendered = _rendered_pages(monkeypatch)
+    (site / "content" / "a6.md").write_text(_article_text(6, 1))
+    build(site, BuildOptions(jobs=1))
+    after = _tree(site / "output")
+    changed = {path for path, data in after.items() if before.get(path) != data}
+    assert "2024/01/17/index.html" not in rendered  # the day of a24, whose previous is a6
+    assert "2024/01/16/index.html" in rendered  # a6's own
+    # Those reading lists of the whole site (digested whole), which a6 is in, may be
+    # rendered again and come out the same; no other page does.
+    site_wide = {"index.html", "topics/index.html", "archive/index.html"}
+    assert set(rendered) - changed <= site_wide
+    assert after == _clean_build(site / "content", tmp_path)
+
+
+READING_LINKS = [
+    "{{ item.previous.title if item.previous else '' }}",
+    "{{ item|attr('next') }}",
+    "{{ item['previous'] }}",
+    "{{ page.items|map(attribute='previous')|list }}",
+    "{{ page.items|selectattr('next')|map(attribute='next.title')|join(', ') }}",
+    "{{ '{0.previous}'.format(item) }}",
+    "{{ item.__getattribute__('previous') }}",
+    "{% for link in item.more_from_topics %}{{ link.title }}{% endfor %}",
+    "{% cache item.path, item.source_hash %}{{ item.previous }}{% endcache %}",
+    "{{ item }}",  # its own fields alone: none of its links
+    "{{ page }}",
+]
+
+
+@pytest.mark.parametrize("reading", READING_LINKS)
+def test_a_listing_showing_its_articles_links_follows_their_change(
+    tmp_path: Path, reading: str
+) -> None:
+    """However a template reads an article's links, a listing that shows them is
+    rendered again when they change: a6 is renamed, the previous of a24 (listed on
+    its day, the 17th) and the next of a18 (on the 11th)."""
+    site = _big_site(tmp_path / "site", count=30)
+    (site / "templates").mkdir()
+    (site / "templates" / "period.html").write_text(
+        f"{{% for item in page.items %}}<p>{{{{ item.title }}}} {reading}</p>{{% endfor %}}\n"
+    )
+    build(site, BuildOptions(jobs=1))
+    days = [site / "output/2024/01" / day / "index.html" for day in ("11", "17")]
+    before = [day.read_text() for day in days]
+    (site / "content" / "a6.md").write_text(_article_text(6, 1))
+    build(site, BuildOptions(jobs=1))
+    cold = tmp_path / "cold"
+    shutil.copytree(site, cold, ignore=shutil.ignore_patterns("output", CACHE_DIR))
+    build(cold, BuildOptions(jobs=1))
+    assert _tree(site / "output") == _tree(cold / "output")
+    after = [day.read_text() for day in days]
+    assert (after != before) == (reading not in ("{{ item }}", "{{ page }}"))
+    assert not any("previous=" in day or "more_from_topics=" in day for day in after)
+
+
+def test_templates_rendered_by_another_environment_are_taken_to_read_every_link(
+    tmp_path: Path,
+) -> None:
+    site_dir = _big_site(tmp_path / "site", count=3)
+    config = load_config(site_dir)
+    site = assemble_site(config, load_articles(site_dir, config.tz).articles).site
+    page = next(p for p in plan_pages(site) if p.items)
+    env = jinja2.Environment(loader=jinja2.DictLoader({page.template: "{{ page.title }}"}))
+    rendered = render_module.render_page(env, site, page, lambda a: "")
+    assert rendered.uses == frozenset({LINKS_READ})
+    noting = render_module.NotingEnvironment(loader=env.loader)
+    assert render_module.render_page(noting, site, page, lambda a: "").uses == frozenset()
 
 
 def test_a_full_content_feed_follows_an_edit_of_a_body_alone(tmp_path: Path) -> None:
@@ -890,7 +993,7 @@ def test_a_session_takes_again_the_articles_whose_links_did_not_change(tmp_path:
     }
     taken_again = {path for path, a in after.items() if a is before[path]}
     assert pointing and taken_again == set(after) - pointing - {"content/a3.md"}
-    assert {id(a) for a, _ in session.spelled} == {id(a) for a in after.values()}
+    assert {id(a) for a, _, _ in session.spelled} == {id(a) for a in after.values()}
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
 
 
