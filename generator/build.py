@@ -708,11 +708,11 @@ def _write(
         # Only pages enough to pay for forking are rendered by workers, and the feeds go
         # with them; a few are rendered here.
         pooled = forks(len(todo), jobs)
-        if session is not None or pooled:
+        if pooled:
             digests.settle()  # before workers fork
-            if session is not None:
-                session.articles = {a.source_path: a for a in site.articles}
-                session.spelled = digests.spelling()
+        if session is not None:
+            session.articles = {a.source_path: a for a in site.articles}
+            session.spelled = digests.spelling()
         _resume_collector(collecting)  # fingerprinting every page above makes no cycles
         share = {**render, "feeds": feeds, "pages": todo}
         # Feeds come first: they go to one worker in the first batch, pages to the others.

@@ -303,8 +303,9 @@ class PageDigests:
             self._site_part(field.name)
 
     def spelling(self) -> list[Spelling]:
-        """The spelling of each of the site's articles, once settled, for a later
-        build's `known`."""
+        """The spelling of each of the site's articles (spelled now, those not spelled
+        yet), for a later build's `known`."""
+        self._site_part("articles")
         return self._fingerprints.spelling_of(self.site.articles)
 
     def settled(self) -> Settled:
