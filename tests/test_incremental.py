@@ -143,6 +143,52 @@ def test_any_sequence_of_changes_builds_like_a_clean_build(
         assert _tree(site / "output") == _clean_build(content, tmp_path)
 
 
+CONDITIONAL_LINKS = (
+    "{% for item in page.items %}<p>{{ item.title }}"
+    "{% if item.title.endswith('v1') %} {{ item.previous.title if item.previous }}"
+    "{% elif item.title.endswith('v2') %} {{ item.more_from_topics|map(attribute='path')|list }}"
+    "{% endif %}</p>{% endfor %}\n"
+)
+"""A listing reading its articles' links for some of them, as their titles say."""
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(steps=st.lists(ACTIONS, min_size=1, max_size=3), remember=st.booleans())
+def test_listings_reading_links_for_some_articles_build_like_a_clean_build(
+    tmp_path: Path,
+    steps: list,  # type: ignore[type-arg]
+    remember: bool,
+) -> None:
+    """What a page's templates read of its articles' links depends on the articles:
+    after any sequence of changes, the site is still what a clean build makes of it."""
+    session = Session() if remember else None
+    site = tmp_path / "site"
+    shutil.rmtree(site, ignore_errors=True)
+    (site / "content").mkdir(parents=True)
+    (site / "templates").mkdir()
+    (site / "site.yaml").write_text(SITE_YAML)
+    (site / "templates" / "period.html").write_text(CONDITIONAL_LINKS)
+    (site / "templates" / "topic.html").write_text(CONDITIONAL_LINKS)
+    for n in range(10):
+        (site / "content" / f"a{n}.md").write_text(_article_text(n, 0))
+    build(site, BuildOptions(jobs=1), session)
+    for version, actions in enumerate(steps, start=1):
+        for action, n in actions:
+            path = site / "content" / f"a{n % 12}.md"
+            if action in ("add", "edit"):
+                path.write_text(_article_text(n % 12, version % 3))
+            elif path.exists():
+                path.unlink()
+        build(site, BuildOptions(jobs=1), session)
+        cold = tmp_path / "cold"
+        shutil.rmtree(cold, ignore_errors=True)
+        shutil.copytree(site, cold, ignore=shutil.ignore_patterns("output", CACHE_DIR))
+        build(cold, BuildOptions(jobs=1, cache=False))
+        assert _tree(site / "output") == _tree(cold / "output")
+
+
 def _big_site(root: Path, count: int = 160) -> Path:
     (root / "content").mkdir(parents=True)
     (root / "site.yaml").write_text(SITE_YAML)
