@@ -615,6 +615,26 @@ def _aliases_ignored_in_items(front: FrontMatter, key: str, source_path: str) ->
     ]
 
 
+def _local_times_in_items(
+    front: FrontMatter, key: str, source_path: str, tz: tzinfo
+) -> list[Diagnostic]:
+    """A warning for each item of the list at `key` (related items, read without errors)
+    whose date, written without an offset, is a time the clocks of `tz` show twice or
+    skip: as for an article's own dates (`_local_time_note`)."""
+    items = front.data[key]
+    notes = []
+    for index, item in enumerate(items if isinstance(items, list) else [items]):
+        if not isinstance(item, dict) or _left_out_item("related", item):
+            continue  # a left-out item's date was never read
+        name = "publishedDateTime" if item.get("publishedDateTime") is not None else "date"
+        written = item.get(name)
+        note = None if written is None else _local_time_note(written, tz)
+        if note:
+            message = f"{key}: item {index + 1}: {name}: {note}"
+            notes.append(warning(source_path, front.line_of(key, index), message))
+    return notes
+
+
 def _left_out_item(name: str, item: Any) -> bool:
     """Whether an item of the list of field `name` is left out as empty: a topic with a
     blank name, an image without a url, a related item with neither title nor webUrl."""
@@ -688,6 +708,8 @@ def parse_article(
             continue
         if field.convert is _timestamp and (note := _local_time_note(front.data[key], tz)):
             problems.append(warning(source_path, front.line_of(key), f"{key}: {note}"))
+        if field.name == "related":
+            problems.extend(_local_times_in_items(front, key, source_path, tz))
         if field.name in _LEFT_OUT:
             message = f"{key}: {_LEFT_OUT[field.name]}"
             for item in _left_out(field.name, values[field.name], front.data[key]):

@@ -347,6 +347,44 @@ def test_a_local_time_the_clocks_show_twice_or_skip_is_warned_of(
     assert (site / "output/2024/03/10/forward/index.html").exists()
 
 
+def test_a_related_item_dated_at_a_local_time_the_clocks_show_twice_or_skip_is_warned_of(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    related = """
+  - title: Written twice
+    publishedDateTime: 2024-11-03T01:30:00
+  - title: Written with its offset
+    publishedDateTime: 2024-11-03T01:30:00-05:00
+  - webUrl: https://elsewhere.example/skipped
+    date: 2024-03-10T02:15
+  - title: Dated twice
+    publishedDateTime: 2024-06-01T08:00:00
+    date: 2024-11-03T01:45:00
+  - excerpt: left out, as it has neither a title nor a webUrl
+    date: 2024-11-03T01:30:00"""
+    site = make_site({
+        "site.yaml": SITE_YAML.replace("timezone: UTC", "timezone: America/New_York"),
+        "content/story.md": article("Story", "2024-06-01T09:00:00", related=related),
+    })  # fmt: skip
+    report = build_site(site)
+    warned = [(d.line, d.message) for d in report.diagnostics if "clocks" in d.message]
+    assert warned == [
+        (
+            5, "related: item 1: publishedDateTime: '2024-11-03T01:30:00' happens twice in "
+            "America/New_York (the clocks go back); taken as the first, -04:00: write the "
+            "offset to choose (-04:00 or -05:00)",
+        ),
+        (
+            9, "related: item 3: date: '2024-03-10T02:15' never happens in America/New_York "
+            "(the clocks go forward); taken as 03:15-04:00: write the offset to say which "
+            "moment is meant",
+        ),
+    ]  # fmt: skip
+    assert all(not d.is_error for d in report.diagnostics)
+    page = (site / "output/2024/06/01/story/index.html").read_text(encoding="utf-8")
+    assert "Written twice" in page and "Dated twice" in page
+
+
 @pytest.mark.parametrize(
     ("text", "zone", "shown"),
     [
