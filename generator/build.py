@@ -65,13 +65,14 @@ from generator.site import Assembled, assemble_site
 from generator.sitemap import render_robots, render_sitemaps
 from generator.theme import (
     ROOT_DIR,
+    TemplateDigests,
     Theme,
     collect_static,
     find_theme,
     skipped_templates,
     source_identity,
     static_signature,
-    theme_digest,
+    template_digests,
 )
 from generator.version import __version__
 from generator.writer import (
@@ -261,7 +262,8 @@ def _build(
     output = options.output_dir or site_dir / "output"
     if options.write:
         _check_output(site_dir, output)
-    salt = f"{__version__}|{config!r}|{theme_digest(theme)}"
+    templates = template_digests(theme)
+    salt = f"{__version__}|{config!r}"  # each page adds the templates it loaded
     scratch = contextlib.ExitStack()
     remembered = session.cache if session else None
     cache, notes = _open_cache(site_dir, options, config.tz, remembered, scratch)
@@ -271,7 +273,7 @@ def _build(
     try:
         last = cache.last_build()
         with _finding_files(site_dir, cache, last, jobs, session is None) as finding:
-            inputs = _inputs_digest(finding.signature(), theme, options, salt)
+            inputs = _inputs_digest(finding.signature(), theme, options, salt, templates)
             up_to_date = (
                 last is not None
                 and _up_to_date(last.inputs, inputs, options)
@@ -318,7 +320,7 @@ def _build(
         next_due = assembled.next_due
         found += skipped_templates(theme)
         del articles, loaded
-        digests = _digests(salt, assembled.site, session)
+        digests = _digests(salt, assembled.site, session, templates)
         with _settling(digests, jobs, options.write and session is None):
             planned = _plan(assembled.site, theme, session)
             previous = cache.pages() if options.write else {}  # the last build's records
@@ -481,7 +483,9 @@ def _check_output(site_dir: Path, output: Path) -> None:
     raise BuildError((error(str(output), None, f"the output folder {problem}"),))
 
 
-def _inputs_digest(signature: str, theme: Theme, options: BuildOptions, salt: str) -> str:
+def _inputs_digest(
+    signature: str, theme: Theme, options: BuildOptions, salt: str, templates: TemplateDigests
+) -> str:
     """Everything a build reads, down to each file's size and time, and the options that
     change what it writes: equal digests (and an intact output) mean the build would
     write exactly what is there. Where the output goes is left out (the output's own
@@ -490,7 +494,7 @@ def _inputs_digest(signature: str, theme: Theme, options: BuildOptions, salt: st
     (`_last_good_mark`). So is the moment of the build: the last build says when an
     article it held back for its date is due."""
     chosen = replace(options, jobs=0, output_dir=None, keep_last_good=False, now=None)
-    parts = (salt, repr(chosen), signature, static_signature(theme))
+    parts = (salt, templates.whole, repr(chosen), signature, static_signature(theme))
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 
@@ -612,10 +616,12 @@ def _check_root_files(
         raise BuildError(tuple(error(f"{ROOT_DIR}/{p}", None, message) for p in clashes))
 
 
-def _digests(salt: str, site: Site, session: Session | None) -> PageDigests:
+def _digests(
+    salt: str, site: Site, session: Session | None, templates: TemplateDigests
+) -> PageDigests:
     if session is None:
-        return PageDigests(salt, site)
-    return PageDigests(salt, site, session.spelled, session.pages)
+        return PageDigests(salt, site, templates=templates)
+    return PageDigests(salt, site, session.spelled, session.pages, templates)
 
 
 SETTLED_BESIDE_PLAN_FROM = 4_096

@@ -19,7 +19,8 @@ from typing import Any, NamedTuple
 
 from generator.feeds import Feed
 from generator.model import Article, Page, Site
-from generator.render import LINKS_READ
+from generator.render import ALL_TEMPLATES, LINKS_READ, TEMPLATE_READ, template_name
+from generator.theme import TemplateDigests
 
 # Fields whose content is covered by `Article.source_hash`: the body is a function of
 # the file's bytes and the settings hashed into it.
@@ -228,11 +229,12 @@ class Settled(NamedTuple):
 
 class PageDigests:
     """The digest of a page: its own fingerprint plus those of the `site` attributes its
-    templates read. Equal digests mean the page would render to the same bytes. Where
-    the templates read no article's links (`LINKS_READ` is not among what they read),
-    the page's own articles are spelled by their cards alone. (The `site` attributes
-    are spelled whole: the few pages reading lists of the whole site, which hold
-    every article, are rendered again when any article's links change.)"""
+    templates read and of the templates it loaded (the salt holds the settings). Equal
+    digests mean the page would render to the same bytes. Where the templates read no
+    article's links (`LINKS_READ` is not among what they read), the page's own
+    articles are spelled by their cards alone. (The `site` attributes are spelled
+    whole: the few pages reading lists of the whole site, which hold every article,
+    are rendered again when any article's links change.)"""
 
     def __init__(
         self,
@@ -240,9 +242,13 @@ class PageDigests:
         site: Site,
         known: Iterable[Spelling] = (),
         known_pages: Mapping[str, KnownPage] | None = None,
+        templates: TemplateDigests | None = None,
     ) -> None:
         """`known` and `known_pages`: what `settle` and `known_pages` gave a previous
-        build, whose unchanged articles and pages this build meets again."""
+        build, whose unchanged articles and pages this build meets again. `templates`:
+        the digests of the templates pages load (none: every template is taken to be
+        unchanged)."""
+        self._templates = templates or TemplateDigests("", {})
         self._fingerprints = Fingerprinter(salt, known)
         self._by_cards = _CardFingerprinter(salt, self._fingerprints)
         self._salt = salt
@@ -259,7 +265,7 @@ class PageDigests:
         site_parts = self._uses.get(uses)
         if site_parts is None:
             read = sorted(uses - {LINKS_READ})
-            site_parts = "".join(["|" + self._site_part(name) for name in read])
+            site_parts = "".join(["|" + self._read_part(name) for name in read])
             self._uses[uses] = site_parts
         known = self._known_pages.get(page.path)
         if (
@@ -325,6 +331,14 @@ class PageDigests:
         self._fingerprints.learn(zip(articles, settled.articles, settled.cards, strict=True))
         self._by_cards.take_cards()
         self._site_parts.update(settled.site_parts)
+
+    def _read_part(self, name: str) -> str:
+        """The text for one thing a page read: a template, or an attribute of the site."""
+        if name.startswith(TEMPLATE_READ):
+            return name + "=" + self._templates.of(template_name(name))
+        if name == ALL_TEMPLATES:
+            return name + "=" + self._templates.whole
+        return self._site_part(name)
 
     def _site_part(self, name: str) -> str:
         if name not in self._site_parts:

@@ -13,7 +13,7 @@ import functools
 import hashlib
 import os
 import traceback
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -25,6 +25,7 @@ import jinja2.ext
 import jinja2.loaders
 import jinja2.nodes
 import jinja2.parser
+import jinja2.utils
 
 from generator.config import SiteConfig
 from generator.diagnostics import BuildError, Diagnostic, error, is_utf8
@@ -251,6 +252,27 @@ _OPAQUE = frozenset({"format", "format_map"})
 
 _WATCHED = NEIGHBOURS | _OPAQUE
 
+TEMPLATE_READ = "<"
+"""Starts what is noted among what a page read (`Rendered.uses`) for each template its
+rendering loaded, or tried to: `<` and the template's name (`template_read`). A change
+to that template, or to which file its name leads to, renders the page again; a change
+to a template it never loaded leaves it alone."""
+
+ALL_TEMPLATES = "+templates"
+"""Noted for a page rendered where the templates loaded are not seen (a plain
+`jinja2.Environment`): any template's change renders it again."""
+
+
+def template_read(name: str) -> str:
+    """What a page read of the template `name`, with `%` and `,` escaped: the build cache
+    joins what a page read with commas."""
+    return TEMPLATE_READ + name.replace("%", "%25").replace(",", "%2C")
+
+
+def template_name(read: str) -> str:
+    """The name of the template that `template_read` noted."""
+    return read[len(TEMPLATE_READ) :].replace("%2C", ",").replace("%25", "%")
+
 
 class NotingEnvironment(jinja2.Environment):
     """The template environment, noting in the page being rendered (`recorder`) when a
@@ -280,6 +302,32 @@ class NotingEnvironment(jinja2.Environment):
         if type(argument) is str and (argument in _WATCHED or argument < "`"):
             self._reading(obj, argument)
         return super().getitem(obj, argument)
+
+    # Every template a page loads (its own, what it extends, includes or imports) is
+    # asked for here, by name, each time the page renders.
+
+    @jinja2.utils.internalcode
+    def get_template(
+        self,
+        name: str | jinja2.Template,
+        parent: str | None = None,
+        globals: MutableMapping[str, Any] | None = None,
+    ) -> jinja2.Template:
+        if self.recorder is not None and isinstance(name, str):
+            self.recorder.used.add(template_read(name))
+        return super().get_template(name, parent, globals)
+
+    @jinja2.utils.internalcode
+    def select_template(
+        self,
+        names: Iterable[str | jinja2.Template],
+        parent: str | None = None,
+        globals: MutableMapping[str, Any] | None = None,
+    ) -> jinja2.Template:
+        if self.recorder is not None and not isinstance(names, jinja2.Undefined):
+            names = list(names)  # each name may be the one found: all are noted
+            self.recorder.used.update(template_read(n) for n in names if isinstance(n, str))
+        return super().select_template(names, parent, globals)
 
     def _reading(self, obj: object, name: str) -> None:
         if name in NEIGHBOURS:
@@ -320,7 +368,7 @@ class Rendered:
     data: bytes
     uses: frozenset[str]
     """The `site` attributes the templates read, with `LINKS_READ` if they read an
-    article's links."""
+    article's links, and the templates loaded (`template_read`)."""
 
 
 def render_page(
@@ -337,8 +385,8 @@ def render_page(
     recorder = RecordingSite(site)
     if isinstance(env, NotingEnvironment):
         env.recorder = recorder
-    else:  # what its templates read of articles is not seen: taken to be everything
-        recorder.used.add(LINKS_READ)
+    else:  # what its templates read and load is not seen: taken to be everything
+        recorder.used.update((LINKS_READ, ALL_TEMPLATES))
     try:
         html = env.get_template(page.template).render(site=recorder, page=page)
     except RecursionError as exc:

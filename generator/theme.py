@@ -187,19 +187,49 @@ def source_identity(source: str, status: os.stat_result, now_ns: int) -> str:
     return hashlib.sha256(line.encode("utf-8", "surrogateescape")).hexdigest()
 
 
-def theme_digest(theme: Theme) -> str:
-    """Digest of every template the site can use: any change re-renders every page. The
-    names of entries that are not templates (links leading nowhere) count too, as the
-    build warns of them."""
+@dataclass(frozen=True, slots=True)
+class TemplateDigests:
+    """Digests of the templates the site can use: of them all, and of the file each name
+    leads to, as the template loader finds it (the site's own before the theme's; the
+    theme's own under `theme/`)."""
+
+    whole: str
+    """Of every template, and of the names of entries that are not templates (links
+    leading nowhere), as the build warns of them: any change shows in it."""
+    by_name: dict[str, str]
+
+    def of(self, name: str) -> str:
+        """The digest of the template `name` leads to; for a name that leads to none (or
+        that is spelled otherwise than as a file's path under its folder), that of every
+        template, so that any change counts."""
+        return self.by_name.get(name) or "*" + self.whole
+
+
+def template_digests(theme: Theme) -> TemplateDigests:
+    """The digests of the theme's templates, read now."""
     digest = hashlib.sha256()
+    read: dict[Path, bytes] = {}
+    names: set[str] = set()
     for folder in theme.template_dirs:
         files, _, others = _walked(folder)
         for path in files:
-            name = str(path.relative_to(folder)).encode("utf-8", "surrogateescape")
-            digest.update(name + b"\0" + path.read_bytes())
+            data = read[path] = path.read_bytes()
+            names.add(path.relative_to(folder).as_posix())
+            spelled = str(path.relative_to(folder)).encode("utf-8", "surrogateescape")
+            digest.update(spelled + b"\0" + data)
         for path in others:
             digest.update(b"-" + str(path.relative_to(folder)).encode("utf-8", "surrogateescape"))
-    return digest.hexdigest()
+    by_name: dict[str, str] = {}
+    lookups = [("", theme.template_dirs), ("theme/", (theme.theme_templates,))]
+    for name in names:
+        for prefix, folders in lookups:
+            # The first folder holding a file of that name, as the loader looks.
+            found = next((f / name for f in folders if (f / name).is_file()), None)
+            if found is not None:
+                if found not in read:
+                    read[found] = found.read_bytes()
+                by_name[prefix + name] = hashlib.sha256(read[found]).hexdigest()[:32]
+    return TemplateDigests(digest.hexdigest(), by_name)
 
 
 def linked_template_folders(theme: Theme) -> tuple[Path, ...]:

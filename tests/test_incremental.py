@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -52,7 +53,7 @@ from generator.model import (
 from generator.plan import plan_pages
 from generator.render import LINKS_READ
 from generator.site import assemble_site
-from generator.theme import find_theme, static_signature
+from generator.theme import find_theme, static_signature, template_digests
 
 build_module = sys.modules["generator.build"]  # the package's `build` is the function
 loader_module = sys.modules["generator.loader"]
@@ -679,7 +680,7 @@ def test_a_listing_showing_its_articles_links_follows_their_change(
     assert not any("previous=" in day or "more_from_topics=" in day for day in after)
 
 
-def test_templates_rendered_by_another_environment_are_taken_to_read_every_link(
+def test_templates_rendered_by_another_environment_are_taken_to_read_every_link_and_template(
     tmp_path: Path,
 ) -> None:
     site_dir = _big_site(tmp_path / "site", count=3)
@@ -688,9 +689,10 @@ def test_templates_rendered_by_another_environment_are_taken_to_read_every_link(
     page = next(p for p in plan_pages(site) if p.items)
     env = jinja2.Environment(loader=jinja2.DictLoader({page.template: "{{ page.title }}"}))
     rendered = render_module.render_page(env, site, page, lambda a: "")
-    assert rendered.uses == frozenset({LINKS_READ})
+    assert rendered.uses == frozenset({LINKS_READ, render_module.ALL_TEMPLATES})
     noting = render_module.NotingEnvironment(loader=env.loader)
-    assert render_module.render_page(noting, site, page, lambda a: "").uses == frozenset()
+    noted = render_module.render_page(noting, site, page, lambda a: "").uses
+    assert noted == frozenset({render_module.template_read(page.template)})
 
 
 def test_a_full_content_feed_follows_an_edit_of_a_body_alone(tmp_path: Path) -> None:
@@ -1045,7 +1047,8 @@ def test_a_session_takes_again_the_articles_whose_links_did_not_change(tmp_path:
 
 def test_a_session_follows_changes_to_templates_and_settings(tmp_path: Path) -> None:
     """The pages a session remembers were digested under the last build's templates and
-    settings: a change to either shows on every page it touches."""
+    settings: a change to either shows on every page it touches, and a template's
+    change on those alone."""
     site = _big_site(tmp_path / "site", count=6)
     session = Session()
 
@@ -1065,12 +1068,151 @@ def test_a_session_follows_changes_to_templates_and_settings(tmp_path: Path) -> 
         '{% extends "theme/article.html" %}{% block description %}CHANGED{% endblock %}'
     )
     report = build(site, BuildOptions(jobs=1), session)
-    assert report.rendered == report.pages
+    assert report.rendered == 1 + 6  # the 404 page and the articles': no listing loads them
     assert _tree(site / "output") == clean()
     assert (site / "output" / "404.html").read_text() == "Not here: Page not found"
     (site / "site.yaml").write_text(SITE_YAML.replace("title:", "title: Renamed", 1))
-    build(site, BuildOptions(jobs=1), session)
+    report = build(site, BuildOptions(jobs=1), session)
+    assert report.rendered == report.pages
     assert _tree(site / "output") == clean()
+
+
+THEME_TEMPLATES = Path(__file__).resolve().parents[1] / "themes" / "default" / "templates"
+
+
+def _template_change_rendered(
+    tmp_path: Path, change: Callable[[Path], None], remember: bool, jobs: int
+) -> tuple[int, int, set[str]]:
+    """Build a site, apply `change` (given the site's `templates/` folder), build again:
+    how many pages that build rendered, how many pages the site has, and which files
+    changed; the output must equal a clean build's."""
+    site = _big_site(tmp_path / "site", count=6)
+    (site / "templates").mkdir()
+    session = Session() if remember else None
+    build(site, BuildOptions(jobs=jobs), session)
+    before = _tree(site / "output")
+    change(site / "templates")
+    report = build(site, BuildOptions(jobs=jobs), session)
+    after = _tree(site / "output")
+    clean = tmp_path / "clean"
+    build(site, BuildOptions(jobs=1, cache=False, output_dir=clean))
+    assert after == _tree(clean)
+    changed = {path for path, data in after.items() if before.get(path) != data}
+    return report.rendered, report.pages, changed
+
+
+@pytest.mark.parametrize(("remember", "jobs"), [(False, 1), (False, 2), (True, 1)])
+def test_a_template_change_renders_the_pages_that_load_that_template_alone(
+    tmp_path: Path, remember: bool, jobs: int
+) -> None:
+    """An override of the articles' template renders the article pages again (and they
+    change), not the listings, which never load it."""
+
+    def change(templates: Path) -> None:
+        (templates / "article.html").write_text(
+            '{% extends "theme/article.html" %}{% block description %}NEW{% endblock %}'
+        )
+
+    rendered, pages, changed = _template_change_rendered(tmp_path, change, remember, jobs)
+    assert rendered == 6 < pages
+    assert len([p for p in changed if p.endswith("index.html")]) == 6
+
+
+@pytest.mark.parametrize(("remember", "jobs"), [(False, 1), (False, 2), (True, 1)])
+def test_a_change_to_a_template_others_import_renders_every_page_importing_it(
+    tmp_path: Path, remember: bool, jobs: int
+) -> None:
+    """`partials/macros.html`, imported by every page but the 404 page, and extended
+    from no template: an override of it with one macro changed."""
+    macros = (THEME_TEMPLATES / "partials" / "macros.html").read_text(encoding="utf-8")
+    assert "{% macro plural(" in macros
+
+    def change(templates: Path) -> None:
+        (templates / "partials").mkdir()
+        changed = macros.replace("{% macro plural(", "{% macro plural_was(", 1)
+        changed += "{% macro plural(n, word) %}{{ n }}*{{ word }}{% endmacro %}"
+        (templates / "partials" / "macros.html").write_text(changed)
+
+    rendered, pages, changed = _template_change_rendered(tmp_path, change, remember, jobs)
+    assert rendered == pages - 1  # all but the 404 page
+    assert "404.html" not in changed
+
+
+def test_a_template_a_page_tried_to_include_renders_it_again_once_it_is_there(
+    tmp_path: Path,
+) -> None:
+    """`ignore missing`: the name was looked up, found nothing, and counts all the same;
+    so does a name holding a comma (the build cache joins what a page read with commas)."""
+    site = _big_site(tmp_path / "site", count=3)
+    templates = site / "templates"
+    templates.mkdir()
+    (templates / "404.html").write_text(
+        '{% include "extra.html" ignore missing %}|{% include "a,b%2C.html" %}|{{ page.title }}'
+    )
+    (templates / "a,b%2C.html").write_text("comma")
+    build(site, BuildOptions(jobs=1))
+    assert (site / "output" / "404.html").read_text() == "|comma|Page not found"
+    (templates / "extra.html").write_text("extra")
+    assert build(site, BuildOptions(jobs=1)).rendered == 1
+    assert (site / "output" / "404.html").read_text() == "extra|comma|Page not found"
+    (templates / "a,b%2C.html").write_text("still a comma")
+    assert build(site, BuildOptions(jobs=1)).rendered == 1
+    assert (site / "output" / "404.html").read_text() == "extra|still a comma|Page not found"
+    assert build(site, BuildOptions(jobs=1)).rendered == 0
+
+
+@pytest.mark.parametrize("remember", [False, True])
+def test_a_template_included_in_a_cached_block_counts_for_every_page_taking_the_block(
+    tmp_path: Path, remember: bool
+) -> None:
+    """The first article page renders the block, loading `fragment.html`; the others take
+    what it stored, and are noted as loading it too."""
+
+    def change(templates: Path) -> None:
+        (templates / "fragment.html").write_text("after")
+
+    def first(site: Path) -> None:
+        (site / "templates" / "fragment.html").write_text("before")
+        (site / "templates" / "article.html").write_text(
+            '{% extends "theme/article.html" %}{% block description %}'
+            '{% cache "once" %}{% include "fragment.html" %}{% endcache %}{% endblock %}'
+        )
+
+    site = _big_site(tmp_path / "site", count=4)
+    (site / "templates").mkdir()
+    first(site)
+    session = Session() if remember else None
+    build(site, BuildOptions(jobs=1), session)
+    change(site / "templates")
+    assert build(site, BuildOptions(jobs=1), session).rendered == 4
+    shown = [p.read_text() for p in (site / "output").glob("20*/*/*/*/index.html")]
+    assert len(shown) == 4 and all("after" in page for page in shown)
+
+
+def test_a_template_digest_follows_the_file_its_name_leads_to(tmp_path: Path) -> None:
+    """By whichever name the loader finds it: the site's own before the theme's, the
+    theme's under `theme/`, and a file reached through a second link to its folder (the
+    theme's folders are walked once each) by the digest of every template."""
+    site = _big_site(tmp_path / "site", count=1)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "x.html").write_text("one")
+    (site / "templates").mkdir()
+    (site / "templates" / "a").symlink_to(shared)
+    (site / "templates" / "b").symlink_to(shared)
+    (site / "templates" / "article.html").write_text("own")
+    theme = find_theme(site, "default")
+    names = ("a/x.html", "b/x.html", "article.html", "theme/article.html", "nowhere.html")
+    before = template_digests(theme)
+    assert before.of("article.html") != before.of("theme/article.html")
+    (shared / "x.html").write_text("two")
+    after = template_digests(theme)
+    assert [before.of(n) != after.of(n) for n in names] == [True, True, False, False, True]
+    (site / "templates" / "article.html").unlink()
+    gone = template_digests(theme)
+    assert (
+        gone.of("article.html") == gone.of("theme/article.html") == after.of("theme/article.html")
+    )
 
 
 def test_a_sessions_first_build_fills_it_even_when_the_output_is_up_to_date(
