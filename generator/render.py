@@ -265,7 +265,10 @@ ALL_TEMPLATES = "+templates"
 
 def template_read(name: str) -> str:
     """What a page read of the template `name`, with `%` and `,` escaped: the build cache
-    joins what a page read with commas."""
+    joins what a page read with commas. A name UTF-8 cannot encode (`"\\ud800.html"`,
+    which no template file has, and no cache can store) counts as every template."""
+    if not (name.isascii() or is_utf8(name)):
+        return ALL_TEMPLATES
     return TEMPLATE_READ + name.replace("%", "%25").replace(",", "%2C")
 
 

@@ -1161,6 +1161,21 @@ def test_a_template_a_page_tried_to_include_renders_it_again_once_it_is_there(
     assert build(site, BuildOptions(jobs=1)).rendered == 0
 
 
+def test_a_template_name_utf8_cannot_encode_counts_as_every_template(tmp_path: Path) -> None:
+    """`"\\ud800.html"`: a name no file has, which the build cache could not store."""
+    site = _big_site(tmp_path / "site", count=2)
+    (site / "templates").mkdir()
+    (site / "templates" / "404.html").write_text(
+        '{% include "\\ud800.html" ignore missing %}{{ page.title }}'
+    )
+    first = build(site, BuildOptions(jobs=1))
+    assert first.rendered == first.pages
+    assert build(site, BuildOptions(jobs=1)).rendered == 0
+    (site / "templates" / "other.html").write_text("a template no page loads")
+    assert build(site, BuildOptions(jobs=1)).rendered == 1  # the 404 page
+    assert (site / "output" / "404.html").read_text() == "Page not found"
+
+
 @pytest.mark.parametrize("remember", [False, True])
 def test_a_template_included_in_a_cached_block_counts_for_every_page_taking_the_block(
     tmp_path: Path, remember: bool
