@@ -1204,6 +1204,84 @@ def test_a_template_included_in_a_cached_block_counts_for_every_page_taking_the_
     assert len(shown) == 4 and all("after" in page for page in shown)
 
 
+def _template_variants(n: int) -> dict[str, tuple[str | None, ...]]:
+    """Versions a site's own templates may take (None: the site has none of that name),
+    the `n`th edit of each writing `n` into it."""
+    macros = (THEME_TEMPLATES / "partials" / "macros.html").read_text(encoding="utf-8")
+    plural = "{% macro plural(n, word) %}{{ n }} " + f"{n}" + "*{{ word }}{% endmacro %}"
+    return {
+        "404.html": (
+            None,
+            '{% extends "theme/404.html" %}{% block content %}' + f"gone {n}" + "{% endblock %}",
+            '{% include "extra.html" ignore missing %}|{{ page.title }}',
+        ),
+        "extra.html": (None, f"extra {n}"),
+        "partials/macros.html": (
+            None,
+            macros.replace("{% macro plural(", "{% macro plural_was(", 1) + plural,
+        ),
+        "article.html": (
+            None,
+            '{% extends "theme/article.html" %}{% block description %}'
+            + f"said {n}"
+            + "{% endblock %}",
+            '{% extends "theme/article.html" %}{% block description %}'
+            '{% cache "once" %}{% include "extra.html" ignore missing %}{% endcache %}'
+            "{% endblock %}",
+        ),
+    }
+
+
+TEMPLATE_EDITS = st.lists(
+    st.tuples(st.sampled_from(["404.html", "extra.html", "partials/macros.html", "article.html"]),
+              st.integers(0, 2)),
+    min_size=1,
+    max_size=3,
+)  # fmt: skip
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(TEMPLATE_EDITS, min_size=1, max_size=3),
+    remember=st.booleans(),
+    jobs=st.sampled_from([1, 2]),
+)
+def test_any_sequence_of_template_edits_builds_like_a_clean_build(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    steps: list[list[tuple[str, int]]],
+    remember: bool,
+    jobs: int,
+) -> None:
+    """Site overrides written, changed and removed, one of them included only if it is
+    there, one inside a `{% cache %}` block: after each build the output is a clean
+    build's."""
+    monkeypatch.setattr(build_module, "COMPARED_IN_WORKERS_FROM", 0)
+    remembered = Session() if remember else None
+    root = tmp_path / "example"
+    shutil.rmtree(root, ignore_errors=True)
+    site = _big_site(root / "site", count=4)
+    templates = site / "templates"
+    (templates / "partials").mkdir(parents=True)
+    build(site, BuildOptions(jobs=jobs), remembered)
+    for version, edits in enumerate(steps, start=1):
+        for name, choice in edits:
+            versions = _template_variants(version)[name]
+            text = versions[choice % len(versions)]
+            if text is None:
+                (templates / name).unlink(missing_ok=True)
+            else:
+                (templates / name).write_text(text)
+        build(site, BuildOptions(jobs=jobs), remembered)
+        clean = root / "clean"
+        shutil.rmtree(clean, ignore_errors=True)
+        shutil.copytree(site, clean, ignore=shutil.ignore_patterns("output", CACHE_DIR))
+        build(clean, BuildOptions(jobs=1, cache=False))
+        assert _tree(site / "output") == _tree(clean / "output")
+
+
 def test_a_template_digest_follows_the_file_its_name_leads_to(tmp_path: Path) -> None:
     """By whichever name the loader finds it: the site's own before the theme's, the
     theme's under `theme/`, and a file reached through a second link to its folder (the
