@@ -2,7 +2,8 @@
 
 Owns the template environment (autoescape, `StrictUndefined`, the site's templates
 before the theme's), the filters themes use for URLs and dates, and the record of
-what a page's templates read (which `site` attributes; whether any article's links).
+what a page's templates read (which `site` attributes; whether any article's links;
+which templates they loaded).
 A template mistake becomes a `BuildError` naming the template and line.
 """
 
@@ -386,8 +387,9 @@ def render_page(
             return exc.diagnostics[0]
         page = showing(page, with_body(page.article, body))
     recorder = RecordingSite(site)
-    if isinstance(env, NotingEnvironment):
-        env.recorder = recorder
+    noting = env if isinstance(env, NotingEnvironment) else None
+    if noting is not None:
+        noting.recorder = recorder
     else:  # what its templates read and load is not seen: taken to be everything
         recorder.used.update((LINKS_READ, ALL_TEMPLATES))
     try:
@@ -397,8 +399,8 @@ def render_page(
     except Exception as exc:  # a template may raise anything: `{{ 1 // 0 }}`
         return _template_diagnostic(exc, page)
     finally:
-        if isinstance(env, NotingEnvironment):
-            env.recorder = None
+        if noting is not None:
+            noting.recorder = None
     try:
         data = html.encode("utf-8")
     except UnicodeEncodeError as exc:

@@ -214,9 +214,9 @@ def template_digests(theme: Theme) -> TemplateDigests:
         files, _, others = _walked(folder)
         for path in files:
             data = read[path] = path.read_bytes()
-            names.add(path.relative_to(folder).as_posix())
-            spelled = str(path.relative_to(folder)).encode("utf-8", "surrogateescape")
-            digest.update(spelled + b"\0" + data)
+            relative = path.relative_to(folder)
+            names.add(relative.as_posix())
+            digest.update(str(relative).encode("utf-8", "surrogateescape") + b"\0" + data)
         for path in others:
             digest.update(b"-" + str(path.relative_to(folder)).encode("utf-8", "surrogateescape"))
     by_name: dict[str, str] = {}
