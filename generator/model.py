@@ -23,6 +23,11 @@ class Term:
     name: str
     slug: str
 
+    def __hash__(self) -> int:
+        # Equal terms have equal keys. Pages and feeds look terms up by the thousand:
+        # the key's hash is kept by the string, a tuple of all three is made each time.
+        return hash(self.key)
+
 
 @dataclass(frozen=True, slots=True)
 class Addresses:
@@ -168,6 +173,13 @@ class Group:
         return self.path + "feed.xml"
 
 
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
 @dataclass(frozen=True, slots=True)
 class Archive:
     """A year, month or day of articles in the site's time zone, newest first."""
@@ -180,14 +192,25 @@ class Archive:
 
     @property
     def path(self) -> str:
-        formats = {"year": "%Y/", "month": "%Y/%m/", "day": "%Y/%m/%d/"}
-        return self.start.strftime(formats[self.kind])
+        """`YYYY/`, `YYYY/MM/` or `YYYY/MM/DD/`: the start of its articles' `day_path`."""
+        start = self.start
+        if self.kind == "year":
+            return f"{start.year:04d}/"
+        if self.kind == "month":
+            return f"{start.year:04d}/{start.month:02d}/"
+        return f"{start.year:04d}/{start.month:02d}/{start.day:02d}/"
 
     @property
     def name(self) -> str:
-        if self.kind == "day":
-            return f"{self.start:%A} {self.start.day} {self.start:%B %Y}"
-        return self.start.strftime("%B %Y" if self.kind == "month" else "%Y")
+        # As `strftime` writes `%A %-d %B %Y` in the C locale, the only one a build
+        # runs in, without its cost: a build names every day of its archive twice.
+        start = self.start
+        if self.kind == "year":
+            return str(start.year)
+        month = f"{MONTH_NAMES[start.month - 1]} {start.year}"
+        if self.kind == "month":
+            return month
+        return f"{DAY_NAMES[start.weekday()]} {start.day} {month}"
 
 
 @dataclass(frozen=True, slots=True)

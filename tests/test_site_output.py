@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import random
 import re
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -19,7 +20,7 @@ from generator import BuildError, BuildOptions, BuildReport, build
 from generator.config import SiteConfig, load_config
 from generator.feeds import absolute_links
 from generator.loader import load_articles
-from generator.model import Page, Site
+from generator.model import Archive, Page, Site
 from generator.plan import plan_pages
 from generator.render import FragmentCache
 from generator.schema import to_timestamp, to_url
@@ -292,6 +293,17 @@ def test_archive_days_follow_the_site_time_zone(make_site: MakeSite, build_site:
     assert not (output / "2024/03").exists()
     html = (output / "2024/04/01/late-news/index.html").read_text("utf-8")
     assert 'datetime="2024-04-01T08:30:00+09:00"' in html
+
+
+@pytest.mark.parametrize("year", [1000, 1970, 2024, 2100, 9999])
+def test_archives_are_named_and_placed_as_their_dates_are_written(year: int) -> None:
+    first = datetime(year, 1, 1, tzinfo=ZoneInfo("Europe/Paris"))
+    for moment in (first + timedelta(days=n) for n in range(365)):
+        day, month, whole = (Archive(kind, moment, ()) for kind in ("day", "month", "year"))
+        assert day.name == f"{moment:%A} {moment.day} {moment:%B %Y}"
+        assert (month.name, whole.name) == (f"{moment:%B %Y}", f"{moment:%Y}")
+        assert day.path == f"{moment:%Y/%m/%d}/"
+        assert (month.path, whole.path) == (f"{moment:%Y/%m}/", f"{moment:%Y}/")
 
 
 @pytest.mark.parametrize(
