@@ -6,7 +6,7 @@ The public API is small: `build` runs the whole pipeline and returns a report;
 
 from __future__ import annotations
 
-from generator.build import BuildOptions, BuildReport, build
+from generator.builder import BuildOptions, BuildReport, build
 from generator.diagnostics import BuildError, Diagnostic, Severity
 from generator.version import __version__
 

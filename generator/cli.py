@@ -23,7 +23,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from generator import __version__
-from generator.build import BuildOptions, BuildReport, build
+from generator.builder import BuildOptions, BuildReport, build
 from generator.config import CONFIG_FILE, load_config
 from generator.diagnostics import BuildError
 from generator.locks import NOTES

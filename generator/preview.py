@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from generator.build import BuildOptions, BuildReport, Session, build
+from generator.builder import BuildOptions, BuildReport, Session, build
 from generator.config import load_config, named_base_path
 from generator.diagnostics import BuildCancelled, BuildError, Diagnostic, error
 from generator.parallel import release

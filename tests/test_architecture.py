@@ -12,7 +12,7 @@ PIPELINE = [
     "diagnostics", "version", "config", "model", "slugs", "frontmatter", "markup", "schema",
     "parallel", "locks", "cache", "loader", "grouping", "ranking", "site", "plan", "urls", "theme",
     "render", "feeds", "sitemap", "fingerprint", "writer",
-    "build", "watch", "server", "preview", "scaffold", "cli", "__init__", "__main__",
+    "builder", "watch", "server", "preview", "scaffold", "cli", "__init__", "__main__",
 ]  # fmt: skip
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import errno
 import io
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 
 from conftest import BuildSite, MakeSite, article
 from generator import BuildError, BuildOptions, BuildReport, Diagnostic, build
+from generator import builder as build_module
 from generator import loader as loader_module
 from generator.cli import SET_ASIDE_NOTE, main
 from generator.frontmatter import decode, split
@@ -25,8 +25,6 @@ from generator.markup import render_markdown
 from generator.model import Article
 from generator.schema import parse_article
 from generator.theme import Theme
-
-build_module = sys.modules["generator.build"]  # the package's `build` is the function
 
 SECRET = "s3cr3t-token-never-shown"
 UNKNOWN_VALUE = "unknown-key-value-xyzzy"

@@ -31,6 +31,7 @@ import pytest
 
 from conftest import REPO
 from generator import BuildOptions, build
+from generator import builder as build_module
 from generator import cache as cache_module
 from generator import loader as loader_module
 from generator import writer as writer_module
@@ -48,7 +49,6 @@ from generator.writer import (
 )
 from site_checks import LINK_ATTRIBUTES, resolve
 
-build_module = sys.modules["generator.build"]  # the package's `build` is the function
 TOPICS = ("Harbour", "Rail", "Energy", "Weather", "Schools", "Housing", "Sport", "Science")
 SOURCES = (
     ("Tidewatch", "tidewatch.example"),

@@ -26,7 +26,8 @@ from hypothesis import strategies as st
 
 from conftest import SITE_YAML, MakeSite, article
 from generator import BuildOptions, build
-from generator.build import Session
+from generator import builder as build_module
+from generator.builder import Session
 from generator.cache import CACHE_DIR, BuildCache
 from generator.config import load_config
 from generator.diagnostics import BuildError
@@ -55,7 +56,6 @@ from generator.render import LINKS_READ
 from generator.site import assemble_site
 from generator.theme import find_theme, static_signature, template_digests
 
-build_module = sys.modules["generator.build"]  # the package's `build` is the function
 loader_module = sys.modules["generator.loader"]
 render_module = sys.modules["generator.render"]
 

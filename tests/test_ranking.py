@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from conftest import MakeSite, article
-from generator.build import build
+from generator.builder import build
 from generator.config import SiteConfig
 from generator.loader import load_articles
 from generator.model import Site

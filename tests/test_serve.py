@@ -30,7 +30,7 @@ from serving import TIMEOUT, EventStream, Served, fetch, running, wait_until, wr
 
 from conftest import SITE_YAML, MakeSite, article
 from generator import preview as preview_module
-from generator.build import BuildOptions, BuildReport, Session, build
+from generator.builder import BuildOptions, BuildReport, Session, build
 from generator.cli import _report_outcome
 from generator.parallel import shared
 from generator.preview import BuildOutcome, Preview, PreviewOptions
@@ -848,8 +848,7 @@ def test_a_signal_received_by_another_thread_still_stops_the_preview(
 
 _SLOW_FIRST_BUILD = """
 import sys, time
-from generator import build as _, cli
-build_module = sys.modules["generator.build"]
+from generator import builder as build_module, cli
 assemble = build_module.assemble_site
 
 
