@@ -1,7 +1,8 @@
 """The command line: `broadsheet build | check | serve | new | init`.
 
-The only module that prints or picks an exit code: 0 clean, 1 some articles were set
-aside, 2 nothing could be built.
+The only module that prints or picks an exit code (but for Ctrl-C while it is being
+imported: `generator.__main__`): 0 clean, 1 some articles were set aside, 2 nothing
+could be built, 130 interrupted.
 """
 
 from __future__ import annotations

@@ -799,6 +799,62 @@ def test_python_dash_m_help() -> None:
         assert command in result.stdout
 
 
+def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_importing_the_package_imports_none_of_the_pipeline() -> None:
+    # What the command runs before it can answer Ctrl-C in one line.
+    result = _python(
+        "import sys, generator\n"
+        "print(' '.join(sorted(m for m in sys.modules if m.startswith('generator'))))\n"
+        "from generator import BuildError, BuildOptions, build\n"
+        "print(build.__module__, BuildOptions.__module__, BuildError.__module__)\n"
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "generator generator.version",
+        "generator.builder generator.builder generator.diagnostics",
+    ]
+    missing = _python("import generator; generator.nothing_here")
+    assert "AttributeError: module 'generator' has no attribute 'nothing_here'" in missing.stderr
+
+
+@pytest.mark.parametrize("module", ["generator.cli", "generator.builder", "jinja2", "yaml"])
+def test_ctrl_c_while_the_command_starts_is_one_line_and_reads_nothing(
+    make_site: MakeSite, module: str
+) -> None:
+    # Ctrl-C landing while Python imports the program (its first quarter second), at the
+    # import of `module`, as the `broadsheet` script runs the command.
+    site = make_site({"content/a.md": article("Alpha", "2024-05-01T09:00:00Z")})
+    result = _python(
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name == {module!r}:\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "from generator.__main__ import main\n"
+        "main()\n",
+        "build",
+        str(site),
+    )
+    assert (result.returncode, result.stderr, result.stdout) == (
+        130,
+        "interrupted while starting: nothing was read or written\n",
+        "",
+    )
+    assert not (site / "output").exists()
+    assert not (site / ".broadsheet-cache").exists()
+
+
 def test_summary_is_the_last_line_of_out(make_site: MakeSite) -> None:
     site = make_site(
         {
