@@ -544,7 +544,7 @@ def _open_cache(
     # Parse results depend on the generator, its Markdown and sanitiser versions, and
     # the time zone (a file whose size and time are unchanged is not read again, so
     # its digest, which holds the zone too, is not looked at).
-    stamp = f"{__version__}|cache 37|{ENGINES}|{tz}"
+    stamp = f"{__version__}|cache 38|{ENGINES}|{tz}"
     notes: tuple[Diagnostic, ...] = ()
     if options.cache and options.write:
         cache, notes = BuildCache.open(site_dir, stamp, remembered)

@@ -7,6 +7,7 @@ stage mutates these; a later stage makes new values with `dataclasses.replace`.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -55,6 +56,26 @@ class Image:
     is_cached: bool
 
 
+def address_key(url: str) -> str:
+    """What tells two addresses of one story apart: not the scheme (`http` or `https`),
+    the case of the host or its `www.`, the port a scheme takes anyway, the case of a
+    percent escape, a fragment or a trailing slash. Worked out once for each address,
+    when its article is made (and kept with it in the build cache): the assembler
+    matches every related item's address against every article's."""
+    url = url.partition("#")[0].rstrip("/")
+    if "%" in url:
+        url = _ESCAPE.sub(lambda m: m.group().upper(), url)
+    scheme, written, rest = url.partition("://")
+    if not (written and scheme.isalpha()):
+        return url  # relative
+    host, slash, path = rest.partition("/")
+    host = host.lower().removeprefix("www.").removesuffix(":443").removesuffix(":80")
+    return "//" + host + slash + path
+
+
+_ESCAPE = re.compile(r"%[0-9a-f]{2}", re.IGNORECASE)
+
+
 @dataclass(frozen=True, slots=True)
 class RelatedItem:
     title: str
@@ -71,6 +92,11 @@ class RelatedItem:
     """Site path of the article this item points at, when it is one of ours."""
     internal_title: str = ""
     """The title of that article, when the item gives none of its own."""
+    web_url_key: str = field(init=False, repr=False, compare=False)
+    """`address_key` of `web_url` ("" without one)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "web_url_key", address_key(self.web_url) if self.web_url else "")
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,12 +156,18 @@ class Article:
     """`YYYY/MM/DD/` in the site's time zone."""
     path: str = field(init=False, repr=False, compare=False)
     """`YYYY/MM/DD/slug/`, the article's site path."""
+    web_url_key: str = field(init=False, repr=False, compare=False)
+    original_url_key: str = field(init=False, repr=False, compare=False)
+    """`address_key` of `web_url` and of `original_url` ("" without one)."""
 
     def __post_init__(self) -> None:
         moment = self.published
         day = f"{moment.year:04d}/{moment.month:02d}/{moment.day:02d}/"
         object.__setattr__(self, "day_path", day)
         object.__setattr__(self, "path", f"{day}{self.slug}/")
+        web, original = self.web_url, self.original_url
+        object.__setattr__(self, "web_url_key", address_key(web) if web else "")
+        object.__setattr__(self, "original_url_key", address_key(original) if original else "")
 
     @property
     def lead_image(self) -> Image | None:

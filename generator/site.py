@@ -6,8 +6,6 @@ links, previous/next and the site-wide feed list. Pure: it only reads its inputs
 
 from __future__ import annotations
 
-import functools
-import re
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -290,7 +288,7 @@ def _place(
 def _addresses(
     articles: tuple[Article, ...],
 ) -> tuple[dict[str, Article], tuple[Diagnostic, ...]]:
-    """The article at each address (`_url_key`) the `articles` (newest first) give as
+    """The article at each address (`address_key`) the `articles` (newest first) give as
     their `webUrl` or `originalUrl`, the newest one where several give one; and a
     warning for each article whose `webUrl` a newer one gives too."""
     by_url: dict[str, Article] = {}
@@ -298,7 +296,7 @@ def _addresses(
     twice: list[Diagnostic] = []
     for article in articles:
         if article.web_url:
-            key = _url_key(article.web_url)
+            key = article.web_url_key
             other = first.setdefault(key, article)
             if other is not article:
                 twice.append(
@@ -312,7 +310,7 @@ def _addresses(
                 )
             by_url.setdefault(key, article)
         if article.original_url:
-            by_url.setdefault(_url_key(article.original_url), article)
+            by_url.setdefault(article.original_url_key, article)
     return by_url, tuple(twice)
 
 
@@ -396,29 +394,9 @@ def _pointed(item: RelatedItem, by_url: dict[str, Article]) -> RelatedItem:
     page's title, if the item has none of its own)."""
     if not item.web_url:
         return item
-    ours = by_url.get(_url_key(item.web_url))
+    ours = by_url.get(item.web_url_key)
     path = ours.path if ours else None
     title = ours.title if ours and not item.title else ""
     if path == item.internal_path and title == item.internal_title:
         return item
     return pointing_at(item, path, title)
-
-
-@functools.lru_cache(maxsize=1 << 17)
-def _url_key(url: str) -> str:
-    """What tells two addresses of one story apart: not the scheme (`http` or `https`),
-    the case of the host or its `www.`, the port a scheme takes anyway, the case of a
-    percent escape, a fragment or a trailing slash. Remembered: the preview's builds
-    ask again for every article's addresses."""
-    url = url.partition("#")[0].rstrip("/")
-    if "%" in url:
-        url = _ESCAPE.sub(lambda m: m.group().upper(), url)
-    scheme, written, rest = url.partition("://")
-    if not (written and scheme.isalpha()):
-        return url  # relative
-    host, slash, path = rest.partition("/")
-    host = host.lower().removeprefix("www.").removesuffix(":443").removesuffix(":80")
-    return "//" + host + slash + path
-
-
-_ESCAPE = re.compile(r"%[0-9a-f]{2}", re.IGNORECASE)

@@ -3,6 +3,7 @@ front matter parsing never fails with anything but a `FrontMatterError`."""
 
 from __future__ import annotations
 
+import pickle
 import re
 from zoneinfo import ZoneInfo
 
@@ -12,7 +13,9 @@ from hypothesis import strategies as st
 
 from conftest import BuildSite, MakeSite, article
 from generator.frontmatter import FrontMatterError, decode, split
+from generator.loader import parse_file
 from generator.markup import render_markdown
+from generator.model import address_key, linked
 from generator.schema import parse_article
 from generator.slugs import MAX_SLUG_LENGTH, identity_key, slugify, unique_slug
 
@@ -292,6 +295,45 @@ def test_a_related_item_finds_our_article_however_its_address_is_written(
     html = (site / "output/2024/05/02/pointing/index.html").read_text("utf-8")
     assert html.count('href="/2024/05/01/our-story/"') >= 3
     assert html.count('href="/2024/05/01/uber-story/"') >= 2
+
+
+def test_an_address_keeps_its_key_through_the_cache_and_every_copy(
+    make_site: MakeSite, build_site: BuildSite
+) -> None:
+    """The key an address is matched by is worked out when the article is made: an
+    article read back from the build cache, or copied by the assembler, holds it too."""
+    site = make_site(
+        {
+            "content/own.md": article(
+                "Our story", "2024-05-01T08:00:00Z", webUrl="https://www.News.example/s/"
+            ),
+            "content/b.md": article(
+                "Pointing",
+                "2024-05-02T08:00:00Z",
+                related="[{webUrl: 'http://news.example/s#x'}]",
+                originalUrl="https://news.example/b",
+            ),
+        }
+    )
+    build_site(site, jobs=1)
+    (site / "content/c.md").write_text(article("Newer", "2024-05-03T08:00:00Z"), "utf-8")
+    report = build_site(site, jobs=1)  # the other two come from the cache
+    assert report.written is not None and report.parsed == 1
+    html = (site / "output/2024/05/02/pointing/index.html").read_text("utf-8")
+    assert 'href="/2024/05/01/our-story/"' in html
+    assert ">Our story</a>" in html  # the item has no title: it shows ours
+    loaded, _ = parse_file((site / "content/b.md").read_bytes(), "b.md", "b", ZoneInfo("UTC"))
+    assert loaded is not None
+    assert (loaded.original_url_key, loaded.related[0].web_url_key) == (
+        "//news.example/b",
+        "//news.example/s",
+    )
+    copy = pickle.loads(pickle.dumps(linked(loaded, (), None, loaded.related, None, None, ())))
+    assert (copy.original_url_key, copy.related[0].web_url_key) == (
+        "//news.example/b",
+        "//news.example/s",
+    )
+    assert address_key("HTTPS://WWW.x.example:443/a%2fb/") == "//x.example/a%2Fb"
 
 
 def test_two_articles_with_one_web_url_are_both_published_and_the_older_is_warned_of(
