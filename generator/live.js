@@ -2,8 +2,9 @@
 // (never into output/). It listens to the server's build events: after a good build it
 // reloads the page, or only swaps the stylesheets when nothing but CSS changed; while
 // a build has errors it shows them in an overlay, and pages still reload for changes
-// made meanwhile (a build with errors writes the pages it can). Error text is set with textContent
-// only, never parsed as HTML.
+// made meanwhile (a build with errors writes the pages it can). A build that says which
+// files it changed (`pages`) reloads only the pages among them. Error text is set with
+// textContent only, never parsed as HTML.
 (() => {
   "use strict";
   if (window.__broadsheetLive) return;
@@ -16,6 +17,8 @@
   // The build this page was served from; a page served just before a build finished
   // reloads as soon as it hears of the newer one.
   let current = (script && script.dataset.build) || null;
+  // This page's file in the output folder ("" when the server could not tell).
+  const file = (script && script.dataset.file) || "";
   // Whether the last build this page heard of had errors, and whether a build it did
   // not reload for changed the output.
   let erred = false;
@@ -92,14 +95,17 @@
     const breaking = status.errors.length > 0 && !erred;
     erred = status.errors.length > 0;
     if (!changed) return;
+    // A build that names the files it changed, none of them this page's, leaves this
+    // page as it was: it shows nothing else that changed.
+    const mine = !Array.isArray(status.pages) || !file || status.pages.includes(file);
     if (breaking) {
       // The build that broke a file leaves this page as it is, under the overlay; what
       // that build wrote shows with the next one. While the error stands, builds of
       // other changes reload pages as good builds do.
-      missed = missed || first || status.reload !== "none";
+      missed = missed || first || (status.reload !== "none" && mine);
       return;
     }
-    if (first || missed || status.reload === "page") {
+    if (first || missed || (status.reload === "page" && mine)) {
       missed = false; // this page may be several builds old
       location.reload();
     } else if (status.reload === "css") swapStylesheets();

@@ -190,7 +190,14 @@ class Preview:
         errors = tuple(_overlay_line(d) for d in outcome.errors)
         warnings = tuple(str(d) for d in outcome.diagnostics if not d.is_error)
         status = SiteStatus(
-            outcome.number, errors, warnings, _reload_kind(outcome), self._base_path()
+            outcome.number,
+            errors,
+            warnings,
+            _reload_kind(outcome),
+            self._base_path(),
+            _pages_changed(outcome.report.written.changed)
+            if outcome.report and outcome.report.written
+            else None,
         )
         self._builds = outcome.number
         self.hub.publish(status)
@@ -263,6 +270,21 @@ class Preview:
             files=(site / "site.yaml",),
             ignored=(self.output_dir, site / CACHE_DIR),
         )
+
+
+PAGE_SUFFIXES = (".html", ".xml", ".txt")
+"""Files no page shows but itself: pages, feeds and sitemaps, `robots.txt`."""
+PAGES_NAMED_UP_TO = 1_000
+"""Changed files a build's status names at most: more, and every open page reloads."""
+
+
+def _pages_changed(changed: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The files a build changed, for open pages to tell whether theirs is one; None if
+    a page may show one of them (a stylesheet, an image), or they are too many to
+    send to every page."""
+    if len(changed) > PAGES_NAMED_UP_TO:
+        return None
+    return changed if all(path.endswith(PAGE_SUFFIXES) for path in changed) else None
 
 
 def _reload_kind(outcome: BuildOutcome) -> Literal["page", "css", "none"]:

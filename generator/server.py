@@ -81,6 +81,15 @@ def _copy(source: BinaryIO, target: Any, count: int) -> None:
         count -= len(chunk)
 
 
+def _relative(file: Path, output_dir: Path) -> str:
+    """The path in the output folder of a file `resolve_request` found there ("" if the
+    folder's own path leads elsewhere)."""
+    try:
+        return file.relative_to(output_dir.resolve()).as_posix()
+    except (ValueError, OSError):
+        return ""
+
+
 def content_type(path: Path) -> str:
     if path.name in _FEED_TYPES:
         return _FEED_TYPES[path.name]
@@ -90,13 +99,15 @@ def content_type(path: Path) -> str:
     return known or mimetypes.guess_type(path.name)[0] or "application/octet-stream"
 
 
-def inject_script(html: bytes, build: str) -> bytes:
+def inject_script(html: bytes, build: str, file: str = "") -> bytes:
     """The page with the live-reload script before its last `</body>`.
 
     `build` names the build the page comes from, so the script can tell whether a
-    newer one finished while the page was loading.
+    newer one finished while the page was loading; `file`, the page's file in the
+    output folder (`SiteStatus.pages` names the files a build changed).
     """
-    tag = f'<script src="{SCRIPT_PATH}" data-build="{escape(build)}" defer></script>'.encode()
+    data = f'data-build="{escape(build)}" data-file="{escape(file)}"'
+    tag = f'<script src="{SCRIPT_PATH}" {data} defer></script>'.encode()
     end = html.lower().rfind(b"</body>")
     return html + tag if end < 0 else html[:end] + tag + html[end:]
 
@@ -113,6 +124,10 @@ class SiteStatus:
     """How pages pick up this build: reload, swap only their stylesheets, or nothing
     (no output file changed)."""
     base_path: str = "/"
+    pages: tuple[str, ...] | None = None
+    """The files of the output folder this build changed (by path there), when a page
+    shows none of them but itself (pages, feeds, sitemaps): a page whose own file is
+    not among them reloads for nothing. None: any page may show a change."""
 
 
 class EventHub:
@@ -140,6 +155,7 @@ class EventHub:
             "warnings": list(status.warnings),
             "reload": status.reload,
             "base_path": status.base_path,
+            "pages": None if status.pages is None else list(status.pages),
         }
 
     def publish(self, status: SiteStatus) -> None:
@@ -389,8 +405,11 @@ class _Handler(BaseHTTPRequestHandler):
         with handle:
             page = None
             if kind.startswith("text/html"):
-                hub = self.server.preview.hub
-                page = inject_script(handle.read(), hub.build_id(hub.status))
+                preview = self.server.preview
+                hub = preview.hub
+                # Not found: reloaded for any change, which may make the page asked for.
+                own = _relative(file, preview.output_dir) if status == 200 else ""
+                page = inject_script(handle.read(), hub.build_id(hub.status), own)
             size = len(page) if page is not None else os.fstat(handle.fileno()).st_size
             extra = {"Accept-Ranges": "bytes"}
             start, stop = 0, size

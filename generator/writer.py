@@ -92,6 +92,8 @@ class WriteReport:
     removed: int
     manifest: str = ""
     """SHA-256 of the manifest written (what `manifest_digest` gives while it stands)."""
+    changed: tuple[str, ...] = ()
+    """The files written or removed, by path in the output folder, in order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +168,7 @@ class OutputWriter:
         self._committed = False
         self._fresh = False
         self._lent = False
-        self._removed_early = 0
+        self._removed_early: list[str] = []
         """Files of the last build `make_way` removed before the commit."""
 
     def __enter__(self) -> OutputWriter:
@@ -272,7 +274,7 @@ class OutputWriter:
         for relative in sorted(in_the_way):
             _remove(self._output, relative)
             del self._previous[relative]
-        self._removed_early += len(in_the_way)
+        self._removed_early += in_the_way
         for folder in folders:
             if os.path.isdir(os.path.join(output, folder)):
                 raise BuildError(
@@ -338,8 +340,9 @@ class OutputWriter:
         except OSError as exc:
             raise _failure(exc, self._output, self._journaled) from None
         unchanged = len(final) - len(self._staged)
-        removed = len(stale) + self._removed_early
-        return WriteReport(len(self._staged), max(0, unchanged), removed, manifest)
+        removed = len(stale) + len(self._removed_early)
+        changed = tuple(sorted({*self._staged, *stale, *self._removed_early}))
+        return WriteReport(len(self._staged), max(0, unchanged), removed, manifest, changed)
 
     def _move_order(self) -> tuple[str, ...]:
         """The top-level entries a first build gathered, the home page last."""

@@ -326,6 +326,10 @@ def test_the_script_is_injected_into_served_html_only(serve: Serve) -> None:
     assert script.status == 200 and script.media_type == "text/javascript"
     assert "EventSource" in script.text and "textContent" in script.text
     assert "innerHTML" not in script.text
+    own = re.compile(r'data-file="([^"]*)"')
+    assert own.findall(served.request(ARTICLE_URL).text) == [ARTICLE_URL[1:] + "index.html"]
+    assert own.findall(served.request("/").text) == ["index.html"]
+    assert own.findall(served.request("/no/such/page/").text) == [""]  # reloads for any
 
 
 def test_a_new_article_appears_and_pages_are_told_to_reload(serve: Serve) -> None:
@@ -343,6 +347,20 @@ def test_a_new_article_appears_and_pages_are_told_to_reload(serve: Serve) -> Non
         assert "Fresh news" in served.request("/").text
     finally:
         events.close()
+
+
+def test_a_status_names_the_files_changed_when_no_page_shows_them_and_they_are_few() -> None:
+    named = preview_module._pages_changed
+    assert named(("index.html", "feed.xml", "robots.txt")) == (
+        "index.html",
+        "feed.xml",
+        "robots.txt",
+    )
+    assert named(()) == ()
+    assert named(("index.html", "static/logo.svg")) is None  # any page may show it
+    many = tuple(f"{n}/index.html" for n in range(preview_module.PAGES_NAMED_UP_TO + 1))
+    assert named(many[:-1]) == many[:-1]
+    assert named(many) is None
 
 
 def test_an_article_held_back_for_its_date_is_published_once_it_comes_due(serve: Serve) -> None:

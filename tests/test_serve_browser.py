@@ -130,3 +130,26 @@ def test_a_listing_page_reloads_too(driver: webdriver.Chrome, served: Served) ->
     open_live(driver, served, "/")
     write(served.site / "content/another.md", article("Another headline", "2024-05-02"))
     wait(driver).until(lambda d: "Another headline" in d.find_element(By.TAG_NAME, "main").text)
+
+
+def test_a_page_whose_file_a_build_leaves_as_it_was_is_not_reloaded(
+    driver: webdriver.Chrome, served: Served
+) -> None:
+    """A paragraph the home page does not show (not the first) changes the article's
+    page alone: that page reloads, the home page stays as it is."""
+    builds = served.builds()
+    write(served.site / STORY, article("The old headline", body="A first paragraph.", slug="story"))
+    served.wait_for_build(builds)
+    open_live(driver, served, "/")
+    assert "A first paragraph." in driver.find_element(By.TAG_NAME, "main").text
+    built = served.builds()
+    story = article("The old headline", body="A first paragraph.\n\nA second one.", slug="story")
+    write(served.site / STORY, story)
+    status = served.wait_for_build(built)
+    wait(driver).until(
+        lambda d: d.execute_script("return window.__broadsheetLive.build") == status["build"]
+    )
+    assert "index.html" not in status["pages"]
+    assert marker(driver) == "set by the test"  # told of both, reloaded for neither
+    open_live(driver, served)
+    assert "A second one." in driver.find_element(By.TAG_NAME, "article").text
