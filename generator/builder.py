@@ -2,7 +2,8 @@
 
 config -> load -> assemble -> plan -> render -> write. Gathers all data first, then
 renders what changed and writes it in one commit; raises `BuildError` when nothing
-could be built. Never prints, never exits.
+could be built. For the preview, also writes an edited article's own page ahead of
+its build (`write_edited_first`). Never prints, never exits.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import sqlite3
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -47,10 +48,21 @@ from generator.loader import (
     find_article_files,
     from_columns,
     load_articles,
+    load_file,
     still_as_read,
 )
 from generator.markup import ENGINES
-from generator.model import Article, CopiedFile, OutputFile, Page, Site
+from generator.model import (
+    Article,
+    CopiedFile,
+    OutputFile,
+    Page,
+    Site,
+    Term,
+    linked,
+    pointing_at,
+    showing,
+)
 from generator.parallel import (
     default_jobs,
     fork_available,
@@ -131,6 +143,9 @@ class Session:
     """Its articles, with the spelling their fingerprints were made from."""
     pages: dict[str, KnownPage] = field(default_factory=dict)
     """The pages it checked, by path, with their digests."""
+    site: Site | None = None
+    env: jinja2.Environment | None = None
+    """The site it wrote and the templates it rendered it with."""
 
     @property
     def filled(self) -> bool:
@@ -142,6 +157,7 @@ class Session:
     def forget(self) -> None:
         self.cache.forget()
         self.articles, self.spelled, self.pages = {}, [], {}
+        self.site, self.env = None, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +236,84 @@ def build(
         gc.unfreeze()
         if collecting:
             gc.enable()
+
+
+def write_edited_first(
+    site_dir: Path, paths: Iterable[Path], session: Session, options: BuildOptions
+) -> WriteReport | None:
+    """Ahead of the build for a change to the files at `paths`, write the pages of the
+    articles among them, as the preview does so the page being edited shows the edit
+    at once. Only where each file changed is an article the last build (whose `session`
+    this is) published, still parses without errors, and stands where it stood, linked
+    as it was (`_stands_as`): its page is then the one the build will write, but for
+    what it shows of other articles, which the build brings up to date (and, until it
+    does, other pages show of it). Files gone that were no article (an editor's
+    temporary files) are passed over. None, writing nothing, if that does not hold for
+    every file, or no page changed."""
+    site, env = session.site, session.env
+    if site is None or env is None:
+        return None
+    folder = Path(os.path.realpath(site_dir))
+    pages = []
+    for path in paths:
+        try:
+            shown = Path(os.path.realpath(path)).relative_to(folder).as_posix()
+        except ValueError:
+            return None
+        before = session.articles.get(shown)
+        if before is None:
+            if os.path.lexists(path):
+                return None  # a new file, or one that is no article
+            continue
+        known = session.pages.get(before.path)
+        if known is None or known.page.article is not before:
+            return None
+        config = site.config
+        article, notes = load_file(folder / shown, shown, folder, config.tz, config.max_file_size)
+        if article is None or any(note.is_error for note in notes):
+            return None
+        if not _stands_as(article, before):
+            return None
+        links = (before.topics, before.source, before.related, before.previous, before.next)
+        pages.append(showing(known.page, linked(article, *links, before.more_from_topics)))
+    if not pages:
+        return None
+    with OutputWriter(options.output_dir or site_dir / "output") as out:
+        if out.fresh:
+            return None
+        for relative, digest in out.previous.items():
+            out.keep(relative, digest, checked=True)
+        for page in pages:
+            rendered = render_page(env, site, page, _body_parsed)
+            if isinstance(rendered, Diagnostic):
+                return None
+            out.add(rendered.path, rendered.data)
+        return out.commit() if out.staged else None
+
+
+def _stands_as(article: Article, before: Article) -> bool:
+    """Whether `article`, parsed anew, stands where `before` stood when the last build
+    published it, linked as it was: at the same address, date and visibility, with the
+    same topics, source, addresses and related items, which decide what it links to
+    and what links to it."""
+
+    def key(term: Term | None) -> str | None:
+        return term.key if term is not None else None
+
+    return (
+        (article.path, article.published) == (before.path, before.published)
+        and (article.draft, article.is_published) == (before.draft, before.is_published)
+        and [key(t) for t in article.topics] == [key(t) for t in before.topics]
+        and key(article.source) == key(before.source)
+        and article.web_url_key == before.web_url_key
+        and article.original_url_key == before.original_url_key
+        and article.related == tuple(pointing_at(item, None, "") for item in before.related)
+    )
+
+
+def _body_parsed(article: Article) -> str:
+    """The body of an article parsed in this process (which holds it)."""
+    return article.body_html or ""
 
 
 def _in_site(diagnostic: Diagnostic, site_dir: Path) -> Diagnostic:
@@ -719,6 +813,7 @@ def _write(
         if session is not None:
             session.articles = {a.source_path: a for a in site.articles}
             session.spelled = digests.spelling()
+            session.site, session.env = site, env
         _resume_collector(collecting)  # fingerprinting every page above makes no cycles
         share = {**render, "feeds": feeds, "pages": todo}
         # Feeds come first: they go to one worker in the first batch, pages to the others.

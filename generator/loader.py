@@ -219,6 +219,15 @@ def parse_file(raw: bytes, shown: str, stem: str, tz: ZoneInfo, source_hash: str
     return article, notes + problems
 
 
+def load_file(path: Path, shown: str, site_dir: Path, tz: ZoneInfo, limit: int) -> Result:
+    """One article file, read and parsed as a build reads it (`shown` is its path as
+    diagnostics name it)."""
+    raw, problem = _read(path, shown, site_dir, limit)
+    if raw is None:
+        return None, (problem,) if problem else ()
+    return parse_file(raw, shown, path.stem, tz, _sha(raw, tz))
+
+
 def _too_large(shown: str, size: int, limit: int) -> Diagnostic:
     size_text, limit_text = _size(size), _size(limit)
     if size_text == limit_text:  # "2.0 MB, over ... 2.0 MB" says nothing

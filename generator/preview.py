@@ -2,7 +2,8 @@
 
 Owns the order of things: a first build, then the server and the watcher; each burst
 of changes gives one full rebuild, whose outcome is published to open pages (reload,
-or the error overlay) and handed to the caller's callback. Never prints, never exits.
+or the error overlay) and handed to the caller's callback; an edited article's own
+page may be written and reloaded ahead of it. Never prints, never exits.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from generator.builder import BuildOptions, BuildReport, Session, build
+from generator.builder import BuildOptions, BuildReport, Session, build, write_edited_first
 from generator.config import load_config, named_base_path
 from generator.diagnostics import BuildCancelled, BuildError, Diagnostic, error
 from generator.parallel import release
@@ -179,6 +180,8 @@ class Preview:
         self, changes: ChangeSet | None, session: Session | None, due: bool = False
     ) -> None:
         with self._building:
+            if changes is not None and session is not None:
+                self._publish_first(changes, session)
             outcome = self._build(changes, session, due)
             if outcome is None:
                 return  # cancelled: the preview is stopping
@@ -201,6 +204,19 @@ class Preview:
         )
         self._builds = outcome.number
         self.hub.publish(status)
+
+    def _publish_first(self, changes: ChangeSet, session: Session) -> None:
+        """Write the pages of the edited articles at once, and reload them, when their
+        build would write them as they are now but for what they show of other articles
+        (`write_edited_first`); the build that follows brings those up to date."""
+        options = BuildOptions(output_dir=self.output_dir, drafts=self.options.drafts)
+        try:
+            written = write_edited_first(self.site_dir, changes.paths, session, options)
+        except Exception:  # the build that follows reports whatever this ran into
+            return
+        if written is not None:
+            status = replace(self.hub.status, reload="page", pages=written.changed, first=True)
+            self.hub.publish(status)
 
     def _build(
         self, changes: ChangeSet | None, session: Session | None, due: bool = False

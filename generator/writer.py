@@ -242,6 +242,11 @@ class OutputWriter:
         return self._fresh
 
     @property
+    def staged(self) -> tuple[str, ...]:
+        """The files staged so far whose bytes differ from what is there."""
+        return tuple(self._staged)
+
+    @property
     def previous(self) -> dict[str, str]:
         """The SHA-256 of each file the last build wrote, by path: pass it to `stage`."""
         return self._previous

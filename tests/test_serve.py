@@ -363,6 +363,34 @@ def test_a_status_names_the_files_changed_when_no_page_shows_them_and_they_are_f
     assert named(many) is None
 
 
+def test_an_edited_article_s_page_is_written_and_reloaded_ahead_of_its_build(
+    serve: Serve,
+) -> None:
+    """Pages are told which files changed: first the edited article's own page, written
+    as soon as the edit is read, then what its build changed besides."""
+    served = serve()
+    page = ARTICLE_URL.strip("/") + "/index.html"
+    events = served.events()
+    try:
+        assert events.next()["builds"] == 1
+        edited = article(
+            "First story", body="The first body.\n\nA new paragraph.", topics="[Harbours]"
+        )
+        write(served.site / "content/first.md", edited)
+        ahead = events.next()
+        assert (ahead["builds"], ahead["first"], ahead["pages"]) == (1, True, [page])
+        assert ahead["reload"] == "page" and ahead["build"].endswith("-1-first")
+        built = events.next()
+        assert (built["builds"], built["first"]) == (2, False)
+        assert page not in built["pages"]  # its build wrote it as it was written ahead
+        assert all(p.endswith((".html", ".xml")) for p in built["pages"])
+        assert "A new paragraph." in served.request(ARTICLE_URL).text
+        write(served.site / "static/logo.svg", FILES["static/logo.svg"] + "\n")
+        assert events.next()["pages"] is None  # any page may show an image
+    finally:
+        events.close()
+
+
 def test_an_article_held_back_for_its_date_is_published_once_it_comes_due(serve: Serve) -> None:
     due = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=5)
     served = serve(

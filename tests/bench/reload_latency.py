@@ -10,6 +10,10 @@ document. Two figures per run, both from the new document's clock:
 - reload: `performance.timeOrigin` (the reload's navigation start) minus the save time;
 - shown: the new document's `load` event end minus the save time.
 
+And a third from the server: built, when its status first tells of the build the save
+set off (the site's other pages, such as listings showing the title, are then up to
+date too: the edited article's own page is written and reloaded ahead of that build).
+
 With `--articles N`, the site is instead a synthetic one of N articles
 (`tests/bench/synth.py`) plus the probe: the preview of a large archive.
 
@@ -21,6 +25,7 @@ Usage: `.venv/bin/python tests/bench/reload_latency.py [--runs 7] [--articles 10
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import shutil
 import statistics
@@ -28,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -85,9 +91,16 @@ def start_server(site: Path) -> tuple[subprocess.Popen[str], str]:
     raise SystemExit("broadsheet serve did not start")
 
 
-def measure(runs: int, articles: int = 0) -> tuple[list[float], list[float]]:
+def builds(url: str) -> int:
+    """How many builds the preview at `url` has published."""
+    with urllib.request.urlopen(url + "__broadsheet/status", timeout=10) as response:
+        return int(json.load(response)["builds"])
+
+
+def measure(runs: int, articles: int = 0) -> tuple[list[float], list[float], list[float]]:
     reloads: list[float] = []
     shown: list[float] = []
+    built: list[float] = []
     with tempfile.TemporaryDirectory(prefix="broadsheet-latency-") as temporary:
         site = make_site(Path(temporary), articles)
         process, url = start_server(site)
@@ -97,6 +110,7 @@ def measure(runs: int, articles: int = 0) -> tuple[list[float], list[float]]:
                 for run in range(1, runs + 1):
                     time.sleep(PAUSE)
                     before = driver.execute_script("return performance.timeOrigin")
+                    built_before = builds(url)
                     title = f"Latency probe {run}"
                     (site / PROBE).write_text(probe(title), encoding="utf-8")
                     saved = time.time() * 1000
@@ -114,11 +128,19 @@ def measure(runs: int, articles: int = 0) -> tuple[list[float], list[float]]:
                         time.sleep(0.005)
                     reloads.append(origin - saved)
                     shown.append(origin + load_end - saved)
-                    print(f"run {run}: reload {reloads[-1]:.0f} ms, shown {shown[-1]:.0f} ms")
+                    while builds(url) == built_before:
+                        if time.monotonic() > deadline:
+                            raise SystemExit(f"run {run}: no build within 10 s")
+                        time.sleep(0.005)
+                    built.append(time.time() * 1000 - saved)
+                    print(
+                        f"run {run}: reload {reloads[-1]:.0f} ms, shown {shown[-1]:.0f} ms, "
+                        f"built {built[-1]:.0f} ms"
+                    )
         finally:
             process.terminate()
             process.wait(timeout=10)
-    return reloads, shown
+    return reloads, shown, built
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -128,10 +150,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--articles", type=int, default=0, help="a synthetic site of this many articles"
     )
     args = parser.parse_args(argv)
-    reloads, shown = measure(args.runs, args.articles)
+    reloads, shown, built = measure(args.runs, args.articles)
     print(
         f"median over {len(reloads)} saves: reload starts {statistics.median(reloads):.0f} ms "
-        f"after the save, new page loaded {statistics.median(shown):.0f} ms after it"
+        f"after the save, new page loaded {statistics.median(shown):.0f} ms after it, "
+        f"the build done {statistics.median(built):.0f} ms after it"
     )
     return 0
 
