@@ -8,6 +8,7 @@ status while a file is broken, and a clean stop, from the library and the comman
 from __future__ import annotations
 
 import contextlib
+import gc
 import io
 import os
 import re
@@ -19,6 +20,7 @@ import sys
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
@@ -497,6 +499,42 @@ def test_a_build_lets_go_of_its_site_once_it_is_published(serve: Serve) -> None:
     # The workers' share would otherwise hold the whole site until the next build.
     with pytest.raises(KeyError):
         shared("site")
+
+
+class _Cycle:
+    """An object that refers to itself: only a collection frees it."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_what_builds_leave_is_out_of_the_collector_s_reach_but_when_quiet(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session's millions of objects at 100,000 articles would make every full pass
+    of the collector a stall of the server and the next edit: they are frozen after each
+    build, and garbage among them is collected once no build has run for a while."""
+    monkeypatch.setattr(preview_module, "QUIET_BEFORE_COLLECTING", 0.2)
+    served = serve()
+    session_article = next(iter(served.preview._session.articles.values()))
+    tracked = {id(o) for o in gc.get_objects()}
+    assert id(session_article) not in tracked  # frozen: no collection walks it
+    garbage = _Cycle()
+    left = weakref.ref(garbage)
+    del garbage
+    gc.freeze()  # as if a build had left it frozen
+    gc.collect()
+    assert left() is not None
+    before = served.builds()
+    edited = article("Second story, edited", "2024-05-02T10:00:00Z")
+    write(served.site / "content/second.md", edited)
+    assert wait_until(lambda: served.builds() > before, what="the rebuild")
+    assert wait_until(lambda: left() is None, what="the garbage collected once quiet")
+    # The collection holds the builds' lock until it has frozen what is left.
+    assert wait_until(lambda: not served.preview.building, what="the end of the collection")
+    assert not any(o is session_article for o in gc.get_objects())
+    served.preview.stop()
+    assert gc.get_freeze_count() == 0  # the collector as the preview found it
 
 
 def test_a_burst_of_saves_gives_one_rebuild(serve: Serve) -> None:
