@@ -281,8 +281,7 @@ def write_edited_first(
     with OutputWriter(options.output_dir or site_dir / "output") as out:
         if out.fresh:
             return None
-        for relative, digest in out.previous.items():
-            out.keep(relative, digest, checked=True)
+        out.keep_all()
         for page in pages:
             rendered = render_page(env, site, page, _body_parsed)
             if isinstance(rendered, Diagnostic):

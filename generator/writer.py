@@ -302,6 +302,11 @@ class OutputWriter:
         self._current[relative] = digest
         return True
 
+    def keep_all(self) -> None:
+        """Keep every file the last build wrote as it is (`keep`, trusting the manifest),
+        but for those staged from now on: a commit that changes a few files and no others."""
+        self._current.update(self._previous)
+
     def add(self, relative: str, data: bytes) -> str:
         """Stage `data` for `relative`, unless the file there already holds these bytes.
         Returns the SHA-256 of `data`."""
