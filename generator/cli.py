@@ -16,7 +16,6 @@ import signal
 import sys
 import threading
 import time
-import webbrowser
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -276,6 +275,8 @@ def _run_serve(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         watched = [_shown(p, site_dir) for p in (*targets.folders, *targets.files) if p.exists()]
         print(f"watching {', '.join(watched)}; press Ctrl-C to stop", file=out, flush=True)
         if args.open:
+            import webbrowser  # for `--open` alone, not imported by every command
+
             webbrowser.open(preview.url)
         _wait_for_a_signal()
     except KeyboardInterrupt:
