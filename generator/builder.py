@@ -49,6 +49,7 @@ from generator.loader import (
     from_columns,
     load_articles,
     load_file,
+    source_digest,
     still_as_read,
 )
 from generator.markup import ENGINES
@@ -288,6 +289,32 @@ def write_edited_first(
                 return None
             out.add(rendered.path, rendered.data)
         return out.commit() if out.staged else None
+
+
+def built_as_they_are(site_dir: Path, paths: Iterable[Path], session: Session) -> bool:
+    """Whether the last build (whose `session` this is) read the files at `paths` as they
+    are now: each holds the very bytes of an article that build published. A change
+    saved while a build was under way may have been read by it: the preview then needs
+    no build of its own for it."""
+    site = session.site
+    if site is None:
+        return False
+    folder = Path(os.path.realpath(site_dir))
+    for path in paths:
+        try:
+            shown = Path(os.path.realpath(path)).relative_to(folder).as_posix()
+        except ValueError:
+            return False
+        before = session.articles.get(shown)
+        if before is None or not before.source_hash:
+            return False  # no article of the last build: a new file, a template, ...
+        try:
+            raw = (folder / shown).read_bytes()
+        except OSError:
+            return False
+        if source_digest(raw, site.config.tz) != before.source_hash:
+            return False
+    return True
 
 
 def _stands_as(article: Article, before: Article) -> bool:

@@ -197,7 +197,7 @@ def still_as_read(
                 raw = file.read()
         except OSError:
             return False, []
-        if _sha(raw, tz) != digest:
+        if source_digest(raw, tz) != digest:
             return False, []
         if not changed_lately(status.st_mtime_ns, status.st_ctime_ns, now_ns):
             settled.append((shown, digest, len(raw), status.st_mtime_ns, status.st_ctime_ns))
@@ -225,7 +225,7 @@ def load_file(path: Path, shown: str, site_dir: Path, tz: ZoneInfo, limit: int) 
     raw, problem = _read(path, shown, site_dir, limit)
     if raw is None:
         return None, (problem,) if problem else ()
-    return parse_file(raw, shown, path.stem, tz, _sha(raw, tz))
+    return parse_file(raw, shown, path.stem, tz, source_digest(raw, tz))
 
 
 def _too_large(shown: str, size: int, limit: int) -> Diagnostic:
@@ -293,7 +293,9 @@ def _read(
     return raw, None
 
 
-def _sha(raw: bytes, tz: ZoneInfo) -> str:
+def source_digest(raw: bytes, tz: ZoneInfo) -> str:
+    """The digest of an article file's bytes as a build in the time zone `tz` reads them:
+    its article's `source_hash`."""
     return hashlib.sha256(raw + b"\0" + str(tz).encode()).hexdigest()
 
 
@@ -362,7 +364,7 @@ def _read_and_parse(jobs: Sequence[_Job]) -> _Batch:
         if raw is None:
             outcomes.append(_Outcome("", result=(None, (problem,) if problem else ())))
             continue
-        sha = _sha(raw, reading.tz)
+        sha = source_digest(raw, reading.tz)
         if sha == job.cached_sha:
             outcomes.append(_Outcome(sha, same=True))
             continue

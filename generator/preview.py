@@ -1,9 +1,10 @@
 """The preview: `broadsheet serve`'s loop of build, serve, watch, rebuild and notify.
 
 Owns the order of things: a first build, then the server and the watcher; each burst
-of changes gives one full rebuild, whose outcome is published to open pages (reload,
-or the error overlay) and handed to the caller's callback; an edited article's own
-page may be written and reloaded ahead of it. What builds leave is kept out of the
+of changes gives one full rebuild (none if it came while the build before was under
+way and that build read it as it is), whose outcome is published to open pages
+(reload, or the error overlay) and handed to the caller's callback; an edited
+article's own page may be written and reloaded ahead of it. What builds leave is kept out of the
 collector's reach but when the preview is quiet. Never prints, never exits.
 """
 
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import gc
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -18,7 +20,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal
 
-from generator.builder import BuildOptions, BuildReport, Session, build, write_edited_first
+from generator.builder import (
+    BuildOptions,
+    BuildReport,
+    Session,
+    build,
+    built_as_they_are,
+    write_edited_first,
+)
 from generator.config import load_config, named_base_path
 from generator.diagnostics import BuildCancelled, BuildError, Diagnostic, error
 from generator.parallel import release
@@ -102,6 +111,9 @@ class Preview:
         """Rebuilds when the next article held back for its date (`hide_future`) is due."""
         self._setting_due = threading.Lock()
         """Held while `_due` is replaced (by a build, or by the timer itself)."""
+        self._last_build = (0.0, 0.0)
+        """When the last build that ended without an exception began and ended
+        (`time.monotonic()`)."""
         self._collecting: threading.Timer | None = None
         """Collects garbage once the preview is quiet (`_collect`)."""
         self._setting_collecting = threading.Lock()
@@ -195,6 +207,8 @@ class Preview:
     ) -> None:
         with self._building:
             if changes is not None and session is not None:
+                if self._read_already(changes, session):
+                    return
                 self._publish_first(changes, session)
             outcome = self._build(changes, session, due)
             if outcome is None:
@@ -219,6 +233,18 @@ class Preview:
         self._builds = outcome.number
         self.hub.publish(status)
 
+    def _read_already(self, changes: ChangeSet, session: Session) -> bool:
+        """Whether the `changes` were saved while the last build was under way, and it read
+        them as they are now: it published them, and they need no build of their own.
+        (Not after a build with errors, which may have published older versions of
+        articles: a build of their own says whether those stand.)"""
+        began, ended = self._last_build
+        return (
+            began <= changes.began < ended
+            and not self.hub.status.errors
+            and built_as_they_are(self.site_dir, changes.paths, session)
+        )
+
     def _publish_first(self, changes: ChangeSet, session: Session) -> None:
         """Write the pages of the edited articles at once, and reload them, when their
         build would write them as they are now but for what they show of other articles
@@ -241,8 +267,10 @@ class Preview:
         options = BuildOptions(
             output_dir=self.output_dir, drafts=self.options.drafts, keep_last_good=True
         )
+        began = time.monotonic()
         try:
             report = build(self.site_dir, options, session, self._cancel)
+            self._last_build = (began, time.monotonic())
         except BuildCancelled:
             return None
         except BuildError as exc:

@@ -50,6 +50,8 @@ class ChangeSet:
     """The paths changed in one burst, reported after it went quiet."""
 
     paths: frozenset[Path]
+    began: float = 0.0
+    """When the burst's first change was noticed (`time.monotonic()`)."""
 
     @property
     def css_only(self) -> bool:
@@ -151,7 +153,7 @@ class Debouncer:
             now = time.monotonic()
             due = min(self._last + self._quiet, self._first + self._max_wait)
             if now >= due:
-                changes = ChangeSet(frozenset(self._pending))
+                changes = ChangeSet(frozenset(self._pending), self._first)
                 self._pending.clear()
                 return changes
             self._condition.wait(due - now)

@@ -13,7 +13,7 @@ import pytest
 
 from conftest import SITE_YAML, article
 from generator import BuildOptions, build
-from generator.builder import Session, write_edited_first
+from generator.builder import Session, built_as_they_are, write_edited_first
 from generator.writer import MANIFEST
 
 PAGE = "2024/05/02/story/index.html"
@@ -141,3 +141,23 @@ def test_only_edits_of_articles_the_last_build_published_are_written_first(
     gone = site / "content/.story.md.swp"  # an editor's file, gone by now: passed over
     assert write_edited_first(site, [gone, story], session, OPTIONS) is not None
     assert write_edited_first(site, [story], session, OPTIONS) is None  # written already
+
+
+def test_files_are_built_as_they_are_only_as_articles_the_last_build_read_in_these_bytes(
+    tmp_path: Path,
+) -> None:
+    site, session = _site(tmp_path)
+    story = site / "content/story.md"
+    assert built_as_they_are(site, [story], session)
+    story.write_bytes(story.read_bytes())  # saved again as it was
+    assert built_as_they_are(site, [story], session)
+    assert not built_as_they_are(site, [story], Session())  # nothing built
+    new = site / "content/new.md"
+    new.write_text(article("A new one", "2024-05-04"))
+    gone = site / "content/.story.md.swp"
+    for paths in ([story, new], [site / "site.yaml"], [site / "content"], [gone, story]):
+        assert not built_as_they_are(site, paths, session), paths
+    story.write_text(_story("The new headline"))
+    assert not built_as_they_are(site, [story], session)
+    story.unlink()
+    assert not built_as_they_are(site, [story], session)

@@ -493,6 +493,47 @@ def test_the_site_is_served_and_watched_while_the_session_fills(
         preview.stop()
 
 
+def test_a_save_the_build_under_way_read_sets_off_no_build_of_its_own(
+    serve: Serve, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At 100,000 articles a build takes seconds: a save it read while under way would
+    otherwise set off one more, which the next save would wait for in turn."""
+    served = serve()
+    build = preview_module.build
+    started, go_on = threading.Event(), threading.Event()
+    calls: list[object] = []
+
+    def held_build(
+        site_dir: Path,
+        options: BuildOptions,
+        session: Session | None = None,
+        cancel: threading.Event | None = None,
+    ) -> BuildReport:
+        calls.append(session)
+        if len(calls) == 1:  # the first build from now on waits, before it reads anything
+            started.set()
+            assert go_on.wait(TIMEOUT)
+        return build(site_dir, options, session, cancel)
+
+    monkeypatch.setattr(preview_module, "build", held_build)
+    before = served.builds()
+    first = served.site / "content/first.md"
+    try:
+        write(first, article("First story, take one", slug="first-story"))
+        assert started.wait(TIMEOUT)
+        write(first, article("First story, take two", slug="first-story"))  # under way
+        time.sleep(QUIET)  # the save is noticed while the build waits
+    finally:
+        go_on.set()
+    served.wait_for_build(before)
+    assert "take two" in served.request(ARTICLE_URL).text  # the build read it
+    time.sleep(QUIET)
+    assert (served.builds(), len(calls)) == (before + 1, 1)
+    first.write_bytes(first.read_bytes())  # saved once the build has ended: built
+    served.wait_for_build(before + 1)
+    assert len(calls) == 2
+
+
 def test_a_build_lets_go_of_its_site_once_it_is_published(serve: Serve) -> None:
     served = serve()
     assert [o.report is not None for o in served.outcomes] == [True]
