@@ -240,7 +240,7 @@ def build(
 
 
 def write_edited_first(
-    site_dir: Path, paths: Iterable[Path], session: Session, options: BuildOptions
+    site_dir: Path, paths: Iterable[Path], session: Session, output_dir: Path | None = None
 ) -> WriteReport | None:
     """Ahead of the build for a change to the files at `paths`, write the pages of the
     articles among them, as the preview does so the page being edited shows the edit
@@ -250,7 +250,7 @@ def write_edited_first(
     what it shows of other articles, which the build brings up to date (and, until it
     does, other pages show of it). Files gone that were no article (an editor's
     temporary files) are passed over. None, writing nothing, if that does not hold for
-    every file, or no page changed."""
+    every file, or no page changed. Into `output_dir` (default: the site's `output/`)."""
     site, env = session.site, session.env
     if site is None or env is None:
         return None
@@ -279,7 +279,7 @@ def write_edited_first(
         pages.append(showing(known.page, linked(article, *links, before.more_from_topics)))
     if not pages:
         return None
-    with OutputWriter(options.output_dir or site_dir / "output") as out:
+    with OutputWriter(output_dir or site_dir / "output") as out:
         if out.fresh:
             return None
         out.keep_all()

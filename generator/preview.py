@@ -249,9 +249,8 @@ class Preview:
         """Write the pages of the edited articles at once, and reload them, when their
         build would write them as they are now but for what they show of other articles
         (`write_edited_first`); the build that follows brings those up to date."""
-        options = BuildOptions(output_dir=self.output_dir, drafts=self.options.drafts)
         try:
-            written = write_edited_first(self.site_dir, changes.paths, session, options)
+            written = write_edited_first(self.site_dir, changes.paths, session, self.output_dir)
         except Exception:  # the build that follows reports whatever this ran into
             return
         if written is not None:

@@ -80,7 +80,7 @@ def test_the_edited_page_is_written_first_and_its_build_then_makes_the_site_a_cl
     site, session = _site(tmp_path)
     output = site / "output"
     (site / "content/story.md").write_text(_story("The new headline", "The new body."))
-    written = write_edited_first(site, [site / "content/story.md"], session, OPTIONS)
+    written = write_edited_first(site, [site / "content/story.md"], session)
     assert written is not None
     assert (written.written, written.changed) == (1, (PAGE,))
     page = (output / PAGE).read_text("utf-8")
@@ -123,7 +123,7 @@ def test_an_edit_that_moves_or_relinks_the_article_waits_for_its_build(
     site, session = _site(tmp_path)
     before = _tree(site / "output")
     (site / "content/story.md").write_text(edited.replace("The old body.", "A new body."))
-    assert write_edited_first(site, [site / "content/story.md"], session, OPTIONS) is None
+    assert write_edited_first(site, [site / "content/story.md"], session) is None
     assert _tree(site / "output") == before
 
 
@@ -136,11 +136,11 @@ def test_only_edits_of_articles_the_last_build_published_are_written_first(
     new = site / "content/new.md"
     new.write_text(article("A new one", "2024-05-04"))
     for paths in ([story, new], [site / "site.yaml"], [site / "content"]):
-        assert write_edited_first(site, paths, session, OPTIONS) is None, paths
-    assert write_edited_first(site, [story], Session(), OPTIONS) is None  # nothing built
+        assert write_edited_first(site, paths, session) is None, paths
+    assert write_edited_first(site, [story], Session()) is None  # nothing built
     gone = site / "content/.story.md.swp"  # an editor's file, gone by now: passed over
-    assert write_edited_first(site, [gone, story], session, OPTIONS) is not None
-    assert write_edited_first(site, [story], session, OPTIONS) is None  # written already
+    assert write_edited_first(site, [gone, story], session) is not None
+    assert write_edited_first(site, [story], session) is None  # written already
 
 
 def test_files_are_built_as_they_are_only_as_articles_the_last_build_read_in_these_bytes(
