@@ -89,6 +89,7 @@ from generator.theme import (
 )
 from generator.version import __version__
 from generator.writer import (
+    Manifest,
     OutputWriter,
     Staged,
     WriteReport,
@@ -147,6 +148,8 @@ class Session:
     site: Site | None = None
     env: jinja2.Environment | None = None
     """The site it wrote and the templates it rendered it with."""
+    manifest: Manifest | None = None
+    """The output's manifest as the last commit wrote it."""
 
     @property
     def filled(self) -> bool:
@@ -158,7 +161,7 @@ class Session:
     def forget(self) -> None:
         self.cache.forget()
         self.articles, self.spelled, self.pages = {}, [], {}
-        self.site, self.env = None, None
+        self.site, self.env, self.manifest = None, None, None
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +282,7 @@ def write_edited_first(
         pages.append(showing(known.page, linked(article, *links, before.more_from_topics)))
     if not pages:
         return None
-    with OutputWriter(output_dir or site_dir / "output") as out:
+    with OutputWriter(output_dir or site_dir / "output", session.manifest) as out:
         if out.fresh:
             return None
         out.keep_all()
@@ -288,7 +291,11 @@ def write_edited_first(
             if isinstance(rendered, Diagnostic):
                 return None
             out.add(rendered.path, rendered.data)
-        return out.commit() if out.staged else None
+        if not out.staged:
+            return None
+        report = out.commit()
+    session.manifest = out.written
+    return report
 
 
 def built_as_they_are(site_dir: Path, paths: Iterable[Path], session: Session) -> bool:
@@ -789,7 +796,7 @@ def _write(
     site = planned.site
     records: dict[str, PageRecord] = {}
     pages = sorted(planned.pages, key=_newest_shown)
-    with OutputWriter(output) as out:
+    with OutputWriter(output, session.manifest if session else None) as out:
         out.make_way(
             [
                 *(page.output_path for page in pages),
@@ -861,6 +868,7 @@ def _write(
         report = out.commit()
     cache.put_pages(records, previous)
     if session is not None:
+        session.manifest = out.written
         known = digests.known_pages()
         for page in todo:  # those rendered by workers are learnt here, for next time
             if page.path not in known:

@@ -97,6 +97,17 @@ class WriteReport:
 
 
 @dataclass(frozen=True, slots=True)
+class Manifest:
+    """The manifest a commit wrote, with the identity of its file (`_identity`): a writer
+    given it reads the file again only if that has changed since (at 100,000 articles
+    reading it takes 0.1 s, for the preview's every build)."""
+
+    identity: tuple[int, ...]
+    entries: Mapping[str, str]
+    """SHA-256 by path, as the file lists them; never changed."""
+
+
+@dataclass(frozen=True, slots=True)
 class Staged:
     """One file handed to the writer: what `stage` did for it."""
 
@@ -156,8 +167,13 @@ class OutputWriter:
     Use as a context manager: leaving it by an exception discards everything staged.
     """
 
-    def __init__(self, output_dir: Path) -> None:
+    def __init__(self, output_dir: Path, known: Manifest | None = None) -> None:
+        """`known`: the manifest a writer committed last (`written`), which this one takes
+        rather than reading the file, if that is still the file it wrote."""
         self._output = output_dir
+        self._known = known
+        self.written: Manifest | None = None
+        """Once committed, the manifest written."""
         self._made_folders: list[Path] = []
         self._previous: dict[str, str] = {}
         self._current: dict[str, str] = {}
@@ -182,7 +198,11 @@ class OutputWriter:
                 "Let it finish and build again, or build into another folder with -o",
             )
             recover(self._output)
-            self._previous = _read_manifest(self._output)
+            known = self._known
+            if known is not None and _identity(self._output / MANIFEST) == known.identity:
+                self._previous = dict(known.entries)
+            else:
+                self._previous = _read_manifest(self._output)
             self._fresh = not self._previous and set(os.listdir(self._output)) <= {LOCK}
             (self._output / STAGING).touch()
             if self._fresh:
@@ -345,8 +365,10 @@ class OutputWriter:
                 journal = Journal(self._rename_order(), tuple(stale), final)
             _write_atomically(self._output / JOURNAL, journal.text())
             self._journaled = True
-            manifest = journal.apply(self._output)
+            manifest, entries = journal.apply(self._output)
             self._journaled, self._committed = False, True
+            identity = _identity(self._output / MANIFEST)
+            self.written = Manifest(identity, entries) if identity else None
         except OSError as exc:
             raise _failure(exc, self._output, self._journaled) from None
         unchanged = len(final) - len(self._staged)
@@ -411,10 +433,10 @@ class Journal:
                 manifest[relative] = digest
         return cls(tuple(renames), tuple(removals), manifest, tuple(moves))
 
-    def apply(self, output_dir: Path) -> str:
+    def apply(self, output_dir: Path) -> tuple[str, dict[str, str]]:
         """Do (or finish) every step; steps already done are skipped, so a commit killed
         at any point, or killed again while being finished, can always be finished.
-        Returns the digest of the manifest written."""
+        Returns the digest of the manifest written, and its entries."""
         manifest = dict(self.manifest)
         output = str(output_dir)
         for name in self.moves:
@@ -441,9 +463,9 @@ class Journal:
                     manifest.pop(relative, None)
         for relative in self.removals:
             _remove(output_dir, relative)
-        digest = _write_manifest(output_dir, manifest)
+        digest, written = _write_manifest(output_dir, manifest)
         (output_dir / JOURNAL).unlink(missing_ok=True)
-        return digest
+        return digest, written
 
 
 def recover(output_dir: Path) -> None:
@@ -741,6 +763,17 @@ def _same_bytes(target: Path, data: bytes) -> bool:
         return False
 
 
+def _identity(path: Path) -> tuple[int, ...]:
+    """What tells one version of a file from another: its device, inode, size and times
+    (the manifest is replaced whole, by a rename, so each version is a new file); empty
+    if it cannot be measured."""
+    try:
+        status = os.stat(path)
+    except OSError:
+        return ()
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
 def _read_manifest(output_dir: Path) -> dict[str, str]:
     try:
         text = (output_dir / MANIFEST).read_text(encoding="utf-8")
@@ -764,10 +797,13 @@ def _write_atomically(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def _write_manifest(output_dir: Path, entries: dict[str, str]) -> str:
-    text = "".join(f"{entries[p]} {p}\n" for p in sorted(entries))
+def _write_manifest(output_dir: Path, entries: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """Write the manifest of `entries`, in path order; return its digest and the entries in
+    that order (a later writer that takes them sorts them again at no cost)."""
+    ordered = {p: entries[p] for p in sorted(entries)}
+    text = "".join([f"{digest} {p}\n" for p, digest in ordered.items()])
     _write_atomically(output_dir / MANIFEST, text)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return hashlib.sha256(text.encode("utf-8")).hexdigest(), ordered
 
 
 def _remove(output_dir: Path, relative: str) -> None:
