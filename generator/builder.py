@@ -260,9 +260,8 @@ def write_edited_first(
     folder = Path(os.path.realpath(site_dir))
     pages = []
     for path in paths:
-        try:
-            shown = Path(os.path.realpath(path)).relative_to(folder).as_posix()
-        except ValueError:
+        shown = _site_relative(folder, path)
+        if shown is None:
             return None
         before = session.articles.get(shown)
         if before is None:
@@ -308,9 +307,8 @@ def built_as_they_are(site_dir: Path, paths: Iterable[Path], session: Session) -
         return False
     folder = Path(os.path.realpath(site_dir))
     for path in paths:
-        try:
-            shown = Path(os.path.realpath(path)).relative_to(folder).as_posix()
-        except ValueError:
+        shown = _site_relative(folder, path)
+        if shown is None:
             return False
         before = session.articles.get(shown)
         if before is None or not before.source_hash:
@@ -322,6 +320,15 @@ def built_as_they_are(site_dir: Path, paths: Iterable[Path], session: Session) -
         if source_digest(raw, site.config.tz) != before.source_hash:
             return False
     return True
+
+
+def _site_relative(folder: Path, path: Path) -> str | None:
+    """`path` (links resolved) from the site's `folder` (resolved), with `/` separators,
+    as the session's articles are keyed; None if it is outside the site."""
+    try:
+        return Path(os.path.realpath(path)).relative_to(folder).as_posix()
+    except ValueError:
+        return None
 
 
 def _stands_as(article: Article, before: Article) -> bool:

@@ -4,8 +4,8 @@ Owns the order of things: a first build, then the server and the watcher; each b
 of changes gives one full rebuild (none if it came while the build before was under
 way and that build read it as it is), whose outcome is published to open pages
 (reload, or the error overlay) and handed to the caller's callback; an edited
-article's own page may be written and reloaded ahead of it. What builds leave is kept out of the
-collector's reach but when the preview is quiet. Never prints, never exits.
+article's own page may be written and reloaded ahead of it. What builds leave is kept
+out of the collector's reach but when the preview is quiet. Never prints, never exits.
 """
 
 from __future__ import annotations
