@@ -423,6 +423,7 @@ def _build(
                         left = tuple(f for f in last.unsettled if f[0] not in trusted)
                         cache.put_last_build(replace(last, unsettled=left))
                     return _nothing_to_do(last, notes + cache.unsaved, started)
+            cache.read_ahead(until=finding.ready)  # while the files come
             files = finding.files()
         compiled = site_dir / CACHE_DIR / "templates" if options.cache and options.write else None
         env = make_environment(theme, config, compiled)
@@ -455,9 +456,10 @@ def _build(
         found += skipped_templates(theme)
         del articles, loaded
         digests = _digests(salt, assembled.site, session, templates)
-        with _settling(digests, jobs, options.write and session is None):
-            planned = _plan(assembled.site, theme, session)
-            previous = cache.pages() if options.write else {}  # the last build's records
+        beside = options.write and session is None
+        settled_digests = scratch.enter_context(_settling(digests, jobs, beside))
+        planned = _plan(assembled.site, theme, session)
+        previous = cache.pages() if options.write else {}  # the last build's records
         stop_if_cancelled(cancel)
         site, pages, feeds = planned.site, planned.pages, planned.feeds
         found += planned.skipped
@@ -474,7 +476,16 @@ def _build(
                 render_feed(site, feed, cache.bodies)
         elif not (options.strict and found):
             written, rendered = _write(
-                output, env, planned, cache, previous, digests, jobs, collecting, session, cancel
+                output,
+                env,
+                planned,
+                cache,
+                previous,
+                settled_digests,
+                jobs,
+                collecting,
+                session,
+                cancel,
             )
             manifest = written.manifest
             counts = (
@@ -553,8 +564,12 @@ class _Found:
     """The article files as they are found: first their signature (enough to tell that
     nothing changed), then the files themselves."""
 
-    def __init__(self, values: Callable[[], str | FileColumns]) -> None:
+    def __init__(
+        self, values: Callable[[], str | FileColumns], ready: Callable[[], bool] = lambda: True
+    ) -> None:
         self._values = values
+        self.ready = ready
+        """Whether the next value is here (asking for it now would not wait)."""
 
     def signature(self) -> str:
         value = self._values()
@@ -574,14 +589,14 @@ def _finding_files(
     """The article files. With `beside`, for a site that was large at its last build,
     found by a forked process while this one reads ahead the parse results the build
     will need unless nothing changed (until the files' signature comes: whether
-    anything changed is asked first)."""
+    anything changed is asked first; the build reads on while the files come)."""
     large = last is not None and last.articles >= SCANNED_BESIDE_CACHE_FROM
     if not (beside and large and jobs > 1 and fork_available()):
         yield _Found(functools.partial(next, _found_files(site_dir)))
         return
     with in_background(_found_files, {"site_dir": site_dir}) as found:
         cache.read_ahead(until=found.ready)
-        yield _Found(found)
+        yield _Found(found, found.ready)
 
 
 def _found_files(site_dir: Path | None = None) -> Iterator[str | FileColumns]:
@@ -764,17 +779,27 @@ another process, while this one plans the pages."""
 
 
 @contextlib.contextmanager
-def _settling(digests: PageDigests, jobs: int, beside: bool) -> Iterator[None]:
-    """Settle the `digests` (spell every article of the site) in a forked process while
-    the body of the `with` runs, if `beside` and the site is large enough; else they
-    settle later, in this process, when first needed."""
+def _settling(digests: PageDigests, jobs: int, beside: bool) -> Iterator[Callable[[], PageDigests]]:
+    """Settle the `digests` (spell every article of the site) in a forked process, if
+    `beside` and the site is large enough; else they settle later, in this process,
+    when first needed. Gives what to call for the digests once they are wanted: its
+    first call waits for that process, so all the build does until then (planning the
+    pages, getting the output folder ready) runs beside it."""
     large = len(digests.site.articles) >= SETTLED_BESIDE_PLAN_FROM
     if not (beside and large and jobs > 1 and fork_available()):
-        yield
+        yield lambda: digests
         return
     with in_background(_settled, {"digests": digests}) as settled:
-        yield
-        digests.adopt(settled())
+        adopted = False
+
+        def adopt() -> PageDigests:
+            nonlocal adopted
+            if not adopted:
+                digests.adopt(settled())
+                adopted = True
+            return digests
+
+        yield adopt
 
 
 def _settled() -> Iterator[Settled]:
@@ -789,7 +814,7 @@ def _write(
     planned: _Planned,
     cache: BuildCache,
     previous: dict[str, PageRecord],
-    digests: PageDigests,
+    settled: Callable[[], PageDigests],
     jobs: int,
     collecting: bool,
     session: Session | None,
@@ -798,8 +823,9 @@ def _write(
     """Render the pages and feeds whose inputs changed since the last build (whose
     records are `previous`) and commit them with the other files (a feed reads nothing
     but its own fields and the settings, which the salt holds); leave in `session`
-    what the next build can take again. `BuildCancelled` once `cancel` is set, until
-    the files are committed."""
+    what the next build can take again. `settled()` gives the pages' digests (waiting
+    for them, if they settle in another process meanwhile). `BuildCancelled` once
+    `cancel` is set, until the files are committed."""
     site = planned.site
     records: dict[str, PageRecord] = {}
     pages = sorted(planned.pages, key=_newest_shown)
@@ -812,6 +838,7 @@ def _write(
                 *(file.path for file in planned.copies),
             ]
         )
+        digests = settled()
         changed_feeds: list[tuple[Feed, str]] = []
         for feed in planned.feeds:
             digest = digests.of_feed(feed)

@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from conftest import SITE_YAML, MakeSite, article
 from generator import BuildOptions, build
 from generator import builder as build_module
+from generator import cache as cache_module
 from generator.builder import Session
 from generator.cache import CACHE_DIR, BuildCache
 from generator.config import load_config
@@ -55,6 +56,7 @@ from generator.plan import plan_pages
 from generator.render import LINKS_READ
 from generator.site import assemble_site
 from generator.theme import find_theme, static_signature, template_digests
+from generator.writer import OutputWriter
 
 loader_module = sys.modules["generator.loader"]
 render_module = sys.modules["generator.render"]
@@ -755,7 +757,16 @@ def test_articles_spelled_in_another_process_while_pages_are_planned_give_the_sa
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
     (site / "content" / "a3.md").write_text(_article_text(3, 1))
     (site / "content" / "a20.md").write_text(_article_text(20, 0))
+    events: list[str] = []
+    real_adopt, real_make_way = PageDigests.adopt, OutputWriter.make_way
+    monkeypatch.setattr(
+        PageDigests, "adopt", lambda s, v: events.append("adopted") or real_adopt(s, v)
+    )
+    monkeypatch.setattr(
+        OutputWriter, "make_way", lambda s, p: events.append("made way") or real_make_way(s, p)
+    )
     report = build(site, BuildOptions(jobs=2))
+    assert events == ["made way", "adopted"]  # the writer got ready while they were spelled
     assert 2 < report.rendered < report.pages
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
     pids = settled_by.read_text().split()
@@ -797,6 +808,45 @@ def test_files_found_in_another_process_while_the_cache_is_read_give_the_same_si
     pids = scanned_by.read_text().split()
     assert pids[0] == str(os.getpid()) and len(pids) == 3
     assert str(os.getpid()) not in pids[1:]
+
+
+@pytest.mark.usefixtures("times_tell_changes")
+def test_parse_results_are_read_on_while_the_files_found_are_on_their_way(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = _big_site(tmp_path / "site", count=12)
+    build(site, BuildOptions(jobs=1))
+    for n in (3, 20):  # three batches of parse results in all
+        (site / "content" / f"a{n}.md").write_text(_article_text(n, 1))
+        build(site, BuildOptions(jobs=1))
+    (site / "content" / "a30.md").write_text(_article_text(30, 0))
+    monkeypatch.setattr(build_module, "SCANNED_BESIDE_CACHE_FROM", 0)
+    here, real_columns, real_unpack = os.getpid(), build_module.as_columns, cache_module.unpack
+    unpacked: list[int] = []
+
+    def late_columns(files: Any) -> Any:
+        if os.getpid() != here:  # the files come two seconds after their signature
+            time.sleep(2)
+        return real_columns(files)
+
+    def slow_unpack(packed: bytes) -> Any:
+        time.sleep(0.3)  # the signature comes while the first batch is read
+        unpacked.append(1)
+        return real_unpack(packed)
+
+    monkeypatch.setattr(build_module, "as_columns", late_columns)
+    monkeypatch.setattr(cache_module, "unpack", slow_unpack)
+    read_when_found: list[int] = []
+    real_files = build_module._Found.files
+    monkeypatch.setattr(
+        build_module._Found,
+        "files",
+        lambda s: read_when_found.append(len(unpacked)) or real_files(s),
+    )
+    report = build(site, BuildOptions(jobs=2))
+    assert read_when_found == [3]  # every batch, not only those read before the signature
+    assert report.parsed == 1
+    assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
 
 
 def test_files_handed_over_as_columns_come_back_the_same(tmp_path: Path) -> None:
