@@ -83,6 +83,8 @@ HOME = "index.html"
 COPY_CHUNK = 1 << 20
 """Bytes of a copied file read at a time: no copy holds a whole file in memory."""
 _JOURNAL_HEADER = "broadsheet-journal 1"
+_CHANGES_HEADER = "broadsheet-journal 1 changes"
+"""The header of a journal whose manifest lines are only the entries that change."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,10 +364,12 @@ class OutputWriter:
             if self._fresh:
                 journal = Journal((), (), final, self._move_order())
             else:
-                journal = Journal(self._rename_order(), tuple(stale), final)
+                previous = self._previous
+                changes = {p: digest for p, digest in final.items() if previous.get(p) != digest}
+                journal = Journal(self._rename_order(), tuple(stale), changes, changes=True)
             _write_atomically(self._output / JOURNAL, journal.text())
             self._journaled = True
-            manifest, entries = journal.apply(self._output)
+            manifest, entries = journal.apply(self._output, self._previous)
             self._journaled, self._committed = False, True
             identity = _identity(self._output / MANIFEST)
             self.written = Manifest(identity, entries) if identity else None
@@ -398,16 +402,22 @@ class OutputWriter:
 class Journal:
     """A commit's steps, written down before the first one so a killed commit can be
     finished: a first build's moves, renames in order, stale files to remove, and the
-    manifest to write."""
+    manifest to write (or, with `changes`, its entries that change)."""
 
     renames: tuple[str, ...]
     removals: tuple[str, ...]
     manifest: dict[str, str]
     moves: tuple[str, ...] = ()
     """A first build's: the entries of `FRESH` to move into the output folder, first."""
+    changes: bool = False
+    """Whether `manifest` holds only the entries that are new or changed: the manifest to
+    write is then the one in the output folder with those entries set and the
+    removals taken out. Until the commit writes it, that manifest is the one the
+    commit started from; after, it is the one it wrote, which those steps leave as
+    it is: either way they give the same."""
 
     def text(self) -> str:
-        lines = [_JOURNAL_HEADER]
+        lines = [_CHANGES_HEADER if self.changes else _JOURNAL_HEADER]
         lines += [f"T {name}" for name in self.moves]
         lines += [f"R {p}" for p in self.renames]
         lines += [f"D {p}" for p in self.removals]
@@ -417,7 +427,7 @@ class Journal:
     @classmethod
     def parse(cls, text: str) -> Journal | None:
         lines = text.split("\n")
-        if not lines or lines[0] != _JOURNAL_HEADER or lines[-1] != "":
+        if lines[0] not in (_JOURNAL_HEADER, _CHANGES_HEADER) or lines[-1] != "":
             return None  # not ours, or cut short: it was never used
         renames, removals, manifest, moves = [], [], {}, []
         for line in lines[1:-1]:
@@ -431,13 +441,23 @@ class Journal:
             elif kind == "M":
                 digest, _, relative = rest.partition(" ")
                 manifest[relative] = digest
-        return cls(tuple(renames), tuple(removals), manifest, tuple(moves))
+        changes = lines[0] == _CHANGES_HEADER
+        return cls(tuple(renames), tuple(removals), manifest, tuple(moves), changes)
 
-    def apply(self, output_dir: Path) -> tuple[str, dict[str, str]]:
+    def apply(
+        self, output_dir: Path, standing: dict[str, str] | None = None
+    ) -> tuple[str, dict[str, str]]:
         """Do (or finish) every step; steps already done are skipped, so a commit killed
         at any point, or killed again while being finished, can always be finished.
-        Returns the digest of the manifest written, and its entries."""
+        `standing`: the entries of the manifest in the output folder, if known (else
+        read, when the journal holds only `changes`). Returns the digest of the
+        manifest written, and its entries."""
         manifest = dict(self.manifest)
+        if self.changes:
+            manifest = dict(_read_manifest(output_dir) if standing is None else standing)
+            for relative in self.removals:
+                manifest.pop(relative, None)
+            manifest.update(self.manifest)
         output = str(output_dir)
         for name in self.moves:
             if "/" in name or name in RESERVED or name in ("", ".", ".."):

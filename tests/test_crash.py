@@ -516,6 +516,37 @@ def _stopped_commit(base: Path, site: Path) -> Path:
     return site / "output"
 
 
+def test_a_commit_journals_the_entries_it_changes_and_is_finished_to_the_same_manifest(
+    tmp_path: Path,
+) -> None:
+    """Once the output folder holds a site, a commit's journal lists the manifest entries
+    that change, not every file: finished from the manifest it started from, or again
+    after it wrote the new one, it gives the manifest of a build that was not stopped."""
+    base = _small_site(tmp_path, "base", 1)
+    build(base, BuildOptions(jobs=1))
+    whole = tmp_path / "whole"
+    shutil.copytree(base, whole)
+    _use_version(whole, 2)
+    build(whole, BuildOptions(jobs=1))
+    expected = (whole / "output" / MANIFEST).read_text()
+    before = (base / "output" / MANIFEST).read_text()
+    output = _stopped_commit(base, tmp_path / "site")
+    assert (output / MANIFEST).read_text() == before
+    text = (output / JOURNAL).read_text()
+    journal = Journal.parse(text)
+    assert journal is not None and journal.changes
+    old, new = (dict(line.split(" ")[::-1] for line in m.splitlines()) for m in (before, expected))
+    assert journal.manifest == {p: d for p, d in new.items() if old.get(p) != d}
+    assert 0 < len(journal.manifest) < len(new)
+    assert journal.removals and set(journal.removals) == old.keys() - new
+    writer_module.recover(output)
+    assert (output / MANIFEST).read_text() == expected and not (output / JOURNAL).exists()
+    (output / JOURNAL).write_text(text)  # as if stopped after the manifest, before its end
+    writer_module.recover(output)
+    assert (output / MANIFEST).read_text() == expected
+    assert tree(output) == tree(whole / "output")
+
+
 def _failing_move(after: int) -> Callable[[str, str], None]:
     """`os.rename` that fails from the `after + 1`-th move of a first build's gathered
     entries on."""
