@@ -21,7 +21,9 @@ page resolves. How:
    (But for files of the last build that stand where a folder is now needed, or in a
    folder where a file now is: those are removed first, by `make_way`.)
 4. **Journal.** Once everything is rendered, the list of renames, the stale files to
-   remove and the new manifest are written to the journal (atomically).
+   remove and the new manifest are written to the journal (atomically): for a site
+   already in the folder, only the manifest's entries that change, which step e sets
+   in the manifest standing there.
 5. **Commit,** in an order that keeps every link from a reachable page working after
    each single step:
    a. files that did not exist yet (new articles, new listing pages) are renamed into
@@ -452,12 +454,13 @@ class Journal:
         `standing`: the entries of the manifest in the output folder, if known (else
         read, when the journal holds only `changes`). Returns the digest of the
         manifest written, and its entries."""
-        manifest = dict(self.manifest)
         if self.changes:
             manifest = dict(_read_manifest(output_dir) if standing is None else standing)
             for relative in self.removals:
                 manifest.pop(relative, None)
             manifest.update(self.manifest)
+        else:
+            manifest = dict(self.manifest)
         output = str(output_dir)
         for name in self.moves:
             if "/" in name or name in RESERVED or name in ("", ".", ".."):
