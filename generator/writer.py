@@ -181,6 +181,8 @@ class OutputWriter:
         self._made_folders: list[Path] = []
         self._previous: dict[str, str] = {}
         self._current: dict[str, str] = {}
+        self._changes: dict[str, str] = {}
+        """The entries of `_current` that `_previous` lacks or holds with other bytes."""
         self._staged: list[str] = []
         self._created = False
         self._lock: int | None = None
@@ -324,12 +326,14 @@ class OutputWriter:
         if not (checked or still_there(self._output, self._previous, relative, digest)):
             return False
         self._current[relative] = digest
+        self._changes.pop(relative, None)
         return True
 
     def keep_all(self) -> None:
         """Keep every file the last build wrote as it is (`keep`, trusting the manifest),
         but for those staged from now on: a commit that changes a few files and no others."""
         self._current.update(self._previous)
+        self._changes.clear()
 
     def add(self, relative: str, data: bytes) -> str:
         """Stage `data` for `relative`, unless the file there already holds these bytes.
@@ -354,20 +358,23 @@ class OutputWriter:
     def record(self, staged: Staged) -> None:
         """Take in a file staged by `stage`, perhaps in a worker process."""
         self._current[staged.relative] = staged.digest
+        if self._previous.get(staged.relative) == staged.digest:
+            self._changes.pop(staged.relative, None)
+        else:
+            self._changes[staged.relative] = staged.digest
         if staged.written:
             self._staged.append(staged.relative)
         self._made_folders.extend(self._output / folder for folder in staged.folders)
 
     def commit(self) -> WriteReport:
         """Journal the commit, then rename, remove stale files and write the manifest."""
-        stale = sorted(set(self._previous) - set(self._current))
+        stale = sorted(self._previous.keys() - self._current.keys())
         final = self._current
         try:
             if self._fresh:
                 journal = Journal((), (), final, self._move_order())
             else:
-                previous = self._previous
-                changes = {p: digest for p, digest in final.items() if previous.get(p) != digest}
+                changes = dict(self._changes)
                 journal = Journal(self._rename_order(), tuple(stale), changes, changes=True)
             _write_atomically(self._output / JOURNAL, journal.text())
             self._journaled = True
