@@ -29,6 +29,7 @@ import jinja2
 from generator.cache import CACHE_DIR, BuildCache, LastBuild, PageRecord, Remembered
 from generator.config import load_config
 from generator.diagnostics import (
+    BuildCancelled,
     BuildError,
     Diagnostic,
     Severity,
@@ -204,9 +205,10 @@ def build(
     """Build the site. A process that builds the same site again and again (the preview)
     passes the same `session` each time: what it holds is then not read or worked out
     again. Once `cancel` is set, the build stops at its next step with `BuildCancelled`,
-    unless it is already committing its files. A process about to exit passes a list
-    as `leave`: what the build made is left there on return rather than freed object by
-    object (0.3 s at 100,000 articles), since the system takes the memory back at once."""
+    unless it is already committing its files; the session is then fit for the next
+    build. A process about to exit passes a list as `leave`: what the build made is left
+    there on return rather than freed object by object (0.3 s at 100,000 articles),
+    since the system takes the memory back at once."""
     # Loading and assembling make hundreds of thousands of long-lived objects and no
     # garbage cycles: the cycle collector would walk them all again and again. It is
     # paused until the pages to render are known, then resumed with those objects out of
@@ -226,7 +228,11 @@ def build(
             note = BuildCache.discard(site_dir, str(exc))
             return _build(site_dir, options, collecting, session, cancel, leave, (note,))
     except BaseException as exc:
-        if session is not None:
+        # A cancelled build stops between steps, before its commit: the manifest and the
+        # page records in the session are still the last commit's, and the articles,
+        # spellings and pages it may have put there are taken again only where they are
+        # the very objects a later build meets. Other failures may stop anywhere.
+        if session is not None and not isinstance(exc, BuildCancelled):
             session.forget()  # the next build starts afresh
         if isinstance(exc, BuildError):
             diagnostics = tuple(_in_site(d, site_dir) for d in exc.diagnostics)

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -31,7 +32,7 @@ from generator import cache as cache_module
 from generator.builder import Session
 from generator.cache import CACHE_DIR, BuildCache
 from generator.config import load_config
-from generator.diagnostics import BuildError
+from generator.diagnostics import BuildCancelled, BuildError
 from generator.feeds import Feed
 from generator.fingerprint import Fingerprinter, PageDigests, Settled
 from generator.loader import (
@@ -1093,6 +1094,53 @@ def test_a_session_takes_again_the_articles_whose_links_did_not_change(tmp_path:
     assert pointing and taken_again == set(after) - pointing - {"content/a3.md"}
     assert {id(a) for a, _, _ in session.spelled} == {id(a) for a in after.values()}
     assert _tree(site / "output") == _clean_build(site / "content", tmp_path)
+
+
+class _CancelAt(threading.Event):
+    """A `cancel` that reads as set from its `at`-th look on: the build stops at its
+    `at`-th step."""
+
+    def __init__(self, at: int) -> None:
+        super().__init__()
+        self.at, self.looks = at, 0
+
+    def is_set(self) -> bool:
+        self.looks += 1
+        return self.looks >= self.at
+
+
+def test_a_cancelled_build_leaves_the_session_fit_for_the_next(tmp_path: Path) -> None:
+    """Cancelled at any of its steps (the preview stops a build when a file is saved
+    meanwhile), a session's build leaves the session for the next one to go on from:
+    that build takes again every article it met before, and makes a clean build's site."""
+    site = _big_site(tmp_path / "site", count=8)
+    edited = site / "content" / "a3.md"
+    # Two new bodies in turn: the links of every article stay as they were.
+    takes = [_article_text(3, 0).replace("version 0.", f"take {n}.") for n in (1, 2)]
+    clean = []
+    for text in takes:
+        edited.write_text(text)
+        clean.append(_clean_build(site / "content", tmp_path))
+    edited.write_text(takes[0])
+    session = Session()
+    options = BuildOptions(jobs=1, keep_last_good=True)  # as the preview builds
+    build(site, options, session)
+    cancelled = 0
+    for at in range(1, 500):
+        edited.write_text(takes[at % 2])
+        before = dict(session.articles)
+        try:
+            build(site, options, session, _CancelAt(at))
+        except BuildCancelled:
+            cancelled += 1
+        else:
+            break  # it ran past its last step
+        assert session.filled
+        build(site, options, session)
+        new = {path for path, a in session.articles.items() if a is not before[path]}
+        assert new == {"content/a3.md"}
+        assert _tree(site / "output") == clean[at % 2]
+    assert cancelled > 10  # a step for each batch of files, stage, page rendered and file copied
 
 
 def test_a_session_follows_changes_to_templates_and_settings(tmp_path: Path) -> None:
