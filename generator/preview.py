@@ -4,8 +4,11 @@ Owns the order of things: a first build, then the server and the watcher; each b
 of changes gives one full rebuild (none if it came while the build before was under
 way and that build read it as it is), whose outcome is published to open pages
 (reload, or the error overlay) and handed to the caller's callback; an edited
-article's own page may be written and reloaded ahead of it. What builds leave is kept
-out of the collector's reach but when the preview is quiet. Never prints, never exits.
+article's own page may be written and reloaded ahead of it. A change noticed while a
+build is under way stops that build, unless it fills the session or took over from a
+stopped one: the change's own build follows at once.
+What builds leave is kept out of the collector's reach but when the preview is quiet.
+Never prints, never exits.
 """
 
 from __future__ import annotations
@@ -73,6 +76,15 @@ class BuildOutcome:
         return tuple(d for d in self.diagnostics if d.is_error)
 
 
+@dataclass(frozen=True, slots=True)
+class _UnderWay:
+    """The build under way: what stops it, and whether a change noticed meanwhile does
+    (`Preview._overtake`)."""
+
+    cancel: threading.Event
+    overtakable: bool
+
+
 class Preview:
     """Builds `site_dir` into its `output/`, serves it and rebuilds it on changes.
 
@@ -97,7 +109,7 @@ class Preview:
         self._theme_folders: tuple[Path, ...] = ()
         self.hub = EventHub()
         self.server = PreviewServer(self.output_dir, self.hub, options.host, options.port)
-        self._watcher = Watcher(self._watch_targets(), self._rebuild)
+        self._watcher = Watcher(self._watch_targets(), self._rebuild, self._overtake)
         self._first: threading.Thread | None = None
         self._built = threading.Event()
         """Set once the first build has ended."""
@@ -105,6 +117,11 @@ class Preview:
         """Set once changes are watched (or the preview stops before they are)."""
         self._cancel = threading.Event()
         """Set by `stop`: a build under way stops at its next step."""
+        self._under_way: _UnderWay | None = None
+        self._setting_under_way = threading.Lock()
+        """Held while `_under_way` is replaced or its build is stopped."""
+        self._overtaken = False
+        """Whether the last build was stopped for a newer save: the next one is not."""
         self.warm = threading.Event()
         """Set once the session is filled (or will not be: the preview stopped)."""
         self._due: threading.Timer | None = None
@@ -145,6 +162,9 @@ class Preview:
 
     def stop(self) -> None:
         self._cancel.set()
+        with self._setting_under_way:
+            if self._under_way is not None:
+                self._under_way.cancel.set()
         self._watching.set()  # a session not yet being filled is not filled
         if self._first is not None and self._first.is_alive():
             self._first.join()
@@ -194,6 +214,17 @@ class Preview:
     def _rebuild(self, changes: ChangeSet) -> None:
         self._build_and_publish(changes, self._session)
 
+    def _overtake(self) -> None:
+        """On a change noticed (on the watcher's thread), stop the build under way: the
+        change's own build, its edited page first, then follows at once instead of
+        once that build has ended. Neither the build filling the session (the first
+        edits wait for it) nor one that took over from a stopped build is stopped, so
+        a stream of saves cannot keep every build from ending."""
+        with self._setting_under_way:
+            under_way = self._under_way
+            if under_way is not None and under_way.overtakable:
+                under_way.cancel.set()
+
     def _come_due(self, moment: datetime) -> None:
         if self._cancel.is_set():
             return
@@ -212,7 +243,7 @@ class Preview:
                 self._publish_first(changes, session)
             outcome = self._build(changes, session, due)
             if outcome is None:
-                return  # cancelled: the preview is stopping
+                return  # cancelled: the preview is stopping, or a newer save's build follows
             self._publish(outcome)
             self._watcher.retarget(self._watch_targets())
         self._on_build(outcome)
@@ -254,7 +285,8 @@ class Preview:
         except Exception:  # the build that follows reports whatever this ran into
             return
         if written is not None:
-            status = replace(self.hub.status, reload="page", pages=written.changed, first=True)
+            ahead = self.hub.status.first + 1  # the build before may have been stopped
+            status = replace(self.hub.status, reload="page", pages=written.changed, first=ahead)
             self.hub.publish(status)
 
     def _build(
@@ -266,11 +298,19 @@ class Preview:
         options = BuildOptions(
             output_dir=self.output_dir, drafts=self.options.drafts, keep_last_good=True
         )
+        overtakable = session is not None and session.filled and not self._overtaken
+        under_way = _UnderWay(threading.Event(), overtakable)
+        with self._setting_under_way:
+            if self._cancel.is_set():
+                under_way.cancel.set()
+            self._under_way = under_way
+        self._overtaken = False
         began = time.monotonic()
         try:
-            report = build(self.site_dir, options, session, self._cancel)
+            report = build(self.site_dir, options, session, under_way.cancel)
             self._last_build = (began, time.monotonic())
         except BuildCancelled:
+            self._overtaken = True
             return None
         except BuildError as exc:
             return BuildOutcome(number, changes, None, exc.diagnostics, due=due)
@@ -279,6 +319,8 @@ class Preview:
             crash = traceback.format_exc()
             return BuildOutcome(number, changes, None, (problem,), crash, due)
         finally:
+            with self._setting_under_way:
+                self._under_way = None
             # The build's site and pages stay published for its workers until released:
             # freed now, between builds, not while the next build loads its own.
             release()

@@ -128,9 +128,10 @@ class SiteStatus:
     """The files of the output folder this build changed (by path there), when a page
     shows none of them but itself (pages, feeds, sitemaps): a page whose own file is
     not among them reloads for nothing. None: any page may show a change."""
-    first: bool = False
-    """Whether this tells of pages written ahead of their build (`builds` is the build
-    before it): the edited article's own page, whose build follows at once."""
+    first: int = 0
+    """How many times since build `builds` pages were written ahead of their build, this
+    time included: the edited article's own page, whose build follows at once (more
+    than once, when a build was stopped for a newer save). 0: a build's own status."""
 
 
 class EventHub:
@@ -148,7 +149,7 @@ class EventHub:
         return self._status
 
     def build_id(self, status: SiteStatus) -> str:
-        return f"{self._token}-{status.builds}" + ("-first" if status.first else "")
+        return f"{self._token}-{status.builds}" + (f"-first{status.first}" if status.first else "")
 
     def as_json(self, status: SiteStatus) -> dict[str, Any]:
         return {
@@ -159,7 +160,7 @@ class EventHub:
             "reload": status.reload,
             "base_path": status.base_path,
             "pages": None if status.pages is None else list(status.pages),
-            "first": status.first,
+            "first": status.first > 0,
         }
 
     def publish(self, status: SiteStatus) -> None:

@@ -172,13 +172,21 @@ class Watcher:
     """Watches `targets` with watchdog and feeds relevant changes to a `Debouncer`.
 
     Folders that do not exist yet are noticed when they are created: their nearest
-    existing parent is watched too.
+    existing parent is watched too. `on_notice`, if given, is called on the observer's
+    thread at each relevant change, before its burst is reported: while `on_change`
+    runs for the burst before, too.
     """
 
-    def __init__(self, targets: WatchTargets, on_change: Callable[[ChangeSet], None]) -> None:
+    def __init__(
+        self,
+        targets: WatchTargets,
+        on_change: Callable[[ChangeSet], None],
+        on_notice: Callable[[], None] | None = None,
+    ) -> None:
         self._given = targets
         self._targets = _resolved(targets)
         self._on_change = on_change
+        self._on_notice = on_notice
         self._resync = threading.Event()
         self._debouncer = Debouncer(self._report)
         self._observer: BaseObserver = Observer()
@@ -237,6 +245,8 @@ class Watcher:
             self._resync.set()
         if relevant:
             self._debouncer.add(relevant)
+            if self._on_notice is not None:
+                self._on_notice()
 
     def _report(self, changes: ChangeSet) -> None:
         if self._resync.is_set():
