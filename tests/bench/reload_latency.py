@@ -17,11 +17,16 @@ date too: the edited article's own page is written and reloaded ahead of that bu
 With `--articles N`, the site is instead a synthetic one of N articles
 (`tests/bench/synth.py`) plus the probe: the preview of a large archive.
 
+With `--again-after S`, each measured save comes S seconds after another save of the
+probe, whose build is then under way: the figures are those of the second save, and
+built is when the front page shows its title.
+
 A first save, not counted, waits for the preview to fill its session (it reads every
 article once the site is served: tens of seconds at 100,000 articles). Prints every
 run and the medians. Writes nothing into the repository.
 
-Usage: `.venv/bin/python tests/bench/reload_latency.py [--runs 7] [--articles 10000]`
+Usage: `.venv/bin/python tests/bench/reload_latency.py [--runs 7] [--articles 10000]
+[--again-after 0.3]`
 """
 
 from __future__ import annotations
@@ -100,6 +105,12 @@ def builds(url: str) -> int:
         return int(json.load(response)["builds"])
 
 
+def front_page(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text: str = response.read().decode("utf-8")
+        return text
+
+
 RELOAD_WITHIN = 10.0
 """Seconds a measured save may take to reload the page."""
 BUILT_WITHIN = 120.0
@@ -109,10 +120,13 @@ WARM_WITHIN = 1_800.0
 reads every article (tens of seconds at 100,000 after a cold first build)."""
 
 
-def measure(runs: int, articles: int = 0) -> tuple[list[float], list[float], list[float]]:
+def measure(
+    runs: int, articles: int = 0, again_after: float | None = None
+) -> tuple[list[float], list[float], list[float]]:
     """Save-to-reload figures of `runs` saves, after a warm-up save that is not counted:
     the first change waits for the preview to fill its session, as it would for a user
-    who saved at once."""
+    who saved at once. With `again_after`, each measured save follows another by that
+    many seconds."""
     reloads: list[float] = []
     shown: list[float] = []
     built: list[float] = []
@@ -128,6 +142,10 @@ def measure(runs: int, articles: int = 0) -> tuple[list[float], list[float], lis
                     before = driver.execute_script("return performance.timeOrigin")
                     built_before = builds(url)
                     title = f"Latency probe {run + 1}"
+                    again = again_after is not None and run > 0
+                    if again:
+                        (site / PROBE).write_text(probe(f"Saved before {run}"), encoding="utf-8")
+                        time.sleep(again_after or 0)
                     (site / PROBE).write_text(probe(title), encoding="utf-8")
                     saved = time.time() * 1000
                     started = time.monotonic()
@@ -144,7 +162,7 @@ def measure(runs: int, articles: int = 0) -> tuple[list[float], list[float], lis
                             raise SystemExit(f"run {run}: the page did not reload in time")
                         time.sleep(0.005)
                     deadline = started + (BUILT_WITHIN if run else WARM_WITHIN)
-                    while builds(url) == built_before:
+                    while builds(url) == built_before or (again and title not in front_page(url)):
                         if time.monotonic() > deadline:
                             raise SystemExit(f"run {run}: no build in time")
                         time.sleep(0.005)
@@ -174,8 +192,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--articles", type=int, default=0, help="a synthetic site of this many articles"
     )
+    parser.add_argument(
+        "--again-after",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="save the probe this long before each measured save",
+    )
     args = parser.parse_args(argv)
-    reloads, shown, built = measure(args.runs, args.articles)
+    reloads, shown, built = measure(args.runs, args.articles, args.again_after)
     print(
         f"median over {len(reloads)} saves: reload starts {statistics.median(reloads):.0f} ms "
         f"after the save, new page loaded {statistics.median(shown):.0f} ms after it, "
