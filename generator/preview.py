@@ -6,9 +6,8 @@ way and that build read it as it is), whose outcome is published to open pages
 (reload, or the error overlay) and handed to the caller's callback; an edited
 article's own page may be written and reloaded ahead of it. A change noticed while a
 build is under way stops that build, unless it fills the session or took over from a
-stopped one: the change's own build follows at once.
-What builds leave is kept out of the collector's reach but when the preview is quiet.
-Never prints, never exits.
+stopped one: the change's own build follows at once. What builds leave is kept out of
+the collector's reach but when the preview is quiet. Never prints, never exits.
 """
 
 from __future__ import annotations
