@@ -607,6 +607,8 @@ def test_a_save_while_a_build_is_under_way_stops_that_build(
     # The page written ahead of take two's build has a new name: pages reload for it.
     assert len({s["build"] for s in statuses}) == len(statuses)
     assert len(cancels) == 3 and served.builds() == before + 2
+    # Each is reported once its files are served.
+    assert wait_until(lambda: len(served.outcomes) >= reported + 2, what="the reports")
     assert [o.report is not None for o in served.outcomes[reported:]] == [True, True]
     assert served.preview._session.filled  # the stopped build left the session whole
 
