@@ -11,7 +11,6 @@ from __future__ import annotations
 import bisect
 import contextlib
 import functools
-import gc
 import hashlib
 import os
 import sqlite3
@@ -26,6 +25,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
+import generator.collector as collector
 from generator.cache import CACHE_DIR, BuildCache, LastBuild, PageRecord, Remembered
 from generator.config import load_config
 from generator.diagnostics import (
@@ -208,13 +208,10 @@ def build(
     unless it is already committing its files; the session is then fit for the next
     build. A process about to exit passes a list as `leave`: what the build made is left
     there on return rather than freed object by object (0.3 s at 100,000 articles),
-    since the system takes the memory back at once."""
-    # Loading and assembling make hundreds of thousands of long-lived objects and no
-    # garbage cycles: the cycle collector would walk them all again and again. It is
-    # paused until the pages to render are known, then resumed with those objects out of
-    # its reach (`_resume_collector`), since rendering does leave cycles behind.
-    collecting = gc.isenabled()
-    gc.disable()
+    since the system takes the memory back at once. Other builds without a session
+    leave garbage cycles to be collected as any Python objects' are; a caller keeping a
+    session collects when it sees fit (the preview does once quiet)."""
+    collecting = collector.pause()  # until the pages to render are known
     try:
         try:
             return _build(site_dir, options, collecting, session, cancel, leave)
@@ -239,13 +236,7 @@ def build(
             raise BuildError(diagnostics, exc.midway) from None
         raise
     finally:
-        # Whatever the build made joins the oldest generation (frozen first, so none is
-        # left among the youngest): no collection of the youngest, due as soon as the
-        # collector runs again, walks all that a build ended early read (0.2 s).
-        gc.freeze()
-        gc.unfreeze()
-        if collecting:
-            gc.enable()
+        collector.end(collecting, keep_in_step=session is None and leave is None)
 
 
 def write_edited_first(
@@ -374,14 +365,6 @@ def _in_site(diagnostic: Diagnostic, site_dir: Path) -> Diagnostic:
     return diagnostic
 
 
-def _resume_collector(collecting: bool) -> None:
-    """Freeze what the build holds (forked workers then never touch it to mark it, so
-    its memory pages stay shared) and let the collector run again for what follows."""
-    gc.freeze()
-    if collecting:
-        gc.enable()
-
-
 def _build(
     site_dir: Path,
     options: BuildOptions,
@@ -474,7 +457,7 @@ def _build(
         diagnostics = tuple(sorted(notes + found, key=sort_key))
         written, rendered = None, 0
         if not options.write:
-            _resume_collector(collecting)
+            collector.resume(collecting)
             in_order = sorted(pages, key=_newest_shown)  # the order `_write` renders in
             rendering = render_pages(env, site, in_order, cache.bodies, jobs, PAGES_PER_POOL)
             rendered = sum(1 for _ in rendering)
@@ -887,7 +870,7 @@ def _write(
             session.articles = {a.source_path: a for a in site.articles}
             session.spelled = digests.spelling()
             session.site, session.env = site, env
-        _resume_collector(collecting)  # fingerprinting every page above makes no cycles
+        collector.resume(collecting)  # fingerprinting every page above makes no cycles
         share = {**render, "feeds": feeds, "pages": todo}
         # Feeds come first: they go to one worker in the first batch, pages to the others.
         to_render, workers = range(len(feeds) + len(todo)), jobs if pooled else 1

@@ -10,8 +10,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "generator"
 # Earlier stages first. A module may import only modules listed before it.
 PIPELINE = [
     "diagnostics", "version", "config", "model", "slugs", "frontmatter", "markup", "schema",
-    "parallel", "locks", "cache", "loader", "grouping", "ranking", "site", "plan", "urls", "theme",
-    "render", "feeds", "sitemap", "fingerprint", "writer",
+    "parallel", "locks", "collector", "cache", "loader", "grouping", "ranking", "site", "plan",
+    "urls", "theme", "render", "feeds", "sitemap", "fingerprint", "writer",
     "builder", "watch", "server", "preview", "scaffold", "cli", "__init__", "__main__",
 ]  # fmt: skip
 
