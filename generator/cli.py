@@ -183,6 +183,8 @@ def _report_outcome(outcome: BuildOutcome, site_dir: Path, out: TextIO, err: Tex
         changed = outcome.changes.shown
         more = f" (+{len(changed) - 1} more)" if len(changed) > 1 else ""
         cause = f" after a change to {_shown(changed[0], site_dir)}{more}"
+        if outcome.took_over:
+            cause += ", the build under way stopped for it"
     elif outcome.due:
         cause = " as an article held back for its date came due"
     if outcome.report is None:

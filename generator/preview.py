@@ -69,6 +69,8 @@ class BuildOutcome:
     """The traceback, when the build raised something other than `BuildError`."""
     due: bool = False
     """Whether the clock set the build off: an article held back for its date came due."""
+    took_over: bool = False
+    """Whether the build took over from one stopped for a newer save (`Preview._overtake`)."""
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:
@@ -297,7 +299,8 @@ class Preview:
         options = BuildOptions(
             output_dir=self.output_dir, drafts=self.options.drafts, keep_last_good=True
         )
-        overtakable = session is not None and session.filled and not self._overtaken
+        took_over = self._overtaken
+        overtakable = session is not None and session.filled and not took_over
         under_way = _UnderWay(threading.Event(), overtakable)
         with self._setting_under_way:
             if self._cancel.is_set():
@@ -312,11 +315,11 @@ class Preview:
             self._overtaken = True
             return None
         except BuildError as exc:
-            return BuildOutcome(number, changes, None, exc.diagnostics, due=due)
+            return BuildOutcome(number, changes, None, exc.diagnostics, None, due, took_over)
         except Exception as exc:  # a bug must not end the preview: report it, keep serving
             problem = error("(build)", None, f"the build crashed: {type(exc).__name__}: {exc}")
             crash = traceback.format_exc()
-            return BuildOutcome(number, changes, None, (problem,), crash, due)
+            return BuildOutcome(number, changes, None, (problem,), crash, due, took_over)
         finally:
             with self._setting_under_way:
                 self._under_way = None
@@ -330,7 +333,7 @@ class Preview:
             gc.freeze()
             self._collect_later()
         self._set_due(report.next_due)
-        return BuildOutcome(number, changes, report, report.diagnostics, due=due)
+        return BuildOutcome(number, changes, report, report.diagnostics, None, due, took_over)
 
     def _set_due(self, moment: datetime | None) -> None:
         """Rebuild at `moment` (once, unless the preview stops), instead of when the

@@ -443,6 +443,20 @@ def test_a_build_set_off_by_the_clock_says_so(make_site: MakeSite) -> None:
     assert "] rebuilt as an article held back for its date came due: 2 articles" in out.getvalue()
 
 
+def test_a_build_that_took_over_from_a_stopped_one_says_so(make_site: MakeSite) -> None:
+    site = make_site(FILES)
+    report = build(site, BuildOptions())
+    changes = ChangeSet(frozenset({site / "content/a.md"}))
+    said = []
+    for took_over in (True, False):
+        out, err = io.StringIO(), io.StringIO()
+        _report_outcome(BuildOutcome(3, changes, report, (), took_over=took_over), site, out, err)
+        said.append(out.getvalue())
+    stopped = "] rebuilt after a change to content/a.md, the build under way stopped for it: 2 "
+    assert stopped in said[0]
+    assert "] rebuilt after a change to content/a.md: 2 articles" in said[1]
+
+
 BuildHook = Callable[[Session | None, threading.Event | None], None]
 """Called with a build's session and its `cancel` event."""
 
@@ -610,6 +624,7 @@ def test_a_save_while_a_build_is_under_way_stops_that_build(
     # Each is reported once its files are served.
     assert wait_until(lambda: len(served.outcomes) >= reported + 2, what="the reports")
     assert [o.report is not None for o in served.outcomes[reported:]] == [True, True]
+    assert [o.took_over for o in served.outcomes[reported:]] == [True, False]  # told apart
     assert served.preview._session.filled  # the stopped build left the session whole
 
 
