@@ -427,7 +427,7 @@ def _build(
         stand_ins = loaded.unpublished if options.keep_last_good else None
         published = last.addresses if last is not None and stand_ins is not None else None
         assembled = assemble_site(
-            config, articles, options.drafts, reuse, now, stand_ins, published
+            config, articles, options.drafts, reuse, now, stand_ins, published, cancel
         )
         # The parse results, with the versions published last of the files that changed
         # since: those stay the site's until a build writes its own (not a build that

@@ -6,6 +6,7 @@ links, previous/next and the site-wide feed list. Pure: it only reads its inputs
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
@@ -13,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from generator.config import SiteConfig
-from generator.diagnostics import Diagnostic, error, warning
+from generator.diagnostics import Diagnostic, error, stop_if_cancelled, warning
 from generator.grouping import canonical_terms, group_articles, group_by_date
 from generator.model import (
     Addresses,
@@ -28,6 +29,9 @@ from generator.model import (
 )
 from generator.ranking import more_from_topics, rank_top_stories
 from generator.slugs import numbered_from, unique_slug
+
+LINKED_BETWEEN_LOOKS = 8_192
+"""Articles linked between two looks at whether the build was cancelled: about 0.1 s."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ def assemble_site(
     now: datetime | None = None,
     stand_ins: Mapping[str, Article | None] | None = None,
     published: Addresses | None = None,
+    cancel: threading.Event | None = None,
 ) -> Assembled:
     """The site as published at `now` (which matters only with `hide_future`). `reuse`
     holds a previous build's assembled articles by source path: one whose links come
@@ -63,7 +68,8 @@ def assemble_site(
     each article that changed since (None if none was): it is published instead of
     one that is set aside, and an article that did not change keeps its slug, and
     the number `published` (the addresses of the build before) says it had. A topic or
-    source that build published keeps its slug too."""
+    source that build published keeps its slug too. Once `cancel` is set,
+    `BuildCancelled` at the next of its steps (every few thousand articles linked)."""
 
     def shown(a: Article) -> bool:
         return (drafts or not a.draft) and (a.is_published or not config.hide_unpublished)
@@ -85,10 +91,12 @@ def assemble_site(
     before = published or Addresses()
     placing = _place(visible, usable, changed, before.numbered)
     placed, diagnostics = placing.articles, placing.diagnostics
+    stop_if_cancelled(cancel)
     ordered = tuple(sorted(placed, key=lambda a: a.sort_key))
     names, clashes, terms = _canonical_names(ordered, before)
+    stop_if_cancelled(cancel)
     by_url, twice = _addresses(ordered)
-    linked = _link(ordered, names, by_url, reuse or {})
+    linked = _link(ordered, names, by_url, reuse or {}, cancel)
     site = Site(
         config=config,
         articles=linked,
@@ -319,10 +327,12 @@ def _link(
     names: Callable[[Article], tuple[tuple[Term, ...], Term | None]],
     by_url: dict[str, Article],
     reuse: Mapping[str, Article],
+    cancel: threading.Event | None,
 ) -> tuple[Article, ...]:
     """Previous/next links (by date), related items that point at our own pages, the
     nearest earlier articles on the same topics, and the canonical `names` (one copy
-    per article, made by `linked`: it is the assembler's largest cost)."""
+    per article, made by `linked`: it is the assembler's largest cost, so `cancel` is
+    looked at every `LINKED_BETWEEN_LOOKS` articles)."""
     topic_positions: dict[str, list[int]] = defaultdict(list)
     for index, article in enumerate(articles):
         for topic in article.topics:
@@ -334,6 +344,8 @@ def _link(
     last = len(links) - 1
     result = []
     for index, article in enumerate(articles):
+        if not index % LINKED_BETWEEN_LOOKS:
+            stop_if_cancelled(cancel)
         topics, source = names(article)
         related = article.related
         if related:

@@ -29,6 +29,7 @@ from conftest import SITE_YAML, MakeSite, article
 from generator import BuildOptions, build
 from generator import builder as build_module
 from generator import cache as cache_module
+from generator import site as site_module
 from generator.builder import Session
 from generator.cache import CACHE_DIR, BuildCache
 from generator.config import load_config
@@ -1137,10 +1138,29 @@ class _CancelAt(threading.Event):
         return self.looks >= self.at
 
 
-def test_a_cancelled_build_leaves_the_session_fit_for_the_next(tmp_path: Path) -> None:
+def test_assembling_looks_at_cancel_as_it_links(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Linking 100,000 articles takes 1.5 s: a save meanwhile need not wait for it.
+    monkeypatch.setattr(site_module, "LINKED_BETWEEN_LOOKS", 4)
+    site_dir = _big_site(tmp_path / "site", count=40)
+    config = load_config(site_dir)
+    articles = load_articles(site_dir, config.tz).articles
+    looks = _CancelAt(10**9)  # never set
+    assemble_site(config, articles, cancel=looks)
+    assert looks.looks >= 40 // 4 + 2  # and after placing and naming
+    for at in range(1, looks.looks + 1):  # stopped at each look
+        with pytest.raises(BuildCancelled):
+            assemble_site(config, articles, cancel=_CancelAt(at))
+
+
+def test_a_cancelled_build_leaves_the_session_fit_for_the_next(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Cancelled at any of its steps (the preview stops a build when a file is saved
     meanwhile), a session's build leaves the session for the next one to go on from:
     that build takes again every article it met before, and makes a clean build's site."""
+    monkeypatch.setattr(site_module, "LINKED_BETWEEN_LOOKS", 2)  # steps while linking too
     site = _big_site(tmp_path / "site", count=8)
     edited = site / "content" / "a3.md"
     # Two new bodies in turn: the links of every article stay as they were.
