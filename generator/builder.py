@@ -395,7 +395,7 @@ def _build(
         leave.append(cache)  # with what it read, perhaps ahead of a build with nothing to do
     try:
         last = cache.last_build()
-        with _finding_files(site_dir, cache, last, jobs, session is None) as finding:
+        with _finding_files(site_dir, cache, last, jobs, session is None, cancel) as finding:
             inputs = _inputs_digest(finding.signature(), theme, options, salt, templates)
             up_to_date = (
                 last is not None
@@ -447,7 +447,7 @@ def _build(
         digests = _digests(salt, assembled.site, session, templates)
         beside = options.write and session is None
         settled_digests = scratch.enter_context(_settling(digests, jobs, beside))
-        planned = _plan(assembled.site, theme, session)
+        planned = _plan(assembled.site, theme, session, cancel)
         previous = cache.pages() if options.write else {}  # the last build's records
         stop_if_cancelled(cancel)
         site, pages, feeds = planned.site, planned.pages, planned.feeds
@@ -573,25 +573,33 @@ class _Found:
 
 @contextlib.contextmanager
 def _finding_files(
-    site_dir: Path, cache: BuildCache, last: LastBuild | None, jobs: int, beside: bool
+    site_dir: Path,
+    cache: BuildCache,
+    last: LastBuild | None,
+    jobs: int,
+    beside: bool,
+    cancel: threading.Event | None,
 ) -> Iterator[_Found]:
     """The article files. With `beside`, for a site that was large at its last build,
     found by a forked process while this one reads ahead the parse results the build
     will need unless nothing changed (until the files' signature comes: whether
-    anything changed is asked first; the build reads on while the files come)."""
+    anything changed is asked first; the build reads on while the files come). Found
+    here, they stop with `BuildCancelled` once `cancel` is set."""
     large = last is not None and last.articles >= SCANNED_BESIDE_CACHE_FROM
     if not (beside and large and jobs > 1 and fork_available()):
-        yield _Found(functools.partial(next, _found_files(site_dir)))
+        yield _Found(functools.partial(next, _found_files(site_dir, cancel)))
         return
     with in_background(_found_files, {"site_dir": site_dir}) as found:
         cache.read_ahead(until=found.ready)
         yield _Found(found, found.ready)
 
 
-def _found_files(site_dir: Path | None = None) -> Iterator[str | FileColumns]:
+def _found_files(
+    site_dir: Path | None = None, cancel: threading.Event | None = None
+) -> Iterator[str | FileColumns]:
     """Every article file of the site in `site_dir` (in a worker, the one shared): first
     the files' signature, then the files, as columns."""
-    files = find_article_files(site_dir or shared("site_dir"))
+    files = find_article_files(site_dir or shared("site_dir"), cancel)
     yield content_signature(files)
     yield as_columns(files)
 
@@ -710,10 +718,14 @@ class _Planned:
     """Why static entries were not published."""
 
 
-def _plan(site: Site, theme: Theme, session: Session | None) -> _Planned:
-    """The site's pages, feeds and other files; `BuildError` if two share a path."""
+def _plan(
+    site: Site, theme: Theme, session: Session | None, cancel: threading.Event | None
+) -> _Planned:
+    """The site's pages, feeds and other files; `BuildError` if two share a path.
+    `BuildCancelled` once `cancel` is set, as the pages are planned or after."""
     reuse = {path: known.page for path, known in session.pages.items()} if session else None
-    pages = plan_pages(site, reuse)
+    pages = plan_pages(site, reuse, cancel)
+    stop_if_cancelled(cancel)
     feeds = plan_feeds(site)
     static, skipped = collect_static(theme)
     own_robots = any(f.path == "robots.txt" for f in static)  # the site's root/ has one

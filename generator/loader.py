@@ -96,16 +96,22 @@ class ArticleFile(NamedTuple):
     a linked folder, reported as `skipped: ...`, a warning."""
 
 
-def find_article_files(site_dir: Path) -> tuple[ArticleFile, ...]:
+def find_article_files(
+    site_dir: Path, cancel: threading.Event | None = None
+) -> tuple[ArticleFile, ...]:
     """Every article file under `content/`, measured once, sorted by display path.
-    Names starting with `.` or `_` are skipped; a linked folder is reported, not entered."""
+    Names starting with `.` or `_` are skipped; a linked folder is reported, not entered.
+    Once `cancel` is set, `BuildCancelled` before the next folder is listed."""
     found: list[ArticleFile] = []
-    _scan(str(site_dir / CONTENT_DIR), f"{CONTENT_DIR}/", found)
+    _scan(str(site_dir / CONTENT_DIR), f"{CONTENT_DIR}/", found, cancel)
     found.sort()  # by `shown`, which is unique
     return tuple(found)
 
 
-def _scan(folder: str, shown: str, found: list[ArticleFile]) -> None:
+def _scan(
+    folder: str, shown: str, found: list[ArticleFile], cancel: threading.Event | None
+) -> None:
+    stop_if_cancelled(cancel)
     try:
         entries = list(os.scandir(folder))
     except FileNotFoundError:
@@ -134,7 +140,7 @@ def _scan(folder: str, shown: str, found: list[ArticleFile]) -> None:
             continue
         if is_dir:
             if not entry.is_symlink():
-                _scan(entry.path, f"{shown}{name}/", found)
+                _scan(entry.path, f"{shown}{name}/", found, cancel)
             else:  # its files would be found twice, or leave the site
                 problem = "skipped: a linked folder; move its articles into content/"
                 found.append(ArticleFile(shown + name, entry.path, 0, 0, 0, False, problem))

@@ -11,10 +11,12 @@ the newest articles) and at most one numbered page — never the whole archive.
 
 from __future__ import annotations
 
+import itertools
+import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
-from generator.diagnostics import BuildError, error
+from generator.diagnostics import BuildError, error, stop_if_cancelled
 from generator.model import (
     Archive,
     Article,
@@ -27,6 +29,9 @@ from generator.model import (
     Site,
     Term,
 )
+
+PLANNED_BETWEEN_LOOKS = 8_192
+"""Pages planned between two looks at whether the build was cancelled."""
 
 
 def paginate(
@@ -106,25 +111,37 @@ def _topic_feed(topic: Term) -> FeedLink:
     return FeedLink(f"{topic.name} (RSS)", f"topics/{topic.slug}/feed.xml", "application/rss+xml")
 
 
-def plan_pages(site: Site, reuse: Mapping[str, Page] | None = None) -> tuple[Page, ...]:
+def plan_pages(
+    site: Site, reuse: Mapping[str, Page] | None = None, cancel: threading.Event | None = None
+) -> tuple[Page, ...]:
     """Every HTML page, in a stable order; `BuildError` if two share an output path.
     `reuse` holds a previous plan's pages by path: an article's page is taken from it
-    when it shows the very same article."""
+    when it shows the very same article. Once `cancel` is set, `BuildCancelled` within
+    the next `PLANNED_BETWEEN_LOOKS` pages."""
     per_page = site.config.per_page
     home = Section("home", site.config.title, "", "feed.xml")
-    pages: list[Page] = [
-        *_listing(home, "home.html", site.articles, per_page),
-        *_article_pages(site.articles, reuse or {}),
-        Page("topics/", "topics.html", "topics", "Topics"),
-        *_group_pages(site.topics, per_page),
-        Page("sources/", "sources.html", "sources", "Sources"),
-        *_group_pages(site.sources, per_page),
-        Page("archive/", "archive.html", "archive", "Archive"),
-        *_archive_pages(site.years, per_page),
-        Page("404.html", "404.html", "404", "Page not found"),
-    ]
+    planning = itertools.chain(
+        _listing(home, "home.html", site.articles, per_page),
+        _article_pages(site.articles, reuse or {}),
+        [Page("topics/", "topics.html", "topics", "Topics")],
+        _group_pages(site.topics, per_page),
+        [Page("sources/", "sources.html", "sources", "Sources")],
+        _group_pages(site.sources, per_page),
+        [Page("archive/", "archive.html", "archive", "Archive")],
+        _archive_pages(site.years, per_page),
+        [Page("404.html", "404.html", "404", "Page not found")],
+    )
+    pages = tuple(planning if cancel is None else _looking(planning, cancel))
     check_unique_paths(p.output_path for p in pages)
-    return tuple(pages)
+    return pages
+
+
+def _looking(pages: Iterable[Page], cancel: threading.Event) -> Iterator[Page]:
+    """The `pages`, with a look at `cancel` every `PLANNED_BETWEEN_LOOKS`."""
+    for n, page in enumerate(pages):
+        if not n % PLANNED_BETWEEN_LOOKS:
+            stop_if_cancelled(cancel)
+        yield page
 
 
 def check_unique_paths(paths: Iterable[str]) -> None:

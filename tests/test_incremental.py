@@ -29,6 +29,7 @@ from conftest import SITE_YAML, MakeSite, article
 from generator import BuildOptions, build
 from generator import builder as build_module
 from generator import cache as cache_module
+from generator import plan as plan_module
 from generator import site as site_module
 from generator.builder import Session
 from generator.cache import CACHE_DIR, BuildCache
@@ -787,10 +788,10 @@ def test_files_found_in_another_process_while_the_cache_is_read_give_the_same_si
     scanned_by = tmp_path / "scanned-by"
     real = build_module.find_article_files
 
-    def find(site_dir: Path) -> tuple[object, ...]:
+    def find(site_dir: Path, cancel: threading.Event | None) -> tuple[object, ...]:
         if site_dir == site:  # not the clean builds'
             _note_process(scanned_by)
-        return real(site_dir)
+        return real(site_dir, cancel)
 
     site = _big_site(tmp_path / "site", count=12)
     monkeypatch.setattr(build_module, "find_article_files", find)
@@ -1154,6 +1155,29 @@ def test_assembling_looks_at_cancel_as_it_links(
             assemble_site(config, articles, cancel=_CancelAt(at))
 
 
+def test_planning_and_finding_files_look_at_cancel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Planning 136,000 pages takes a second, and finding 100,000 files two.
+    monkeypatch.setattr(plan_module, "PLANNED_BETWEEN_LOOKS", 4)
+    site_dir = _big_site(tmp_path / "site", count=40)
+    config = load_config(site_dir)
+    site = assemble_site(config, load_articles(site_dir, config.tz).articles).site
+    looks = _CancelAt(10**9)
+    pages = plan_pages(site, cancel=looks)
+    assert pages == plan_pages(site) and looks.looks == -(-len(pages) // 4)
+    for at in range(1, looks.looks + 1):
+        with pytest.raises(BuildCancelled):
+            plan_pages(site, cancel=_CancelAt(at))
+    for n in range(3):  # one look for each folder
+        (site_dir / "content" / f"f{n}").mkdir()
+    looks = _CancelAt(10**9)
+    assert find_article_files(site_dir, looks) == find_article_files(site_dir)
+    assert looks.looks == 4
+    with pytest.raises(BuildCancelled):
+        find_article_files(site_dir, _CancelAt(4))
+
+
 def test_a_cancelled_build_leaves_the_session_fit_for_the_next(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1161,6 +1185,7 @@ def test_a_cancelled_build_leaves_the_session_fit_for_the_next(
     meanwhile), a session's build leaves the session for the next one to go on from:
     that build takes again every article it met before, and makes a clean build's site."""
     monkeypatch.setattr(site_module, "LINKED_BETWEEN_LOOKS", 2)  # steps while linking too
+    monkeypatch.setattr(plan_module, "PLANNED_BETWEEN_LOOKS", 8)  # and planning
     site = _big_site(tmp_path / "site", count=8)
     edited = site / "content" / "a3.md"
     # Two new bodies in turn: the links of every article stay as they were.
@@ -1546,8 +1571,9 @@ def test_an_edit_its_file_times_cannot_tell_is_seen_by_the_next_build(
     later = time.time_ns() + 3_600 * 10**9  # one time for every change: no clock tells them
     real = build_module.find_article_files
 
-    def coarse(site_dir: Path) -> tuple[ArticleFile, ...]:
-        return tuple(f._replace(mtime_ns=later, ctime_ns=later) for f in real(site_dir))
+    def coarse(site_dir: Path, cancel: threading.Event | None) -> tuple[ArticleFile, ...]:
+        found = real(site_dir, cancel)
+        return tuple(f._replace(mtime_ns=later, ctime_ns=later) for f in found)
 
     monkeypatch.setattr(build_module, "find_article_files", coarse)
     build(site, BuildOptions(jobs=1))
@@ -1586,10 +1612,10 @@ def test_files_just_written_are_checked_by_their_bytes_before_nothing_is_done(
     os.utime(page, ns=(stat.st_atime_ns, stat.st_mtime_ns))
     real = build_module.find_article_files
 
-    def as_before(site_dir: Path) -> tuple[ArticleFile, ...]:  # times kept to the second
-        return tuple(
+    def as_before(site_dir: Path, cancel: threading.Event | None) -> tuple[ArticleFile, ...]:
+        return tuple(  # times kept to the second
             f._replace(ctime_ns=stat.st_ctime_ns) if f.shown == "content/a2.md" else f
-            for f in real(site_dir)
+            for f in real(site_dir, cancel)
         )
 
     monkeypatch.setattr(build_module, "find_article_files", as_before)
