@@ -1139,6 +1139,17 @@ class _CancelAt(threading.Event):
         return self.looks >= self.at
 
 
+def _stops_at_each_look(step: Callable[[threading.Event], object]) -> tuple[object, int]:
+    """What `step` gives with a cancel never set, and how often it looked at it; after
+    checking that a cancel set from any of those looks on stops it."""
+    looks = _CancelAt(10**9)
+    made = step(looks)
+    for at in range(1, looks.looks + 1):
+        with pytest.raises(BuildCancelled):
+            step(_CancelAt(at))
+    return made, looks.looks
+
+
 def test_assembling_looks_at_cancel_as_it_links(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1147,12 +1158,8 @@ def test_assembling_looks_at_cancel_as_it_links(
     site_dir = _big_site(tmp_path / "site", count=40)
     config = load_config(site_dir)
     articles = load_articles(site_dir, config.tz).articles
-    looks = _CancelAt(10**9)  # never set
-    assemble_site(config, articles, cancel=looks)
-    assert looks.looks >= 40 // 4 + 2  # and after placing and naming
-    for at in range(1, looks.looks + 1):  # stopped at each look
-        with pytest.raises(BuildCancelled):
-            assemble_site(config, articles, cancel=_CancelAt(at))
+    _, looks = _stops_at_each_look(lambda cancel: assemble_site(config, articles, cancel=cancel))
+    assert looks >= 40 // 4 + 2  # and after placing and naming
 
 
 def test_planning_and_finding_files_look_at_cancel(
@@ -1163,12 +1170,8 @@ def test_planning_and_finding_files_look_at_cancel(
     site_dir = _big_site(tmp_path / "site", count=40)
     config = load_config(site_dir)
     site = assemble_site(config, load_articles(site_dir, config.tz).articles).site
-    looks = _CancelAt(10**9)
-    pages = plan_pages(site, cancel=looks)
-    assert pages == plan_pages(site) and looks.looks == -(-len(pages) // 4)
-    for at in range(1, looks.looks + 1):
-        with pytest.raises(BuildCancelled):
-            plan_pages(site, cancel=_CancelAt(at))
+    pages, looks = _stops_at_each_look(lambda cancel: plan_pages(site, cancel=cancel))
+    assert pages == plan_pages(site) and looks == -(-len(pages) // 4)
     for n in range(3):  # one look for each folder
         (site_dir / "content" / f"f{n}").mkdir()
     looks = _CancelAt(10**9)
