@@ -94,9 +94,9 @@ from generator.writer import (
     OutputWriter,
     Staged,
     WriteReport,
+    files_present,
     manifest_digest,
     stage,
-    still_there,
 )
 
 PAGES_PER_POOL = 16_384
@@ -1058,21 +1058,27 @@ def _changed_in_share(
     previous: dict[str, str],
     cancel: threading.Event | None = None,
 ) -> list[int]:
-    """The indexes of the `pages` to render: those the last build did not make from the
-    same digest (by its `records`), or whose file is gone (by its manifest, `previous`).
+    """The indexes of the `pages` to render, in order: those the last build did not make
+    from the same digest (by its `records`), or whose file is gone (by its manifest,
+    `previous`, and then the output folder, looked at once all are digested).
     `BuildCancelled` once `cancel` is set."""
-    changed = []
+    changed, made = [], []
     for index, page in enumerate(pages):
         if not index % 1024:
             stop_if_cancelled(cancel)
-        record = records.get(page.output_path)
-        if not (
+        path = page.output_path
+        record = records.get(path)
+        if (
             record
             and digests.of(page, record.uses) == record.digest
-            and still_there(out, previous, page.output_path, record.output_sha)
+            and previous.get(path) == record.output_sha
         ):
+            made.append(index)
+        else:
             changed.append(index)
-    return changed
+    present = files_present(str(out), [pages[index].output_path for index in made], cancel)
+    gone = [index for index, there in zip(made, present, strict=True) if not there]
+    return sorted(changed + gone) if gone else changed
 
 
 def _render_and_stage(index: int) -> Made:

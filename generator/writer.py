@@ -63,12 +63,15 @@ import hashlib
 import os
 import shutil
 import stat
-from collections.abc import Iterator, Mapping
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from generator.diagnostics import BuildCancelled, BuildError, Diagnostic, error
+from generator.diagnostics import BuildCancelled, BuildError, Diagnostic, error, stop_if_cancelled
 from generator.locks import LOCK_TIMEOUT, acquire, release
 from generator.plan import folders_of
 
@@ -321,8 +324,8 @@ class OutputWriter:
 
     def keep(self, relative: str, digest: str, checked: bool = False) -> bool:
         """Keep the file at `relative` as it is, if an earlier build wrote it with the
-        SHA-256 `digest` and it is still there; `checked`: `still_there` said so (in a
-        worker, perhaps)."""
+        SHA-256 `digest` and it is still there; `checked`: the manifest says so and
+        `files_present` found it (in a worker, perhaps)."""
         if not (checked or still_there(self._output, self._previous, relative, digest)):
             return False
         self._current[relative] = digest
@@ -749,6 +752,59 @@ def still_there(output_dir: Path, previous: Mapping[str, str], relative: str, di
     return previous.get(relative) == digest and os.path.isfile(f"{output_dir}/{relative}")
 
 
+LOOKED_UP_AT_ONCE = 512
+"""Files `files_present` looks up one after another before it times them."""
+SLOW_LOOKUP_NS = 30_000
+"""The time a look-up takes on average, beyond which `files_present` takes the file
+system for one answering from its disk (a look-up answered from memory takes a few
+microseconds, one that reads the disk a hundred and more)."""
+LOOKERS = 16
+"""Threads that look files up at once when the file system answers from its disk."""
+
+
+def files_present(
+    folder: str, relatives: Sequence[str], cancel: threading.Event | None = None
+) -> list[bool]:
+    """Whether each of `relatives` is a file in `folder`, in order. They are looked up
+    one after another, `LOOKED_UP_AT_ONCE` at a time, while the file system answers
+    from memory. Once a batch takes longer than `SLOW_LOOKUP_NS` a file (the caches are
+    cold: after a reboot, or on a machine that gave their memory back), the rest are
+    looked up by `LOOKERS` threads at once, which a disk answers side by side: at
+    136,000 pages of a site, 14 s one after another, 3 to 4 s so. `BuildCancelled`
+    between batches once `cancel` is set."""
+    found: list[bool] = []
+    while len(found) < len(relatives):
+        stop_if_cancelled(cancel)
+        started = time.perf_counter_ns()
+        batch = _present(folder, relatives[len(found) : len(found) + LOOKED_UP_AT_ONCE])
+        found += batch
+        if time.perf_counter_ns() - started > SLOW_LOOKUP_NS * len(batch):
+            found += _present_side_by_side(folder, relatives[len(found) :], cancel)
+    return found
+
+
+def _present(folder: str, relatives: Sequence[str]) -> list[bool]:
+    isfile = os.path.isfile
+    return [isfile(f"{folder}/{relative}") for relative in relatives]
+
+
+def _present_side_by_side(
+    folder: str, relatives: Sequence[str], cancel: threading.Event | None
+) -> list[bool]:
+    """`_present` for `relatives`, a batch a thread, `LOOKERS` threads at a time."""
+    step = LOOKED_UP_AT_ONCE // 2
+    batches = [relatives[at : at + step] for at in range(0, len(relatives), step)]
+    found: list[bool] = []
+    pool = ThreadPoolExecutor(LOOKERS, thread_name_prefix="broadsheet-lookup")
+    try:
+        for batch in pool.map(lambda some: _present(folder, some), batches):
+            found += batch
+            stop_if_cancelled(cancel)
+    finally:
+        pool.shutdown(cancel_futures=True)
+    return found
+
+
 def manifest_digest(output_dir: Path) -> str | None:
     """Digest of the manifest, if every file it lists is still in the output folder and
     no build was cut short there (no journal or staging marker is left)."""
@@ -759,8 +815,7 @@ def manifest_digest(output_dir: Path) -> str | None:
         listed = _parse_manifest(data.decode("utf-8"))
     except (OSError, UnicodeDecodeError):
         return None
-    folder = str(output_dir)
-    if not all(os.path.isfile(f"{folder}/{relative}") for relative in listed):
+    if not all(files_present(str(output_dir), list(listed))):
         return None
     return hashlib.sha256(data).hexdigest()
 

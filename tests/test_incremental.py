@@ -31,6 +31,7 @@ from generator import builder as build_module
 from generator import cache as cache_module
 from generator import plan as plan_module
 from generator import site as site_module
+from generator import writer as writer_module
 from generator.builder import Session
 from generator.cache import CACHE_DIR, BuildCache
 from generator.config import load_config
@@ -59,7 +60,7 @@ from generator.plan import plan_pages
 from generator.render import LINKS_READ
 from generator.site import assemble_site
 from generator.theme import find_theme, static_signature, template_digests
-from generator.writer import OutputWriter
+from generator.writer import OutputWriter, files_present
 
 loader_module = sys.modules["generator.loader"]
 render_module = sys.modules["generator.render"]
@@ -1014,11 +1015,14 @@ def test_files_changed_by_hand_are_made_right_by_a_build_without_the_cache(
     assert _tree(site / "output") == expected
 
 
-@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize(("jobs", "slow"), [(1, False), (2, False), (1, True), (2, True)])
 def test_a_page_removed_from_the_output_is_written_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int, slow: bool
 ) -> None:
     monkeypatch.setattr(build_module, "COMPARED_IN_WORKERS_FROM", 0)  # workers compare
+    if slow:  # the pages' files are looked up as on a cold disk: side by side
+        monkeypatch.setattr(writer_module, "LOOKED_UP_AT_ONCE", 2)
+        monkeypatch.setattr(writer_module, "SLOW_LOOKUP_NS", 0)
     site = _big_site(tmp_path / "site", count=5)
     build(site, BuildOptions(jobs=jobs))
     expected = _tree(site / "output")
@@ -1029,6 +1033,43 @@ def test_a_page_removed_from_the_output_is_written_again(
     assert report.written is not None and report.written.written == 2
     assert report.rendered == 1  # the feed is not a page
     assert _tree(site / "output") == expected
+
+
+@pytest.mark.parametrize("slow", [False, True])
+def test_files_are_looked_up_side_by_side_once_the_file_system_answers_slowly(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, slow: bool
+) -> None:
+    monkeypatch.setattr(writer_module, "LOOKED_UP_AT_ONCE", 4)
+    if slow:  # every batch takes longer than this: the file system reads its disk
+        monkeypatch.setattr(writer_module, "SLOW_LOOKUP_NS", 0)
+    names = []
+    for n in range(40):
+        page = tmp_path / str(n) / "index.html"
+        page.parent.mkdir()
+        if n % 4 == 0:
+            page.write_text("page")
+        elif n % 4 == 1:
+            page.mkdir()  # a folder of its name is no file
+        elif n % 4 == 2:
+            page.symlink_to(tmp_path / "0" / "index.html")  # as `os.path.isfile` takes it
+        names.append(f"{n}/index.html")
+    threads: set[str] = set()
+    present = writer_module._present
+
+    def noting(folder: str, relatives: list[str]) -> list[bool]:
+        threads.add(threading.current_thread().name)
+        return present(folder, relatives)
+
+    monkeypatch.setattr(writer_module, "_present", noting)
+    found, looks = _stops_at_each_look(lambda cancel: files_present(str(tmp_path), names, cancel))
+    assert found == [os.path.isfile(tmp_path / name) for name in names]
+    assert found.count(True) == 20
+    looked_aside = any(name.startswith("broadsheet-lookup") for name in threads)
+    assert looked_aside == slow
+    # One look a batch: after the first four one after another, the others go two a
+    # thread, and the build looks as each batch comes back.
+    assert looks == (1 + 36 // 2 if slow else 40 // 4)
+    assert files_present(str(tmp_path), []) == []
 
 
 def test_a_linked_copy_equals_one_made_by_replace(tmp_path: Path) -> None:
