@@ -34,7 +34,7 @@ from generator import site as site_module
 from generator import writer as writer_module
 from generator.builder import Session
 from generator.cache import CACHE_DIR, BuildCache
-from generator.config import load_config
+from generator.config import SiteConfig, load_config
 from generator.diagnostics import BuildCancelled, BuildError
 from generator.feeds import Feed
 from generator.fingerprint import Fingerprinter, PageDigests, Settled
@@ -46,6 +46,7 @@ from generator.loader import (
     load_articles,
 )
 from generator.model import (
+    Article,
     BodyOf,
     Link,
     OutputFile,
@@ -1191,14 +1192,19 @@ def _stops_at_each_look(step: Callable[[threading.Event], object]) -> tuple[obje
     return made, looks.looks
 
 
+def _forty_articles_loaded(tmp_path: Path) -> tuple[Path, SiteConfig, tuple[Article, ...]]:
+    """A site of 40 articles in `tmp_path`, its settings and its articles, loaded."""
+    site_dir = _big_site(tmp_path / "site", count=40)
+    config = load_config(site_dir)
+    return site_dir, config, load_articles(site_dir, config.tz).articles
+
+
 def test_assembling_looks_at_cancel_as_it_links(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Linking 100,000 articles takes 1.5 s: a save meanwhile need not wait for it.
     monkeypatch.setattr(site_module, "LINKED_BETWEEN_LOOKS", 4)
-    site_dir = _big_site(tmp_path / "site", count=40)
-    config = load_config(site_dir)
-    articles = load_articles(site_dir, config.tz).articles
+    _, config, articles = _forty_articles_loaded(tmp_path)
     _, looks = _stops_at_each_look(lambda cancel: assemble_site(config, articles, cancel=cancel))
     assert looks >= 40 // 4 + 2  # and after placing and naming
 
@@ -1208,9 +1214,8 @@ def test_planning_and_finding_files_look_at_cancel(
 ) -> None:
     # Planning 136,000 pages takes a second, and finding 100,000 files two.
     monkeypatch.setattr(plan_module, "PLANNED_BETWEEN_LOOKS", 4)
-    site_dir = _big_site(tmp_path / "site", count=40)
-    config = load_config(site_dir)
-    site = assemble_site(config, load_articles(site_dir, config.tz).articles).site
+    site_dir, config, articles = _forty_articles_loaded(tmp_path)
+    site = assemble_site(config, articles).site
     pages, looks = _stops_at_each_look(lambda cancel: plan_pages(site, cancel=cancel))
     assert pages == plan_pages(site) and looks == -(-len(pages) // 4)
     for n in range(3):  # one look for each folder
