@@ -28,6 +28,7 @@ from generator.model import (
     Section,
     Site,
     Term,
+    article_page,
 )
 
 PLANNED_BETWEEN_LOOKS = 8_192
@@ -103,8 +104,7 @@ def _article_pages(articles: tuple[Article, ...], reuse: Mapping[str, Page]) -> 
             feeds = shared[article.topics] = tuple(
                 links.get(t) or links.setdefault(t, _topic_feed(t)) for t in article.topics
             )
-        yield Page(article.path, "article.html", "article", article.title, article=article,
-                   feeds=feeds)  # fmt: skip
+        yield article_page(article, feeds)
 
 
 def _topic_feed(topic: Term) -> FeedLink:

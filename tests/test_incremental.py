@@ -48,11 +48,13 @@ from generator.loader import (
 from generator.model import (
     Article,
     BodyOf,
+    FeedLink,
     Link,
     OutputFile,
     Page,
     RelatedItem,
     Site,
+    article_page,
     linked,
     pointing_at,
     with_body,
@@ -1105,6 +1107,12 @@ def test_a_linked_copy_equals_one_made_by_replace(tmp_path: Path) -> None:
     assert pointed == replace(item, internal_path="2020/01/01/older/", internal_title="Older")
     assert pointed != item
     assert pickle.loads(pickle.dumps(pointed)) == pointed
+    feeds = (FeedLink("AI (RSS)", "topics/ai/feed.xml", "application/rss+xml"),)
+    page = article_page(first, feeds)
+    assert page == Page(
+        first.path, "article.html", "article", first.title, article=first, feeds=feeds
+    )
+    assert page.output_path == first.path + "index.html"
 
 
 def test_a_remembered_cache_is_not_read_back_until_another_build_changes_it(
