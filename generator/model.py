@@ -316,9 +316,12 @@ class Page:
     folder, or its own path for a file page."""
 
     def __post_init__(self) -> None:
-        path = self.path
-        output = path + "index.html" if path.endswith("/") or not path else path
-        object.__setattr__(self, "output_path", output)
+        object.__setattr__(self, "output_path", output_path_of(self.path))
+
+
+def output_path_of(path: str) -> str:
+    """The file a page at site `path` is written to (`Page.output_path`)."""
+    return path + "index.html" if path.endswith("/") or not path else path
 
 
 @dataclass(frozen=True, slots=True)
@@ -467,6 +470,6 @@ def article_page(article: Article, feeds: tuple[FeedLink, ...]) -> Page:
     "article", article.title, article=article, feeds=feeds)`, a few times faster."""
     path = article.path
     page: Page = _copy_article_page(
-        _ARTICLE_PAGE, path, article.title, article, feeds, path + "index.html"
+        _ARTICLE_PAGE, path, article.title, article, feeds, output_path_of(path)
     )
     return page
