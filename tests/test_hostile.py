@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ import html5lib
 import pytest
 
 from conftest import REPO, SITE_YAML
-from generator import BuildOptions, BuildReport, build
+from generator import BuildOptions, BuildReport, build, loader
 from generator.cli import SET_ASIDE_NOTE, main
 from generator.config import parse_config
 from generator.diagnostics import BuildError
@@ -465,3 +466,35 @@ def test_max_file_size_is_a_setting(tmp_path: Path) -> None:
         "content/long.md: error: the file is 5,058 bytes, over the max_file_size limit of "
         "4,096 bytes; shorten it, or raise max_file_size in site.yaml"
     ]
+
+
+def test_files_asked_for_ahead_load_as_they_are_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a read is slow, the rest of its batch is asked for ahead: every file still
+    loads as it is read one by one, and neither a link nor a FIFO (which would wait
+    for a writer) is asked for."""
+    site = make_hostile_site(tmp_path)
+    tz = ZoneInfo("UTC")
+    asked: list[str] = []
+    advise = os.posix_fadvise
+
+    def noted(descriptor: int, offset: int, length: int, advice: int) -> None:
+        advise(descriptor, offset, length, advice)
+        asked.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+
+    monkeypatch.setattr(os, "posix_fadvise", noted)
+    monkeypatch.setattr(loader, "SLOW_READ_NS", 10**15)  # every read is quick
+    one_by_one = load_articles(site, tz)
+    assert asked == []
+    monkeypatch.setattr(loader, "SLOW_READ_NS", -1)  # every read is slow
+    ahead: list[loader.Loaded] = []
+    loading = threading.Thread(target=lambda: ahead.append(load_articles(site, tz)), daemon=True)
+    loading.start()
+    loading.join(timeout=60)
+    assert not loading.is_alive(), "asking for a FIFO ahead waits for a writer"
+    assert ahead == [one_by_one]
+    folder = (site / FOLDER).resolve()
+    assert len(asked) > 20
+    assert all(Path(path).is_relative_to(site.resolve()) for path in asked)
+    assert not {folder / "fifo.md", tmp_path / "outside.md"} & {Path(path) for path in asked}
