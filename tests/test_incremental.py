@@ -8,6 +8,7 @@ import gc
 import io
 import os
 import pickle
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -17,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,18 +93,23 @@ def _article_text(n: int, version: int) -> str:
 
 
 def _clean_build(
-    content: Path, tmp: Path, full_content: bool = False, static: Path | None = None
+    content: Path,
+    tmp: Path,
+    full_content: bool = False,
+    static: Path | None = None,
+    settings: str = SITE_YAML,
+    now: datetime | None = None,
 ) -> dict[str, bytes]:
     site = tmp / "clean"
     shutil.rmtree(site, ignore_errors=True)
     site.mkdir()
     (site / "site.yaml").write_text(
-        SITE_YAML + ("feeds:\n  full_content: true\n" if full_content else "")
+        settings + ("feeds:\n  full_content: true\n" if full_content else "")
     )
     shutil.copytree(content, site / "content")
     if static is not None:
         shutil.copytree(static, site / "static")
-    build(site, BuildOptions(jobs=1, cache=False))
+    build(site, BuildOptions(jobs=1, cache=False, now=now))
     return _tree(site / "output")
 
 
@@ -120,6 +127,8 @@ ACTIONS = st.lists(
     steps=st.lists(ACTIONS, min_size=1, max_size=3),
     remember=st.booleans(),
     jobs=st.sampled_from([1, 2]),
+    keep=st.booleans(),
+    clock=st.booleans(),
 )
 def test_any_sequence_of_changes_builds_like_a_clean_build(
     tmp_path: Path,
@@ -127,19 +136,30 @@ def test_any_sequence_of_changes_builds_like_a_clean_build(
     steps: list,  # type: ignore[type-arg]
     remember: bool,
     jobs: int,
+    keep: bool,
+    clock: bool,
 ) -> None:
     """As a command builds (reading the cache each time; with two jobs, workers compare
-    the pages with the last build's), or the preview (one session)."""
+    the pages with the last build's), or the preview (one session); keeping the last
+    build's addresses, as both do, or not. With `clock`, articles are held back until
+    their date (`hide_future`) and each build runs six weeks after the one before, so
+    articles come due between builds, whether or not their files change."""
     monkeypatch.setattr(build_module, "COMPARED_IN_WORKERS_FROM", 0)
     remembered = Session() if remember else None
+    settings = SITE_YAML + ("hide_future: true\n" if clock else "")
+
+    def options(version: int) -> BuildOptions:
+        now = datetime(2024, 1, 1, tzinfo=UTC) + timedelta(weeks=6 * version) if clock else None
+        return BuildOptions(jobs=jobs, keep_last_good=keep, now=now)
+
     site = tmp_path / "site"
     shutil.rmtree(site, ignore_errors=True)
     content = site / "content"
     content.mkdir(parents=True)
-    (site / "site.yaml").write_text(SITE_YAML)
+    (site / "site.yaml").write_text(settings)
     for n in range(8):
         (content / f"a{n}.md").write_text(_article_text(n, 0))
-    build(site, BuildOptions(jobs=jobs), remembered)
+    build(site, options(0), remembered)
     for version, actions in enumerate(steps, start=1):
         for action, n in actions:
             path = content / f"a{n}.md"
@@ -149,8 +169,115 @@ def test_any_sequence_of_changes_builds_like_a_clean_build(
                 path.rename(content / f"renamed-{n}-{version}.md")
             elif action == "delete" and path.exists():
                 path.unlink()
-        build(site, BuildOptions(jobs=jobs), remembered)
-        assert _tree(site / "output") == _clean_build(content, tmp_path)
+        build(site, options(version), remembered)
+        expected = _clean_build(content, tmp_path, settings=settings, now=options(version).now)
+        assert _tree(site / "output") == expected
+
+
+CLASHING_TITLES = ("Harbour reopens", "Harbour Reopens!", "Rail strike ends")
+"""Headlines of which the first two make the same slug."""
+BROKEN = "---\ntitle: [unclosed\n---\nStory text that never parses.\n"
+_ARTICLE_PAGE = re.compile(r"\d{4}/\d{2}/\d{2}/[^/]+/index\.html")
+_STORY = re.compile(r"Story (\d+) as of version (\d+)\.")
+
+CHANGES = st.lists(
+    st.tuples(st.sampled_from(["add", "edit", "rename", "delete", "break"]), st.integers(0, 9)),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _clashing_text(n: int, version: int) -> str:
+    """Story `n` as of `version`: its headline and day come from small pools, so slugs
+    clash; its body names it and the version."""
+    turn = n + version
+    title = CLASHING_TITLES[turn % len(CLASHING_TITLES)]
+    date = f"2024-03-{10 + turn % 2}T{n % 24:02d}:00:00Z"
+    return article(title, date, body=f"Story {n} as of version {version}.")
+
+
+def _story_pages(output: Path) -> dict[int, list[tuple[str, int]]]:
+    """The article pages of each story, by its number: their paths and the version of
+    the story each shows (from its body)."""
+    pages: dict[int, list[tuple[str, int]]] = {}
+    for path, data in _tree(output).items():
+        if _ARTICLE_PAGE.fullmatch(path):
+            stories = set(_STORY.findall(data.decode()))
+            assert len(stories) == 1, f"{path} shows the bodies of stories {stories}"
+            n, version = stories.pop()
+            pages.setdefault(int(n), []).append((path, int(version)))
+    return pages
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    steps=st.lists(CHANGES, min_size=1, max_size=3),
+    remember=st.booleans(),
+    keep=st.booleans(),
+)
+def test_clashing_and_broken_articles_in_any_order_lose_no_article(
+    tmp_path: Path,
+    steps: list[list[tuple[str, int]]],
+    remember: bool,
+    keep: bool,
+) -> None:
+    """Headlines and days that clash, and files broken and mended, in any order. Keeping
+    the last build's addresses and versions (as the command and the preview build): every
+    article has exactly one page after each build, the version its file has, or for a
+    broken file the version the site last published, at the address it had; an article
+    whose file was not touched stays at its address. Without: the output is a clean
+    build's. Each broken file is one error."""
+    session = Session() if remember else None
+    options = BuildOptions(jobs=1, keep_last_good=keep)
+    site = tmp_path / "site"
+    shutil.rmtree(site, ignore_errors=True)
+    content = site / "content"
+    content.mkdir(parents=True)
+    (site / "site.yaml").write_text(SITE_YAML)
+    files = {n: content / f"a{n}.md" for n in range(6)}
+    version_of: dict[int, int | None] = dict.fromkeys(files, 0)  # None: broken
+    for n, path in files.items():
+        path.write_text(_clashing_text(n, 0))
+    assert build(site, options, session).errors == 0
+    pages = _story_pages(site / "output")
+    published_from = dict(files)  # the file each story on the site was built from
+    for version, actions in enumerate(steps, start=1):
+        touched = set()
+        for action, n in actions:
+            path = files.get(n)
+            if path is None and action != "add":
+                continue
+            touched.add(n)
+            if action in ("add", "edit"):
+                files[n] = path or content / f"a{n}.md"
+                files[n].write_text(_clashing_text(n, version))
+                version_of[n] = version
+            elif action == "break":
+                path.write_text(BROKEN)
+                version_of[n] = None
+            elif action == "rename":
+                files[n] = path.rename(content / f"r{n}-{version}.md")
+            else:
+                path.unlink()
+                del files[n], version_of[n]
+        broken = {n for n, v in version_of.items() if v is None}
+        assert build(site, options, session).errors == len(broken)
+        before, pages = pages, _story_pages(site / "output")
+        assert all(len(found) == 1 for found in pages.values()), pages
+        if not keep:
+            assert sorted(pages) == sorted(set(files) - broken)
+            assert _tree(site / "output") == _clean_build(content, tmp_path)
+            continue
+        # A broken file stands for the version last published from its path, if any.
+        standing = {n for n in broken & set(before) if files[n] == published_from.get(n)}
+        assert sorted(pages) == sorted(set(files) - broken | standing)
+        for n, [(_, shown)] in pages.items():
+            assert shown == (before[n][0][1] if n in standing else version_of[n])
+        stay = {n for n in before if n in files and (n not in touched or n in standing)}
+        assert {n: pages[n] for n in stay} == {n: before[n] for n in stay}
+        published_from = {n: files[n] for n in pages}
 
 
 CONDITIONAL_LINKS = (
